@@ -1,0 +1,32 @@
+import type { BalancerOptions } from 'sticky-core'
+
+/** What the suite asks an adapter factory to build. */
+export interface AdapterOptions {
+  /** Balancer options; peers are `127.0.0.1:<port>` addresses of real node:http backends. */
+  readonly balancer: BalancerOptions
+  /** Retries on another peer after a connection failure (idempotent requests). */
+  readonly retries?: number
+  /** Upstream timeout in milliseconds. */
+  readonly timeoutMs?: number
+}
+
+/** A running adapter, listening on loopback. */
+export interface RunningProxy {
+  /** Base URL, e.g. `http://127.0.0.1:41234`, with no trailing slash. */
+  readonly url: string
+  /** Stops listening and releases every resource the adapter holds. */
+  close(): Promise<void>
+}
+
+/** Builds and starts the adapter under test. Called more than once per suite (e.g. a second instance). */
+export type AdapterFactory = (options: AdapterOptions) => Promise<RunningProxy>
+
+/** Where a runtime differs, the suite skips what the adapter cannot do. */
+export interface Capabilities {
+  /** Retries idempotent requests on another peer after a connection failure. @default true */
+  readonly retries: boolean
+  /** Supports `Expect: 100-continue` from the client. @default true */
+  readonly expectContinue: boolean
+  /** Streams chunked request bodies of unknown length. @default true */
+  readonly chunkedRequests: boolean
+}

@@ -1,2 +1,9 @@
-// Placeholder: being written.
-export {}
+export { createStickyProxy } from './proxy'
+export type {
+  ProxyError,
+  ProxyOptions,
+  ProxyResponseEvent,
+  StickyProxy,
+  StickyProxyOptions,
+  XForwardedOptions,
+} from './proxy'

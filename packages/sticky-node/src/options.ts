@@ -1,0 +1,124 @@
+import type { Agent, AgentOptions, IncomingMessage } from 'node:http'
+import type { BalancerOptions, Decision, Peer } from 'sticky-core'
+
+/** Which `X-Forwarded-*` headers the proxy writes. */
+export interface XForwardedOptions {
+  /** Append the client's address to `X-Forwarded-For`. @default true */
+  for?: boolean | undefined
+  /** Set `X-Forwarded-Proto` to `http` or `https` (how the client reached the proxy). @default true */
+  proto?: boolean | undefined
+  /** Set `X-Forwarded-Host` to the client's `Host`. @default true */
+  host?: boolean | undefined
+}
+
+/** Transport settings of the proxy (the balancer's options are beside them). */
+export interface ProxyOptions {
+  /**
+   * Milliseconds of upstream inactivity (connecting, sending, or waiting for bytes) before the
+   * request is abandoned: 504 if no response head arrived yet, otherwise the client's response is
+   * aborted. Mirrors nginx `proxy_connect_timeout` / `proxy_send_timeout` / `proxy_read_timeout`,
+   * which also measure the time between two operations, not the whole exchange.
+   * @default 60000
+   */
+  timeout?: number | undefined
+  /**
+   * How many other peers an idempotent request may be retried on after a connection failure
+   * (nginx `proxy_next_upstream error timeout` with `proxy_next_upstream_tries`).
+   * @default peers.length - 1 (every peer at most once, like `proxy_next_upstream_tries 0`)
+   */
+  retries?: number | undefined
+  /**
+   * The connection pool for a peer: an `http.Agent` (or `https.Agent` for `https://` peers) to use
+   * as is, or options for the agent the proxy creates. Agents the proxy creates are destroyed by
+   * `close()`; agents you return are yours to destroy.
+   * @default one keep-alive agent per peer: `{ keepAlive: true }`
+   */
+  agent?: ((peer: Peer) => Agent | AgentOptions) | undefined
+  /**
+   * `X-Forwarded-For` / `-Proto` / `-Host` (the de facto headers RFC 7239 standardised as
+   * `Forwarded`). `false` writes none of them and forwards the client's untouched.
+   * @default true
+   */
+  xForwarded?: boolean | XForwardedOptions | undefined
+}
+
+/** Why the proxy, rather than a peer, produced the status (or the response was cut short). */
+export type ProxyError =
+  /** The balancer had no usable peer (its decision's `status`). */
+  | 'unavailable'
+  /** Connecting to or sending to the peer failed, and no retry was possible or left. */
+  | 'connect'
+  /** The peer went silent for longer than `proxy.timeout`. */
+  | 'timeout'
+  /** The peer answered something that is not HTTP. */
+  | 'protocol'
+  /** The peer closed the connection in the middle of its response. */
+  | 'upstream-aborted'
+  /** The client went away before the response was complete. */
+  | 'client-aborted'
+
+/** What `onResponse` receives once per request, when the exchange with the client is over. */
+export interface ProxyResponseEvent {
+  /** The client's request. */
+  readonly req: IncomingMessage
+  /** The balancer's last decision: after retries it names the peer that answered. */
+  readonly decision: Decision
+  /**
+   * The status sent to the client; 101 for a completed upgrade; 499 (nginx's "client closed
+   * request") when the client left before any status was sent.
+   */
+  readonly status: number
+  /** The peer that answered, or the last one tried, or null when none was. */
+  readonly peer: Peer | null
+  /** How many peers were tried (0 when the balancer had none). */
+  readonly attempts: number
+  /** Milliseconds from the request to the end of the exchange. */
+  readonly durationMs: number
+  /** Set when the exchange did not end with a complete upstream response. */
+  readonly error: ProxyError | undefined
+  /** True for `.upgrade()` exchanges (WebSocket and other HTTP Upgrades). */
+  readonly upgrade: boolean
+}
+
+/** Options of `createStickyProxy`: the balancer's, plus the transport's. */
+export interface StickyProxyOptions extends BalancerOptions {
+  /** Transport settings. */
+  proxy?: ProxyOptions | undefined
+  /**
+   * Called once per request (and per upgrade) when it is over, for access logs and metrics.
+   * It must not throw.
+   */
+  onResponse?: ((event: ProxyResponseEvent) => void) | undefined
+}
+
+/** `ProxyOptions` with every default applied. */
+export interface ResolvedProxyOptions {
+  readonly timeout: number
+  readonly retries: number | undefined
+  readonly agent: ((peer: Peer) => Agent | AgentOptions) | undefined
+  readonly xForwarded: { readonly for: boolean; readonly proto: boolean; readonly host: boolean }
+}
+
+const DEFAULT_TIMEOUT = 60_000
+
+/** Validates the transport options once, at configuration time (strict on configuration). */
+export function resolveProxyOptions(options: ProxyOptions | undefined): ResolvedProxyOptions {
+  const timeout = options?.timeout ?? DEFAULT_TIMEOUT
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new TypeError(`sticky-node: invalid proxy.timeout (${String(timeout)}): expected milliseconds > 0`)
+  }
+  const retries = options?.retries
+  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+    throw new TypeError(`sticky-node: invalid proxy.retries (${String(retries)}): expected an integer >= 0`)
+  }
+  const agent = options?.agent
+  if (agent !== undefined && typeof agent !== 'function') {
+    throw new TypeError(`sticky-node: invalid proxy.agent (${typeof agent}): expected a function of the peer`)
+  }
+  const xf = options?.xForwarded ?? true
+  const xForwarded =
+    typeof xf === 'boolean'
+      ? { for: xf, proto: xf, host: xf }
+      : { for: xf.for ?? true, proto: xf.proto ?? true, host: xf.host ?? true }
+  return { timeout, retries, agent, xForwarded }
+}

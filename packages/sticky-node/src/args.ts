@@ -1,0 +1,395 @@
+import { parseArgs } from 'node:util'
+import type { BalancerOptions, HashMode, HmacAlgorithm, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
+import { parseDuration } from './duration'
+
+/**
+ * A bad flag or flag value. Its message is one line that starts with the flag (`--timeout: expected ...`);
+ * the command line prints it after `sticky-proxy: ` and exits with code 2.
+ */
+export class CliUsageError extends Error {
+  /** The flag at fault as the user would type it, e.g. `--fail-timeout`, or `command` for a positional. */
+  readonly flag: string
+
+  constructor(flag: string, reason: string) {
+    super(`${flag}: ${reason}`)
+    this.name = 'CliUsageError'
+    this.flag = flag
+  }
+}
+
+/** Where the proxy listens. */
+export interface ListenAddress {
+  /** @default '127.0.0.1' (loopback: a proxy is never exposed to the network by accident) */
+  readonly host: string
+  /** 0 asks the system for a free port; the bound address is printed on start. @default 8080 */
+  readonly port: number
+}
+
+/** Where the HMAC key comes from. Never argv: it would show in `ps` and in shell history. */
+export type HmacKeySource = { readonly kind: 'env'; readonly name: string } | { readonly kind: 'file'; readonly path: string }
+
+/** Everything `sticky-proxy` (the serve command) was asked to do, validated, before any I/O. */
+export interface ServeConfig {
+  readonly listen: ListenAddress
+  /** One entry per `--upstream`, with `--max-fails`/`--fail-timeout` applied where the upstream sets none. */
+  readonly peers: readonly PeerOptions[]
+  readonly cookie: StickyCookieOptions
+  readonly hash: HashMode | undefined
+  readonly hmac: { readonly algorithm: HmacAlgorithm; readonly key: HmacKeySource } | undefined
+  /** `false` with `--no-fallback`. */
+  readonly fallback: boolean
+  readonly refresh: 'assign' | 'always' | undefined
+  readonly legacy: boolean
+  /** Upstream timeout in milliseconds (`--timeout`); `undefined` keeps the proxy's default. */
+  readonly timeout: number | undefined
+  /** Retries on another peer (`--retries`); `undefined` keeps the proxy's default. */
+  readonly retries: number | undefined
+  /** `--quiet`: no access log. */
+  readonly quiet: boolean
+}
+
+/** What the command line asks for. */
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'demo' }
+  | { readonly kind: 'serve'; readonly config: ServeConfig }
+
+/** Listen address when `--listen` is absent. */
+export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 8080 }
+
+const BOOLEAN_FLAGS = ['secure', 'http-only', 'partitioned', 'no-fallback', 'legacy', 'quiet', 'help', 'version'] as const
+const VALUE_FLAGS = [
+  'listen', 'upstream', 'cookie-name', 'cookie-path', 'cookie-domain', 'cookie-expires', 'same-site', 'hash', 'hmac',
+  'hmac-key-env', 'hmac-key-file', 'refresh', 'max-fails', 'fail-timeout', 'timeout', 'retries',
+] as const
+type BooleanFlag = (typeof BOOLEAN_FLAGS)[number]
+type ValueFlag = (typeof VALUE_FLAGS)[number]
+
+const SHORT_FLAGS: ReadonlyMap<string, BooleanFlag> = new Map([['h', 'help'], ['v', 'version']])
+
+// Non-strict parseArgs treats an undeclared flag as boolean, so every flag is declared for its value to be read;
+// the validation that strict mode would do happens below, with messages that name the flag.
+const PARSE_OPTIONS = Object.fromEntries([
+  ...BOOLEAN_FLAGS.map((flag) => [flag, { type: 'boolean' as const }] as const),
+  ...VALUE_FLAGS.map((flag) => [flag, { type: 'string' as const }] as const),
+  ['hmac-key', { type: 'string' as const }],
+  ...[...SHORT_FLAGS].map(([short, flag]) => [flag, { type: 'boolean' as const, short }] as const),
+])
+
+const HASH_MODES: readonly HashMode[] = ['md5', 'sha1', 'index', 'raw']
+const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['md5', 'sha1', 'sha256']
+const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([['strict', 'Strict'], ['lax', 'Lax'], ['none', 'None']])
+
+/**
+ * Parses `sticky-proxy`'s arguments (without `node` and the script path). Pure: it reads no file and no
+ * environment; the HMAC key is returned as a {@link HmacKeySource} for {@link readHmacKey}.
+ *
+ * @throws {@link CliUsageError} for an unknown flag, a missing or malformed value, or flags that conflict.
+ */
+export function parseCommandLine(argv: readonly string[]): CliCommand {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: PARSE_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  })
+
+  const flagOf = (token: { rawName: string; name: string }): string | undefined =>
+    token.rawName.startsWith('--') ? token.name : SHORT_FLAGS.get(token.rawName.slice(1))
+
+  // Help and version win over every other flag, even a bad one: asking how to fix a command line must work.
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue
+    const flag = flagOf(token)
+    if (flag === 'help' && token.inlineValue !== true) return { kind: 'help' }
+  }
+  for (const token of tokens) {
+    if (token.kind === 'option' && flagOf(token) === 'version' && token.inlineValue !== true) return { kind: 'version' }
+  }
+
+  const booleans = new Set<BooleanFlag>()
+  const values = new Map<ValueFlag, string[]>()
+  const positionals: string[] = []
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue
+    if (token.kind === 'positional') {
+      positionals.push(token.value)
+      continue
+    }
+    const flag = flagOf(token)
+    if (flag === 'hmac-key') {
+      throw new CliUsageError('--hmac-key', 'a key on the command line leaks into ps and shell history; use --hmac-key-env NAME or --hmac-key-file PATH')
+    }
+    if (isBooleanFlag(flag)) {
+      if (token.inlineValue === true) throw new CliUsageError(`--${flag}`, `takes no value, got ${JSON.stringify(token.value)}`)
+      if (booleans.has(flag)) throw new CliUsageError(`--${flag}`, 'given more than once')
+      booleans.add(flag)
+      continue
+    }
+    if (isValueFlag(flag)) {
+      const value = token.value
+      // parseArgs (non-strict) takes the next argument whatever it is; a flag there means the value is missing.
+      if (value === undefined || (token.inlineValue !== true && value.startsWith('-'))) {
+        throw new CliUsageError(`--${flag}`, 'expected a value')
+      }
+      const list = values.get(flag)
+      if (list === undefined) values.set(flag, [value])
+      else if (flag === 'upstream') list.push(value)
+      else throw new CliUsageError(`--${flag}`, 'given more than once')
+      continue
+    }
+    throw new CliUsageError(token.rawName, 'unknown flag (see sticky-proxy --help)')
+  }
+
+  const [command, ...extra] = positionals
+  if (extra.length > 0) throw new CliUsageError('command', `unexpected argument ${JSON.stringify(extra[0])}`)
+  if (command === 'demo') {
+    const first = [...booleans, ...values.keys()][0]
+    if (first !== undefined) throw new CliUsageError(`--${first}`, 'the demo takes no flags')
+    return { kind: 'demo' }
+  }
+  if (command !== undefined) {
+    throw new CliUsageError('command', `unknown command ${JSON.stringify(command)} (the only command is "demo"; see sticky-proxy --help)`)
+  }
+  return { kind: 'serve', config: serveConfig(booleans, values) }
+}
+
+function serveConfig(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<ValueFlag, readonly string[]>): ServeConfig {
+  const one = (flag: ValueFlag): string | undefined => values.get(flag)?.[0]
+
+  const maxFails = optional(one('max-fails'), (v) => parseCount('--max-fails', v))
+  const failTimeout = optional(one('fail-timeout'), (v) => parseDurationFlag('--fail-timeout', v))
+  const upstreams = values.get('upstream') ?? []
+  if (upstreams.length === 0) throw new CliUsageError('--upstream', 'at least one is required, e.g. --upstream 127.0.0.1:9001')
+  const peers = upstreams.map((text) => parseUpstream(text, { maxFails, failTimeout }))
+
+  const hash = optional(one('hash'), (v) => parseChoice('--hash', v, HASH_MODES))
+  const algorithm = optional(one('hmac'), (v) => parseChoice('--hmac', v, HMAC_ALGORITHMS))
+  const keyEnv = one('hmac-key-env')
+  const keyFile = one('hmac-key-file')
+  if (hash !== undefined && algorithm !== undefined) throw new CliUsageError('--hmac', 'cannot be combined with --hash (choose one)')
+  if (keyEnv !== undefined && keyFile !== undefined) throw new CliUsageError('--hmac-key-file', 'cannot be combined with --hmac-key-env (choose one)')
+  let hmac: ServeConfig['hmac']
+  if (algorithm !== undefined) {
+    if (keyEnv !== undefined) hmac = { algorithm, key: { kind: 'env', name: keyEnv } }
+    else if (keyFile !== undefined) hmac = { algorithm, key: { kind: 'file', path: keyFile } }
+    else throw new CliUsageError('--hmac', 'needs a key: --hmac-key-env NAME or --hmac-key-file PATH')
+  } else if (keyEnv !== undefined || keyFile !== undefined) {
+    throw new CliUsageError(keyEnv !== undefined ? '--hmac-key-env' : '--hmac-key-file', 'needs --hmac md5|sha1|sha256')
+  }
+
+  const sameSite = optional(one('same-site'), (v) => {
+    const mapped = SAME_SITE.get(v.toLowerCase())
+    if (mapped === undefined) throw new CliUsageError('--same-site', `expected strict, lax or none, got ${JSON.stringify(v)}`)
+    return mapped
+  })
+  const cookie: StickyCookieOptions = {
+    ...ifDefined('name', one('cookie-name')),
+    ...ifDefined('path', one('cookie-path')),
+    ...ifDefined('domain', one('cookie-domain')),
+    ...ifDefined('expires', optional(one('cookie-expires'), parseCookieExpires)),
+    ...(booleans.has('secure') ? { secure: true } : {}),
+    ...(booleans.has('http-only') ? { httpOnly: true } : {}),
+    ...ifDefined('sameSite', sameSite),
+    ...(booleans.has('partitioned') ? { partitioned: true } : {}),
+  }
+
+  const timeout = optional(one('timeout'), (v) => {
+    const ms = parseDurationFlag('--timeout', v)
+    if (ms === 0) throw new CliUsageError('--timeout', 'must be more than 0')
+    return ms
+  })
+
+  return {
+    listen: optional(one('listen'), parseListen) ?? DEFAULT_LISTEN,
+    peers,
+    cookie,
+    hash,
+    hmac,
+    fallback: !booleans.has('no-fallback'),
+    refresh: optional(one('refresh'), (v) => parseChoice('--refresh', v, ['assign', 'always'] as const)),
+    legacy: booleans.has('legacy'),
+    timeout,
+    retries: optional(one('retries'), (v) => parseCount('--retries', v)),
+    quiet: booleans.has('quiet'),
+  }
+}
+
+/**
+ * Parses `--listen`: `PORT`, `HOST:PORT` or `[IPv6]:PORT`. A bare port listens on 127.0.0.1.
+ *
+ * @throws {@link CliUsageError}
+ */
+export function parseListen(text: string): ListenAddress {
+  const bad = (): CliUsageError => new CliUsageError('--listen', `expected PORT, HOST:PORT or [IPv6]:PORT, got ${JSON.stringify(text)}`)
+  if (/^\d+$/.test(text)) return { host: DEFAULT_LISTEN.host, port: parsePort(text, bad) }
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d+)$/.exec(text)
+  if (match === null) throw bad()
+  const host = match[1] ?? match[2]
+  if (host === undefined) throw bad()
+  return { host, port: parsePort(match[3] ?? '', bad) }
+}
+
+function parsePort(text: string, bad: () => CliUsageError): number {
+  if (!/^\d{1,5}$/.test(text)) throw bad()
+  const port = Number(text)
+  if (port > 65_535) throw bad()
+  return port
+}
+
+/** Defaults an `--upstream` falls back to for what it does not set itself. */
+export interface UpstreamDefaults {
+  readonly maxFails: number | undefined
+  readonly failTimeout: number | undefined
+}
+
+/**
+ * Parses one `--upstream`: `ADDRESS[=WEIGHT][,PARAM]...`, where a PARAM is one of nginx's `server`
+ * parameters: `weight=N`, `max-fails=N`, `fail-timeout=DURATION`, `route=VALUE`, `backup`, `down`, `drain`
+ * (nginx's `max_fails`/`fail_timeout` spellings are accepted too). The address itself is checked by the core.
+ *
+ * @throws {@link CliUsageError}
+ */
+export function parseUpstream(text: string, defaults: UpstreamDefaults): PeerOptions {
+  const [head = '', ...params] = text.split(',')
+  const weighted = /^(.+)=(\d+)$/.exec(head)
+  const address = weighted?.[1] ?? head
+  if (address.length === 0) throw new CliUsageError('--upstream', `expected ADDRESS[=WEIGHT][,PARAM]..., got ${JSON.stringify(text)}`)
+  let weight = weighted?.[2] === undefined ? undefined : parseWeight(weighted[2])
+  let maxFails = defaults.maxFails
+  let failTimeout = defaults.failTimeout
+  let route: string | undefined
+  const flags = new Set<'backup' | 'down' | 'drain'>()
+  for (const param of params) {
+    const eq = param.indexOf('=')
+    const name = (eq === -1 ? param : param.slice(0, eq)).replace('_', '-')
+    const value = eq === -1 ? undefined : param.slice(eq + 1)
+    if ((name === 'backup' || name === 'down' || name === 'drain') && value === undefined) {
+      flags.add(name)
+    } else if (name === 'weight' && value !== undefined) {
+      weight = parseWeight(value)
+    } else if (name === 'max-fails' && value !== undefined) {
+      maxFails = parseCount('--upstream', value, 'max-fails=')
+    } else if (name === 'fail-timeout' && value !== undefined) {
+      failTimeout = parseDurationFlag('--upstream', value, 'fail-timeout=')
+    } else if (name === 'route' && value !== undefined && value.length > 0) {
+      route = value
+    } else {
+      throw new CliUsageError(
+        '--upstream',
+        `unknown parameter ${JSON.stringify(param)} in ${JSON.stringify(text)} (expected weight=N, max-fails=N, fail-timeout=10s, route=VALUE, backup, down or drain)`,
+      )
+    }
+  }
+  return {
+    address,
+    ...ifDefined('weight', weight),
+    ...ifDefined('maxFails', maxFails),
+    ...ifDefined('failTimeout', failTimeout),
+    ...ifDefined('route', route),
+    ...(flags.has('backup') ? { backup: true } : {}),
+    ...(flags.has('down') ? { down: true } : {}),
+    ...(flags.has('drain') ? { drain: true } : {}),
+  }
+}
+
+function parseWeight(text: string): number {
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 1) {
+    throw new CliUsageError('--upstream', `weight: expected a whole number from 1 to 999999, got ${JSON.stringify(text)}`)
+  }
+  return Number(text)
+}
+
+function parseCount(flag: string, text: string, label = ''): number {
+  if (!/^\d{1,9}$/.test(text)) throw new CliUsageError(flag, `${label}expected a whole number like 3, got ${JSON.stringify(text)}`)
+  return Number(text)
+}
+
+function parseDurationFlag(flag: string, text: string, label = ''): number {
+  const ms = parseDuration(text)
+  if (ms === undefined) throw new CliUsageError(flag, `${label}expected a duration like 10s, got ${JSON.stringify(text)}`)
+  return ms
+}
+
+function parseCookieExpires(text: string): number | 'max' {
+  if (text === 'max') return 'max'
+  const ms = parseDuration(text)
+  if (ms === undefined) throw new CliUsageError('--cookie-expires', `expected a duration like 1h or "max", got ${JSON.stringify(text)}`)
+  // Max-Age counts whole seconds, and nginx rejects expires=0 (leave the flag out for a session cookie).
+  if (ms % 1_000 !== 0 || ms === 0) {
+    throw new CliUsageError('--cookie-expires', `expected a whole number of seconds, at least 1s, got ${JSON.stringify(text)}`)
+  }
+  return ms / 1_000
+}
+
+function parseChoice<T extends string>(flag: string, text: string, choices: readonly T[]): T {
+  const found = choices.find((choice) => choice === text)
+  if (found === undefined) throw new CliUsageError(flag, `expected ${choices.join(', ')}; got ${JSON.stringify(text)}`)
+  return found
+}
+
+function optional<T>(text: string | undefined, parse: (text: string) => T): T | undefined {
+  return text === undefined ? undefined : parse(text)
+}
+
+/** `{ [key]: value }` when the value is defined, `{}` otherwise (required by `exactOptionalPropertyTypes`). */
+function ifDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V })
+}
+
+function isBooleanFlag(flag: string | undefined): flag is BooleanFlag {
+  return (BOOLEAN_FLAGS as readonly (string | undefined)[]).includes(flag)
+}
+
+function isValueFlag(flag: string | undefined): flag is ValueFlag {
+  return (VALUE_FLAGS as readonly (string | undefined)[]).includes(flag)
+}
+
+/** How {@link readHmacKey} reaches the outside world; injected so that it stays testable. */
+export interface HmacKeyReader {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readFile(path: string): Uint8Array
+}
+
+/**
+ * Loads the HMAC key named by `--hmac-key-env` or `--hmac-key-file`. A file's trailing newline is dropped
+ * (`echo secret > key` writes one); the rest of its bytes are the key.
+ *
+ * @throws {@link CliUsageError} when the variable is unset or empty, or the file is unreadable or empty.
+ */
+export function readHmacKey(source: HmacKeySource, reader: HmacKeyReader): string | Uint8Array {
+  if (source.kind === 'env') {
+    const key = reader.env[source.name]
+    if (key === undefined || key === '') {
+      throw new CliUsageError('--hmac-key-env', `environment variable ${JSON.stringify(source.name)} is not set or empty`)
+    }
+    return key
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = reader.readFile(source.path)
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    throw new CliUsageError('--hmac-key-file', `cannot read ${JSON.stringify(source.path)}${typeof code === 'string' ? ` (${code})` : ''}`)
+  }
+  let end = bytes.length
+  if (bytes[end - 1] === 0x0a) end -= 1
+  if (bytes[end - 1] === 0x0d) end -= 1
+  if (end === 0) throw new CliUsageError('--hmac-key-file', `${JSON.stringify(source.path)} is empty`)
+  return bytes.slice(0, end)
+}
+
+/** The balancer options a {@link ServeConfig} describes, given the loaded HMAC key. */
+export function balancerOptionsFrom(config: ServeConfig, hmacKey: string | Uint8Array | undefined): BalancerOptions {
+  return {
+    peers: config.peers,
+    cookie: config.cookie,
+    ...ifDefined('hash', config.hash),
+    ...(config.hmac !== undefined && hmacKey !== undefined ? { hmac: { algorithm: config.hmac.algorithm, key: hmacKey } } : {}),
+    fallback: config.fallback,
+    ...ifDefined('refresh', config.refresh),
+    legacy: config.legacy,
+  }
+}

@@ -1,0 +1,370 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import fc from 'fast-check'
+import {
+  CliUsageError,
+  DEFAULT_LISTEN,
+  balancerOptionsFrom,
+  parseCommandLine,
+  parseListen,
+  parseUpstream,
+  readHmacKey,
+  type CliCommand,
+  type ServeConfig,
+} from '../src/args'
+import { propertySeed } from './_cli-seed'
+
+const seed = propertySeed('args.test')
+const UP = ['--upstream', '127.0.0.1:9001']
+
+function serve(argv: readonly string[]): ServeConfig {
+  const command: CliCommand = parseCommandLine(argv)
+  if (command.kind !== 'serve') throw new Error(`expected serve, got ${command.kind}`)
+  return command.config
+}
+
+function usageError(run: () => unknown): CliUsageError {
+  try {
+    run()
+  } catch (error) {
+    if (error instanceof CliUsageError) return error
+    throw error
+  }
+  throw new Error('expected a CliUsageError')
+}
+
+const ParseCommandLine = suite('parseCommandLine')
+
+const commands: ReadonlyArray<readonly [readonly string[], CliCommand['kind']]> = [
+  [['--help'], 'help'],
+  [['-h'], 'help'],
+  [['--upstream', 'x:1', '--help'], 'help'],
+  [['--bogus', '--help'], 'help'],
+  [['--listen', 'nope', '-h'], 'help'],
+  [['--version', '--help'], 'help'],
+  [['--bogus', '--version'], 'version'],
+  [['demo', '--help'], 'help'],
+  [['--version'], 'version'],
+  [['-v'], 'version'],
+  [['demo'], 'demo'],
+  [UP, 'serve'],
+]
+for (const [argv, kind] of commands) {
+  ParseCommandLine(`should read ${JSON.stringify(argv)} as the ${kind} command`, () => {
+    assert.is(parseCommandLine(argv).kind, kind)
+  })
+}
+
+ParseCommandLine('should apply the defaults when only an upstream is given', () => {
+  const config = serve(UP)
+  assert.equal(config, {
+    listen: DEFAULT_LISTEN,
+    peers: [{ address: '127.0.0.1:9001' }],
+    cookie: {},
+    hash: undefined,
+    hmac: undefined,
+    fallback: true,
+    refresh: undefined,
+    legacy: false,
+    timeout: undefined,
+    retries: undefined,
+    quiet: false,
+  })
+  assert.equal(DEFAULT_LISTEN, { host: '127.0.0.1', port: 8080 })
+})
+
+const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeConfig) => unknown, unknown]> = [
+  ['--listen PORT', ['--listen', '0'], (c) => c.listen, { host: '127.0.0.1', port: 0 }],
+  ['--listen=HOST:PORT', ['--listen=0.0.0.0:8080'], (c) => c.listen, { host: '0.0.0.0', port: 8080 }],
+  ['--upstream (repeated)', ['--upstream', 'a:1', '--upstream=b:2=3,backup'], (c) => c.peers.slice(1), [{ address: 'a:1' }, { address: 'b:2', weight: 3, backup: true }]],
+  ['--cookie-name', ['--cookie-name', 'srv'], (c) => c.cookie, { name: 'srv' }],
+  ['--cookie-path', ['--cookie-path', '/app'], (c) => c.cookie, { path: '/app' }],
+  ['--cookie-domain', ['--cookie-domain', '.example.com'], (c) => c.cookie, { domain: '.example.com' }],
+  ['--cookie-expires duration', ['--cookie-expires', '1h'], (c) => c.cookie, { expires: 3600 }],
+  ['--cookie-expires bare seconds', ['--cookie-expires', '90'], (c) => c.cookie, { expires: 90 }],
+  ['--cookie-expires max', ['--cookie-expires', 'max'], (c) => c.cookie, { expires: 'max' }],
+  ['--secure', ['--secure'], (c) => c.cookie, { secure: true }],
+  ['--http-only', ['--http-only'], (c) => c.cookie, { httpOnly: true }],
+  ['--same-site strict', ['--same-site', 'strict'], (c) => c.cookie, { sameSite: 'Strict' }],
+  ['--same-site Lax', ['--same-site', 'Lax'], (c) => c.cookie, { sameSite: 'Lax' }],
+  ['--same-site none', ['--same-site', 'none', '--secure'], (c) => c.cookie, { secure: true, sameSite: 'None' }],
+  ['--partitioned', ['--partitioned', '--secure'], (c) => c.cookie, { secure: true, partitioned: true }],
+  ['--hash md5', ['--hash', 'md5'], (c) => c.hash, 'md5'],
+  ['--hash sha1', ['--hash', 'sha1'], (c) => c.hash, 'sha1'],
+  ['--hash index', ['--hash', 'index'], (c) => c.hash, 'index'],
+  ['--hash raw', ['--hash', 'raw'], (c) => c.hash, 'raw'],
+  ['--hmac with --hmac-key-env', ['--hmac', 'sha256', '--hmac-key-env', 'KEY'], (c) => c.hmac, { algorithm: 'sha256', key: { kind: 'env', name: 'KEY' } }],
+  ['--hmac with --hmac-key-file', ['--hmac', 'md5', '--hmac-key-file', '/k'], (c) => c.hmac, { algorithm: 'md5', key: { kind: 'file', path: '/k' } }],
+  ['--hmac sha1', ['--hmac', 'sha1', '--hmac-key-env', 'K'], (c) => c.hmac?.algorithm, 'sha1'],
+  ['--no-fallback', ['--no-fallback'], (c) => c.fallback, false],
+  ['--refresh assign', ['--refresh', 'assign'], (c) => c.refresh, 'assign'],
+  ['--refresh always', ['--refresh', 'always'], (c) => c.refresh, 'always'],
+  ['--legacy', ['--legacy'], (c) => c.legacy, true],
+  ['--max-fails (applied to every upstream)', ['--max-fails', '3', '--upstream', 'b:2'], (c) => c.peers.map((p) => p.maxFails), [3, 3]],
+  ['--fail-timeout (applied to every upstream)', ['--fail-timeout', '30s'], (c) => c.peers.map((p) => p.failTimeout), [30_000]],
+  ['--max-fails 0 (tracking off)', ['--max-fails', '0'], (c) => c.peers[0]?.maxFails, 0],
+  ['--timeout', ['--timeout', '1m'], (c) => c.timeout, 60_000],
+  ['--retries', ['--retries', '2'], (c) => c.retries, 2],
+  ['--retries 0', ['--retries', '0'], (c) => c.retries, 0],
+  ['--quiet', ['--quiet'], (c) => c.quiet, true],
+  ['-- before nothing', ['--'], (c) => c.peers.length, 1],
+]
+for (const [name, argv, pick, expected] of flags) {
+  ParseCommandLine(`should read ${name}`, () => {
+    assert.equal(pick(serve([...UP, ...argv])), expected)
+  })
+}
+
+const errors: ReadonlyArray<readonly [readonly string[], string, RegExp]> = [
+  [[], '--upstream', /at least one/],
+  [[...UP, '--bogus'], '--bogus', /unknown flag/],
+  [[...UP, '-x'], '-x', /unknown flag/],
+  [[...UP, '--hmac-key', 'secret'], '--hmac-key', /--hmac-key-env/],
+  [[...UP, '--hmac-key=secret'], '--hmac-key', /ps and shell history/],
+  [[...UP, '--listen'], '--listen', /expected a value/],
+  [[...UP, '--listen', '--quiet'], '--listen', /expected a value/],
+  [[...UP, '--listen', 'nope'], '--listen', /expected PORT/],
+  [[...UP, '--listen', '70000'], '--listen', /"70000"/],
+  [[...UP, '--listen', '1', '--listen', '2'], '--listen', /more than once/],
+  [[...UP, '--quiet', '--quiet'], '--quiet', /more than once/],
+  [[...UP, '--secure=yes'], '--secure', /takes no value/],
+  [[...UP, '--cookie-expires', 'soon'], '--cookie-expires', /expected a duration like 1h or "max", got "soon"/],
+  [[...UP, '--cookie-expires', '0'], '--cookie-expires', /at least 1s/],
+  [[...UP, '--cookie-expires', '1500ms'], '--cookie-expires', /whole number of seconds/],
+  [[...UP, '--same-site', 'sometimes'], '--same-site', /expected strict, lax or none/],
+  [[...UP, '--hash', 'crc32'], '--hash', /md5, sha1, index, raw; got "crc32"/],
+  [[...UP, '--hmac', 'sha512', '--hmac-key-env', 'K'], '--hmac', /md5, sha1, sha256/],
+  [[...UP, '--hmac', 'md5'], '--hmac', /needs a key/],
+  [[...UP, '--hmac', 'md5', '--hash', 'sha1', '--hmac-key-env', 'K'], '--hmac', /cannot be combined with --hash/],
+  [[...UP, '--hmac', 'md5', '--hmac-key-env', 'K', '--hmac-key-file', 'f'], '--hmac-key-file', /choose one/],
+  [[...UP, '--hmac-key-env', 'K'], '--hmac-key-env', /needs --hmac/],
+  [[...UP, '--hmac-key-file', 'f'], '--hmac-key-file', /needs --hmac/],
+  [[...UP, '--refresh', 'sometimes'], '--refresh', /assign, always/],
+  [[...UP, '--max-fails', '-1'], '--max-fails', /expected a value/],
+  [[...UP, '--max-fails', 'three'], '--max-fails', /whole number/],
+  [[...UP, '--fail-timeout', 'abc'], '--fail-timeout', /^--fail-timeout: expected a duration like 10s, got "abc"$/],
+  [[...UP, '--timeout', '0s'], '--timeout', /more than 0/],
+  [[...UP, '--timeout', '1.5s'], '--timeout', /expected a duration/],
+  [[...UP, '--retries', 'x'], '--retries', /whole number/],
+  [[...UP, 'serve'], 'command', /unknown command "serve"/],
+  [['demo', 'now'], 'command', /unexpected argument "now"/],
+  [['demo', '--quiet'], '--quiet', /demo takes no flags/],
+  [['--upstream', ''], '--upstream', /expected ADDRESS/],
+  [['--upstream', 'a:1,heavy'], '--upstream', /unknown parameter "heavy"/],
+  [['--upstream', 'a:1=0'], '--upstream', /weight/],
+]
+for (const [argv, flag, message] of errors) {
+  ParseCommandLine(`should reject ${JSON.stringify(argv)} naming ${flag}`, () => {
+    const error = usageError(() => parseCommandLine(argv))
+    assert.is(error.flag, flag)
+    assert.ok(error.message.startsWith(`${flag}: `), error.message)
+    assert.match(error.message, message)
+    assert.not.match(error.message, /\n/)
+  })
+}
+
+ParseCommandLine('should either parse or throw a one-line CliUsageError for any argv', () => {
+  const word = fc.oneof(
+    fc.constantFrom('--listen', '--upstream', '--hash', '--hmac', '--quiet', '--secure', '--timeout', 'demo', '--', '-h', '1s', '127.0.0.1:1'),
+    fc.string({ maxLength: 12 }),
+  )
+  fc.assert(
+    fc.property(fc.array(word, { maxLength: 8 }), (argv) => {
+      try {
+        parseCommandLine(argv)
+        return true
+      } catch (error) {
+        return error instanceof CliUsageError && !error.message.includes('\n') && error.message.startsWith(`${error.flag}: `)
+      }
+    }),
+    { seed },
+  )
+})
+
+ParseCommandLine('should never echo a key given on the command line', () => {
+  const fixedText = usageError(() => parseCommandLine([...UP, '--hmac-key', 'x'])).message
+  const secrets = fc.string({ minLength: 4, maxLength: 20 }).filter((s) => !s.startsWith('-') && !fixedText.includes(s))
+  fc.assert(
+    fc.property(secrets, fc.boolean(), (secret, inline) => {
+      const argv = inline ? [...UP, `--hmac-key=${secret}`] : [...UP, '--hmac-key', secret]
+      const error = usageError(() => parseCommandLine(argv))
+      return error.flag === '--hmac-key' && !error.message.includes(secret)
+    }),
+    { seed },
+  )
+})
+
+ParseCommandLine.run()
+
+const ParseListen = suite('parseListen')
+
+const listens: ReadonlyArray<readonly [string, { host: string; port: number }]> = [
+  ['8080', { host: '127.0.0.1', port: 8080 }],
+  ['0', { host: '127.0.0.1', port: 0 }],
+  ['localhost:3000', { host: 'localhost', port: 3000 }],
+  ['0.0.0.0:80', { host: '0.0.0.0', port: 80 }],
+  ['[::1]:8080', { host: '::1', port: 8080 }],
+  ['[::]:65535', { host: '::', port: 65535 }],
+]
+for (const [text, expected] of listens) {
+  ParseListen(`should read ${JSON.stringify(text)}`, () => {
+    assert.equal(parseListen(text), expected)
+  })
+}
+
+for (const text of ['', ':80', 'host:', '::1:80', 'a:b', '65536', 'h:123456', ' 80', '[::1]', 'a b:1']) {
+  ParseListen(`should reject ${JSON.stringify(text)}`, () => {
+    assert.is(usageError(() => parseListen(text)).flag, '--listen')
+  })
+}
+
+ParseListen('should round-trip HOST:PORT for any hostname and port', () => {
+  const host = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,20}$/)
+  fc.assert(
+    fc.property(host, fc.integer({ min: 0, max: 65_535 }), (h, port) => {
+      const parsed = parseListen(`${h}:${port}`)
+      return parsed.host === h && parsed.port === port
+    }),
+    { seed },
+  )
+})
+
+ParseListen.run()
+
+const ParseUpstream = suite('parseUpstream')
+const noDefaults = { maxFails: undefined, failTimeout: undefined }
+
+const upstreams: ReadonlyArray<readonly [string, object]> = [
+  ['127.0.0.1:9001', { address: '127.0.0.1:9001' }],
+  ['127.0.0.1:9001=2', { address: '127.0.0.1:9001', weight: 2 }],
+  ['127.0.0.1:9003=1,backup', { address: '127.0.0.1:9003', weight: 1, backup: true }],
+  ['[::1]:9001,weight=5,down', { address: '[::1]:9001', weight: 5, down: true }],
+  ['http://app.internal:8080,drain', { address: 'http://app.internal:8080', drain: true }],
+  ['unix:/run/app.sock,route=a', { address: 'unix:/run/app.sock', route: 'a' }],
+  ['a:1,max-fails=3,fail-timeout=30s', { address: 'a:1', maxFails: 3, failTimeout: 30_000 }],
+  ['a:1,max_fails=0,fail_timeout=1m', { address: 'a:1', maxFails: 0, failTimeout: 60_000 }],
+]
+for (const [text, expected] of upstreams) {
+  ParseUpstream(`should read ${JSON.stringify(text)}`, () => {
+    assert.equal(parseUpstream(text, noDefaults), expected)
+  })
+}
+
+ParseUpstream('should let an upstream override the global max-fails and fail-timeout', () => {
+  const defaults = { maxFails: 2, failTimeout: 5_000 }
+  assert.equal(parseUpstream('a:1', defaults), { address: 'a:1', maxFails: 2, failTimeout: 5_000 })
+  assert.equal(parseUpstream('a:1,max-fails=7,fail-timeout=1s', defaults), { address: 'a:1', maxFails: 7, failTimeout: 1_000 })
+})
+
+for (const text of ['a:1,weight=0', 'a:1,weight=x', 'a:1,max-fails=x', 'a:1,fail-timeout=soon', 'a:1,route=', 'a:1,backup=yes', 'a:1,']) {
+  ParseUpstream(`should reject ${JSON.stringify(text)}`, () => {
+    const error = usageError(() => parseUpstream(text, noDefaults))
+    assert.is(error.flag, '--upstream')
+  })
+}
+
+ParseUpstream('should keep the address and weight of any ADDRESS=WEIGHT', () => {
+  const address = fc.stringMatching(/^[a-z0-9.:[\]/]{1,30}$/)
+  fc.assert(
+    fc.property(address, fc.integer({ min: 1, max: 999_999 }), fc.boolean(), (a, weight, backup) => {
+      const peer = parseUpstream(`${a}=${weight}${backup ? ',backup' : ''}`, noDefaults)
+      return peer.address === a && peer.weight === weight && (peer.backup === true) === backup
+    }),
+    { seed },
+  )
+})
+
+ParseUpstream('should either parse or throw a CliUsageError for any text', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 40 }), (text) => {
+      try {
+        return parseUpstream(text, noDefaults).address.length > 0
+      } catch (error) {
+        return error instanceof CliUsageError && error.flag === '--upstream'
+      }
+    }),
+    { seed },
+  )
+})
+
+ParseUpstream.run()
+
+const ReadHmacKey = suite('readHmacKey')
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text)
+const noFile = (): Uint8Array => {
+  throw Object.assign(new Error('no such file'), { code: 'ENOENT' })
+}
+
+ReadHmacKey('should read the key from the named environment variable', () => {
+  assert.is(readHmacKey({ kind: 'env', name: 'K' }, { env: { K: 's3cret' }, readFile: noFile }), 's3cret')
+})
+
+for (const env of [{}, { K: '' }]) {
+  ReadHmacKey(`should reject a variable that is ${'K' in env ? 'empty' : 'unset'}`, () => {
+    const error = usageError(() => readHmacKey({ kind: 'env', name: 'K' }, { env, readFile: noFile }))
+    assert.is(error.flag, '--hmac-key-env')
+    assert.match(error.message, /"K"/)
+  })
+}
+
+const files: ReadonlyArray<readonly [string, string]> = [
+  ['s3cret', 's3cret'],
+  ['s3cret\n', 's3cret'],
+  ['s3cret\r\n', 's3cret'],
+  ['two\nlines\n', 'two\nlines'],
+  [' spaced ', ' spaced '],
+]
+for (const [content, key] of files) {
+  ReadHmacKey(`should read ${JSON.stringify(content)} from a file as ${JSON.stringify(key)}`, () => {
+    const read = readHmacKey({ kind: 'file', path: '/k' }, { env: {}, readFile: (path) => (path === '/k' ? encode(content) : noFile()) })
+    assert.equal(Buffer.from(read).toString('utf8'), key)
+  })
+}
+
+for (const [name, readFile, message] of [
+  ['unreadable', noFile, /cannot read "\/k" \(ENOENT\)/],
+  ['empty', () => encode(''), /is empty/],
+  ['only a newline', () => encode('\n'), /is empty/],
+] as const) {
+  ReadHmacKey(`should reject a key file that is ${name}`, () => {
+    const error = usageError(() => readHmacKey({ kind: 'file', path: '/k' }, { env: {}, readFile }))
+    assert.is(error.flag, '--hmac-key-file')
+    assert.match(error.message, message)
+  })
+}
+
+ReadHmacKey('should return any non-empty file minus one trailing line break', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.constantFrom('', '\n', '\r\n'), (body, ending) => {
+      fc.pre(body[body.length - 1] !== 0x0a && body[body.length - 1] !== 0x0d)
+      const file = new Uint8Array([...body, ...encode(ending)])
+      const key = readHmacKey({ kind: 'file', path: 'k' }, { env: {}, readFile: () => file })
+      return Buffer.from(key).equals(Buffer.from(body))
+    }),
+    { seed },
+  )
+})
+
+ReadHmacKey.run()
+
+const BalancerOptionsFrom = suite('balancerOptionsFrom')
+
+BalancerOptionsFrom('should carry every balancer setting of the command line', () => {
+  const config = serve([...UP, '--hash', 'sha1', '--no-fallback', '--refresh', 'always', '--legacy', '--cookie-name', 'srv', '--secure'])
+  assert.equal(balancerOptionsFrom(config, undefined), {
+    peers: [{ address: '127.0.0.1:9001' }],
+    cookie: { name: 'srv', secure: true },
+    hash: 'sha1',
+    fallback: false,
+    refresh: 'always',
+    legacy: true,
+  })
+})
+
+BalancerOptionsFrom('should put the loaded key into the hmac option', () => {
+  const config = serve([...UP, '--hmac', 'sha256', '--hmac-key-env', 'K'])
+  assert.equal(balancerOptionsFrom(config, 'key').hmac, { algorithm: 'sha256', key: 'key' })
+  assert.is(balancerOptionsFrom(config, 'key').hash, undefined)
+})
+
+BalancerOptionsFrom.run()

@@ -1,0 +1,117 @@
+import type { FastifyReplyFromOptions } from '@fastify/reply-from'
+import { createBalancer, StickyConfigError } from 'sticky-core'
+import type { Balancer, BalancerOptions } from 'sticky-core'
+import { normalizePrefix } from './prefix'
+
+/** Options of `@fastify/reply-from` the plugin passes through. `base` is absent: the peer changes per request. */
+export type ReplyFromOptions = Omit<FastifyReplyFromOptions, 'base'>
+
+/** What the plugin does besides choosing a peer. */
+export interface StickyFastifyPluginOptions {
+  /**
+   * The URL space the plugin handles, a literal path such as `/app`. It covers the prefix itself,
+   * `prefix/...` and `prefix?...`, not `/appx`. Fastify's own routes still win over the proxy's.
+   * @default '' (every URL)
+   */
+  prefix?: string | undefined
+  /**
+   * What replaces `prefix` in the upstream path: `''` strips it (`/app/a` is sent as `/a`), the
+   * prefix itself keeps it. Mirrors `proxy_pass http://upstream/;` against `proxy_pass http://upstream;`.
+   * @default '' (the prefix is stripped)
+   */
+  rewritePrefix?: string | undefined
+  /**
+   * `true`: proxy every request under `prefix` to the chosen peer. `false`: only decide, in an
+   * `onRequest` hook that sets `request.sticky` and appends the `Set-Cookie`; the application's
+   * own routes answer (and may call `balancer.report`).
+   * @default true
+   */
+  proxy?: boolean | undefined
+  /**
+   * How many other peers an idempotent request without a body may try after a connection
+   * failure (nginx `proxy_next_upstream error`, `proxy_next_upstream_tries`). `0` turns retries
+   * off; the balancer's `exclude` keeps every attempt on a peer not tried yet.
+   * @default 2
+   */
+  retries?: number | undefined
+  /**
+   * Milliseconds to wait for the upstream's response headers and between body chunks
+   * (nginx `proxy_read_timeout`). A timeout answers 504 and counts as a failure of the peer.
+   * @default undefined (`@fastify/reply-from`'s default for its transport)
+   */
+  timeout?: number | undefined
+  /**
+   * Add `X-Forwarded-For` (appended to the client's), `X-Forwarded-Proto` and `X-Forwarded-Host`
+   * to the upstream request, as nginx's `$proxy_add_x_forwarded_for` idiom does.
+   * @default true
+   */
+  xForwarded?: boolean | undefined
+  /**
+   * Options for the plugin's own `@fastify/reply-from` instance (undici pool sizes, `http` agents,
+   * timeouts). `destroyAgent` defaults to `true` so that closing Fastify closes the pool.
+   * @default {}
+   */
+  replyFrom?: ReplyFromOptions | undefined
+}
+
+/** Where the plugin's balancer comes from: options to build one, or one the application built. */
+export type StickyBalancerSource =
+  | (BalancerOptions & { balancer?: never })
+  | {
+      /**
+       * A balancer the application built with `createBalancer`, to share it or to call
+       * `setPeers` and `report` on it. The plugin neither copies nor closes it.
+       */
+      balancer: Balancer
+      peers?: never
+    }
+
+/** Options of the `sticky-fastify` plugin: the balancer's, plus the plugin's own. */
+export type StickyFastifyOptions = StickyBalancerSource & StickyFastifyPluginOptions
+
+/** Options after validation and defaults. */
+export interface ResolvedOptions {
+  readonly balancer: Balancer
+  readonly prefix: string
+  readonly rewritePrefix: string
+  readonly proxy: boolean
+  readonly retries: number
+  readonly timeout: number | undefined
+  readonly xForwarded: boolean
+  readonly replyFrom: FastifyReplyFromOptions
+}
+
+/**
+ * Validates the plugin's options once, at registration.
+ * @throws StickyConfigError naming the option and the rejected value
+ */
+export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
+  const { prefix, rewritePrefix, proxy, retries, timeout, xForwarded, replyFrom, ...source } = options
+  const balancer = 'balancer' in source && source.balancer !== undefined ? source.balancer : createBalancer(source as BalancerOptions)
+  if (proxy !== undefined && typeof proxy !== 'boolean') throw new StickyConfigError('proxy', proxy, 'expected a boolean')
+  if (xForwarded !== undefined && typeof xForwarded !== 'boolean') {
+    throw new StickyConfigError('xForwarded', xForwarded, 'expected a boolean')
+  }
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    throw new StickyConfigError('retries', retries, 'expected an integer >= 0')
+  }
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+    throw new StickyConfigError('timeout', timeout, 'expected a number of milliseconds > 0')
+  }
+  if (replyFrom !== undefined && (typeof replyFrom !== 'object' || replyFrom === null)) {
+    throw new StickyConfigError('replyFrom', replyFrom, 'expected an object of @fastify/reply-from options')
+  }
+  if (replyFrom !== undefined && 'base' in replyFrom) {
+    throw new StickyConfigError('replyFrom.base', (replyFrom as FastifyReplyFromOptions).base, 'the peer is chosen per request; list peers instead')
+  }
+  return {
+    balancer,
+    prefix: normalizePrefix('prefix', prefix),
+    rewritePrefix: normalizePrefix('rewritePrefix', rewritePrefix),
+    proxy: proxy ?? true,
+    retries: retries ?? 2,
+    timeout,
+    xForwarded: xForwarded ?? true,
+    replyFrom: { destroyAgent: true, ...replyFrom },
+  }
+}

@@ -1,2 +1,8 @@
-// Placeholder: being written.
-export {}
+export { createStickyFetch } from './handler'
+export type { FetchHandler, StickyFetch } from './handler'
+export { createStickyFetchFromEnv } from './from-env'
+export type { StickyFetchFromEnvOptions } from './from-env'
+export { optionsFromEnv, parsePeerEntry } from './env'
+export type { StickyEnv } from './env'
+export type { ClientAddress, ProxyOptions, StickyFetchOptions, UpstreamFetch } from './options'
+export { getSetCookies, splitSetCookie } from './set-cookie'

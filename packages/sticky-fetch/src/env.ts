@@ -1,0 +1,200 @@
+import { StickyConfigError } from 'sticky-core'
+import type { HashMode, HmacAlgorithm, PeerInput, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
+import type { ProxyOptions, StickyFetchOptions } from './options'
+import { parseDuration, parseSize } from './units'
+
+/**
+ * Worker environment bindings (`[vars]` in `wrangler.toml`, secrets, or any `process.env`-like object).
+ * Values may be strings or, from `[vars]`, JSON values.
+ */
+export type StickyEnv = Readonly<Record<string, unknown>>
+
+/**
+ * Builds the options of `createStickyFetch` from environment bindings. Every variable is optional except
+ * `STICKY_PEERS`; an unset or empty variable keeps the option's default.
+ *
+ * | Variable | Option | Value |
+ * | --- | --- | --- |
+ * | `STICKY_PEERS` | `peers` | comma- or newline-separated `origin [param...]`, params as nginx's `server`: `weight=2 max_fails=3 fail_timeout=30s route=a backup down drain`; or an array of such strings or peer objects |
+ * | `STICKY_COOKIE_NAME`, `_PATH`, `_DOMAIN` | `cookie.name`, `.path`, `.domain` | text |
+ * | `STICKY_COOKIE_EXPIRES` | `cookie.expires` | a duration (`1h`, `3600` = seconds) or `max` |
+ * | `STICKY_COOKIE_SECURE`, `_HTTPONLY`, `_PARTITIONED` | `cookie.secure`, `.httpOnly`, `.partitioned` | boolean |
+ * | `STICKY_COOKIE_SAMESITE` | `cookie.sameSite` | `Strict`, `Lax`, `None` (any case) |
+ * | `STICKY_HASH` | `hash` | `md5`, `sha1`, `index`, `raw` |
+ * | `STICKY_HMAC_KEY` | `hmac.key` | the key (store it as a secret) |
+ * | `STICKY_HMAC` | `hmac.algorithm` | `md5`, `sha1`, `sha256`; default `sha256` when a key is set |
+ * | `STICKY_FALLBACK` | `fallback` | boolean; `false` is nginx's `no_fallback` |
+ * | `STICKY_REFRESH` | `refresh` | `assign`, `always` |
+ * | `STICKY_LEGACY` | `legacy` | boolean |
+ * | `STICKY_TIMEOUT` | `proxy.timeout` | a duration (`30s`, `500ms`; a bare number is seconds) |
+ * | `STICKY_RETRIES` | `proxy.retries` | integer |
+ * | `STICKY_RETRY_BODY_LIMIT` | `proxy.retryBodyLimit` | bytes (`65536`, `64k`, `1m`) |
+ * | `STICKY_X_FORWARDED` | `proxy.xForwarded` | boolean |
+ * | `STICKY_KEEP_CONTENT_ENCODING` | `proxy.keepContentEncoding` | boolean; `true` suits Workers |
+ *
+ * Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`. Durations and sizes use nginx's
+ * notation, so values carry over from an nginx `sticky` configuration.
+ *
+ * @throws StickyConfigError whose `option` is the variable's name, for a missing `STICKY_PEERS` or a value
+ * that does not parse. The balancer checks the rest when the handler is created.
+ */
+export function optionsFromEnv(env: StickyEnv): StickyFetchOptions {
+  const options: StickyFetchOptions = { peers: peersFromEnv(env.STICKY_PEERS) }
+
+  const cookie: StickyCookieOptions = {}
+  setIf(cookie, 'name', text(env, 'STICKY_COOKIE_NAME'))
+  setIf(cookie, 'path', text(env, 'STICKY_COOKIE_PATH'))
+  setIf(cookie, 'domain', text(env, 'STICKY_COOKIE_DOMAIN'))
+  setIf(cookie, 'expires', expires(env, 'STICKY_COOKIE_EXPIRES'))
+  setIf(cookie, 'secure', bool(env, 'STICKY_COOKIE_SECURE'))
+  setIf(cookie, 'httpOnly', bool(env, 'STICKY_COOKIE_HTTPONLY'))
+  setIf(cookie, 'sameSite', oneOf(env, 'STICKY_COOKIE_SAMESITE', SAME_SITE))
+  setIf(cookie, 'partitioned', bool(env, 'STICKY_COOKIE_PARTITIONED'))
+  if (Object.keys(cookie).length > 0) options.cookie = cookie
+
+  setIf(options, 'hash', oneOf(env, 'STICKY_HASH', HASH_MODES))
+  const key = text(env, 'STICKY_HMAC_KEY')
+  const algorithm = oneOf(env, 'STICKY_HMAC', HMAC_ALGORITHMS)
+  if (key !== undefined) options.hmac = { algorithm: algorithm ?? 'sha256', key }
+  else if (algorithm !== undefined) throw new StickyConfigError('STICKY_HMAC', algorithm, 'STICKY_HMAC_KEY is not set')
+  setIf(options, 'fallback', bool(env, 'STICKY_FALLBACK'))
+  setIf(options, 'refresh', oneOf(env, 'STICKY_REFRESH', REFRESH))
+  setIf(options, 'legacy', bool(env, 'STICKY_LEGACY'))
+
+  const proxy: ProxyOptions = {}
+  setIf(proxy, 'timeout', measure(env, 'STICKY_TIMEOUT', parseDuration, 'a duration such as 30s or 500ms'))
+  setIf(proxy, 'retries', measure(env, 'STICKY_RETRIES', integer, 'a non-negative integer'))
+  setIf(proxy, 'retryBodyLimit', measure(env, 'STICKY_RETRY_BODY_LIMIT', parseSize, 'a size such as 65536 or 64k'))
+  setIf(proxy, 'xForwarded', bool(env, 'STICKY_X_FORWARDED'))
+  setIf(proxy, 'keepContentEncoding', bool(env, 'STICKY_KEEP_CONTENT_ENCODING'))
+  if (Object.keys(proxy).length > 0) options.proxy = proxy
+  return options
+}
+
+const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([['strict', 'Strict'], ['lax', 'Lax'], ['none', 'None']])
+const HASH_MODES: ReadonlyMap<string, HashMode> = identity(['md5', 'sha1', 'index', 'raw'])
+const HMAC_ALGORITHMS: ReadonlyMap<string, HmacAlgorithm> = identity(['md5', 'sha1', 'sha256'])
+const REFRESH: ReadonlyMap<string, 'assign' | 'always'> = identity(['assign', 'always'])
+const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true], ['1', true], ['yes', true], ['on', true],
+  ['false', false], ['0', false], ['no', false], ['off', false],
+])
+
+function identity<T extends string>(values: readonly T[]): ReadonlyMap<string, T> {
+  return new Map(values.map((value) => [value, value]))
+}
+
+// Under `exactOptionalPropertyTypes` an absent option must stay absent, not become `undefined`.
+function setIf<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value
+}
+
+/** The variable as text; `undefined` when unset or empty. Numbers and booleans from `[vars]` become text. */
+function text(env: StickyEnv, name: string): string | undefined {
+  const value = env[name]
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value !== 'string') throw new StickyConfigError(name, value, 'expected a string')
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
+}
+
+function bool(env: StickyEnv, name: string): boolean | undefined {
+  const value = text(env, name)
+  if (value === undefined) return undefined
+  const parsed = BOOLEANS.get(value.toLowerCase())
+  if (parsed === undefined) throw new StickyConfigError(name, value, 'expected true or false')
+  return parsed
+}
+
+function oneOf<T>(env: StickyEnv, name: string, allowed: ReadonlyMap<string, T>): T | undefined {
+  const value = text(env, name)
+  if (value === undefined) return undefined
+  const parsed = allowed.get(value.toLowerCase())
+  if (parsed === undefined) {
+    throw new StickyConfigError(name, value, `expected one of ${[...allowed.values()].join(', ')}`)
+  }
+  return parsed
+}
+
+function measure(env: StickyEnv, name: string, parse: (text: string) => number | undefined, expected: string): number | undefined {
+  const value = text(env, name)
+  if (value === undefined) return undefined
+  const parsed = parse(value)
+  if (parsed === undefined) throw new StickyConfigError(name, value, `expected ${expected}`)
+  return parsed
+}
+
+function expires(env: StickyEnv, name: string): number | 'max' | undefined {
+  const value = text(env, name)
+  if (value === undefined) return undefined
+  if (value.toLowerCase() === 'max') return 'max'
+  const ms = parseDuration(value)
+  if (ms === undefined || ms % 1000 !== 0) {
+    throw new StickyConfigError(name, value, 'expected max or a duration in whole seconds, such as 1h or 3600')
+  }
+  return ms / 1000
+}
+
+function integer(value: string): number | undefined {
+  return /^\d{1,9}$/.test(value) ? Number(value) : undefined
+}
+
+/** `STICKY_PEERS`: a list in text, or an array of entries (strings in the same syntax, or peer objects). */
+function peersFromEnv(value: unknown): PeerInput[] {
+  const name = 'STICKY_PEERS'
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw new StickyConfigError(name, value, 'no peers')
+    return value.map((entry: unknown) => {
+      if (typeof entry === 'string') return parsePeerEntry(entry)
+      if (typeof entry === 'object' && entry !== null) return entry as PeerOptions
+      throw new StickyConfigError(name, entry, 'expected a string or a peer object')
+    })
+  }
+  if (typeof value !== 'string') throw new StickyConfigError(name, value, 'not set: list the origins to balance')
+  const entries = value.split(/[,\n]/).map((entry) => entry.trim()).filter((entry) => entry !== '')
+  if (entries.length === 0) throw new StickyConfigError(name, value, 'no peers')
+  return entries.map(parsePeerEntry)
+}
+
+/**
+ * One peer in nginx `server` syntax: the address, then `weight=`, `max_fails=`, `fail_timeout=`,
+ * `route=`, `backup`, `down`, `drain` in any order. An address alone stays a string.
+ */
+export function parsePeerEntry(entry: string): PeerInput {
+  const [address, ...params] = entry.trim().split(/\s+/)
+  if (address === undefined || address === '' || address.includes('=')) {
+    throw new StickyConfigError('STICKY_PEERS', entry, 'each peer starts with its address')
+  }
+  if (params.length === 0) return address
+  const peer: PeerOptions = { address }
+  const bad = (reason: string): StickyConfigError => new StickyConfigError('STICKY_PEERS', entry, reason)
+  for (const param of params) {
+    const eq = param.indexOf('=')
+    const key = eq === -1 ? param : param.slice(0, eq)
+    const value = eq === -1 ? undefined : param.slice(eq + 1)
+    if (value === undefined) {
+      if (key === 'backup') peer.backup = true
+      else if (key === 'down') peer.down = true
+      else if (key === 'drain') peer.drain = true
+      else throw bad(`unknown parameter ${JSON.stringify(param)}`)
+      continue
+    }
+    if (key === 'route') {
+      if (value === '') throw bad('route= needs a value')
+      peer.route = value
+    } else if (key === 'weight' || key === 'max_fails') {
+      const n = integer(value)
+      if (n === undefined) throw bad(`${key}= expects a non-negative integer`)
+      if (key === 'weight') peer.weight = n
+      else peer.maxFails = n
+    } else if (key === 'fail_timeout') {
+      const ms = parseDuration(value)
+      if (ms === undefined) throw bad('fail_timeout= expects a duration such as 10s')
+      peer.failTimeout = ms
+    } else {
+      throw bad(`unknown parameter ${JSON.stringify(param)}`)
+    }
+  }
+  return peer
+}

@@ -1,0 +1,122 @@
+import { StickyConfigError } from 'sticky-core'
+import type { BalancerOptions } from 'sticky-core'
+
+/** What one upstream `fetch` looks like; the default calls the runtime's global `fetch`. */
+export type UpstreamFetch = (request: Request) => Promise<Response>
+
+/**
+ * Where `X-Forwarded-For` gets the client's address. It receives the handler's own arguments, so a
+ * runtime that passes connection info as the second argument (Deno's `info.remoteAddr`) can supply it.
+ * Return `undefined` when the address is unknown: `X-Forwarded-For` is then passed on unchanged.
+ */
+export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => string | undefined
+
+/** How the handler talks to upstreams. Each option mirrors the nginx `proxy_*` directive named. */
+export interface ProxyOptions {
+  /**
+   * Milliseconds to wait for an upstream's response head; past it the handler answers 504 and counts a
+   * failure. The body then streams without a deadline. `0` waits forever.
+   * Mirrors nginx `proxy_read_timeout` for the first byte.
+   * @default 60000
+   */
+  timeout?: number | undefined
+  /**
+   * Further peers to try after a network error (the upstream `fetch` rejected), for idempotent requests
+   * (RFC 9110 section 9.2.2) whose body can be sent again. Mirrors nginx `proxy_next_upstream_tries`
+   * minus the first try.
+   * @default 2
+   */
+  retries?: number | undefined
+  /**
+   * Request bodies of idempotent methods (PUT, DELETE, OPTIONS) up to this many bytes are buffered so a
+   * retry can send them again; longer or unknown-length bodies past the limit stream and are never
+   * retried. Non-idempotent methods (POST, PATCH) always stream. `0` buffers nothing.
+   * @default 65536
+   */
+  retryBodyLimit?: number | undefined
+  /**
+   * Adds `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` to the upstream request, as
+   * nginx's usual `proxy_set_header X-Forwarded-*` lines do.
+   * @default true
+   */
+  xForwarded?: boolean | undefined
+  /**
+   * The client's address for `X-Forwarded-For`.
+   * @default reads `CF-Connecting-IP`, which Cloudflare sets and clients cannot forge there; outside
+   * Cloudflare a client can send that header itself, so supply this option (or return `undefined`).
+   */
+  clientAddress?: ClientAddress | undefined
+  /**
+   * Keeps an upstream response's `Content-Encoding` and `Content-Length`. Node's, Deno's and Bun's fetch
+   * hand back the decoded body while keeping those headers, so by default they are dropped from encoded
+   * responses and the client gets the decoded body. Workers re-encode a body passed through, so there
+   * `true` lets the compressed bytes reach the client unchanged.
+   * @default false
+   */
+  keepContentEncoding?: boolean | undefined
+  /**
+   * Sends one upstream request. Use it for a Workers service binding (`(r) => env.APP.fetch(r)`) or a
+   * custom client.
+   * @default the global `fetch`
+   */
+  fetch?: UpstreamFetch | undefined
+}
+
+/** Options of `createStickyFetch`: the balancer's (peers are origins) plus how to proxy. */
+export interface StickyFetchOptions extends BalancerOptions {
+  proxy?: ProxyOptions | undefined
+}
+
+/** {@link ProxyOptions} with every default applied and every value checked. */
+export interface ResolvedProxyOptions {
+  readonly timeout: number
+  readonly retries: number
+  readonly retryBodyLimit: number
+  readonly xForwarded: boolean
+  readonly clientAddress: ClientAddress
+  readonly keepContentEncoding: boolean
+  readonly fetch: UpstreamFetch
+}
+
+const cfConnectingIp: ClientAddress = (request) => request.headers.get('cf-connecting-ip') ?? undefined
+
+// Called through a wrapper: Workers reject `fetch` invoked with a `this` other than the global scope.
+const globalFetch: UpstreamFetch = (request) => fetch(request)
+
+/**
+ * Applies the defaults of {@link ProxyOptions} and validates them.
+ *
+ * @throws StickyConfigError naming `proxy.<option>` and the rejected value
+ */
+export function resolveProxyOptions(options: ProxyOptions | undefined): ResolvedProxyOptions {
+  const o = options ?? {}
+  return {
+    timeout: count('proxy.timeout', o.timeout, 60_000),
+    retries: count('proxy.retries', o.retries, 2),
+    retryBodyLimit: count('proxy.retryBodyLimit', o.retryBodyLimit, 65_536),
+    xForwarded: flag('proxy.xForwarded', o.xForwarded, true),
+    clientAddress: callable('proxy.clientAddress', o.clientAddress, cfConnectingIp),
+    keepContentEncoding: flag('proxy.keepContentEncoding', o.keepContentEncoding, false),
+    fetch: callable('proxy.fetch', o.fetch, globalFetch),
+  }
+}
+
+function count(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new StickyConfigError(option, value, 'expected a non-negative integer')
+  }
+  return value
+}
+
+function flag(option: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new StickyConfigError(option, value, 'expected a boolean')
+  return value
+}
+
+function callable<F extends (...args: never[]) => unknown>(option: string, value: F | undefined, fallback: F): F {
+  if (value === undefined) return fallback
+  if (typeof value !== 'function') throw new StickyConfigError(option, value, 'expected a function')
+  return value
+}

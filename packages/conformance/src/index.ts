@@ -1,3 +1,10 @@
-// Placeholder: being written. The entry point will be:
-//   export function runConformance(name: string, factory: AdapterFactory, capabilities?: Partial<Capabilities>): void
+export { runConformance } from './suite'
 export type { AdapterFactory, AdapterOptions, Capabilities, RunningProxy } from './types'
+export { startBackend } from './backend'
+export type { Backend, EchoReport } from './backend'
+export { send, sendRaw } from './client'
+export type { Answer, Exchange, RawAnswer } from './client'
+export { CookieJar } from './jar'
+export { deadPort, sleep } from './ports'
+export { Scope, withScope } from './scope'
+export type { Closer } from './scope'

@@ -29,4 +29,6 @@ export interface Capabilities {
   readonly expectContinue: boolean
   /** Streams chunked request bodies of unknown length. @default true */
   readonly chunkedRequests: boolean
+  /** Answers 504 when a peer accepts the request but never answers within `timeoutMs`. @default true */
+  readonly timeout: boolean
 }

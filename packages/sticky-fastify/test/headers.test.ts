@@ -1,0 +1,119 @@
+import fc from 'fast-check'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { addForwarded } from '../src/forwarded'
+import { stripHopByHop } from '../src/hop-by-hop'
+import type { HeaderMap } from '../src/hop-by-hop'
+import { appendSetCookie } from '../src/set-cookie'
+import { checkProperty } from './_seed'
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+
+const headerName = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/)
+const headerValue = fc.oneof(
+  fc.stringMatching(/^[ -~]{0,20}$/),
+  fc.array(fc.stringMatching(/^[ -~]{0,20}$/), { minLength: 1, maxLength: 3 }),
+)
+const headerMap: fc.Arbitrary<HeaderMap> = fc.dictionary(headerName, headerValue, { maxKeys: 8 })
+
+const strip = suite('stripHopByHop')
+
+strip('should remove every hop-by-hop field and the fields Connection names', () => {
+  const input: HeaderMap = {
+    connection: 'keep-alive, X-Trace , ,upgrade',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    upgrade: 'websocket',
+    'x-trace': '1',
+    'content-type': 'text/plain',
+    'set-cookie': ['a=1', 'b=2'],
+  }
+  assert.equal({ ...stripHopByHop(input) }, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] })
+})
+
+strip('should read a Connection header given as several lines', () => {
+  assert.equal({ ...stripHopByHop({ connection: ['x-a', 'x-b'], 'x-a': '1', 'x-b': '2', 'x-c': '3' }) }, { 'x-c': '3' })
+})
+
+strip('should leave the input untouched', () => {
+  const input: HeaderMap = { connection: 'close', 'x-a': '1' }
+  stripHopByHop(input)
+  assert.equal(input, { connection: 'close', 'x-a': '1' })
+})
+
+strip('should keep every end-to-end field as it was and drop every hop-by-hop one', () => {
+  checkProperty('stripHopByHop', headerMap, fc.subarray(HOP_BY_HOP), (headers, hop) => {
+    const input: HeaderMap = { ...headers }
+    for (const name of hop) input[name] = 'x'
+    const out = stripHopByHop(input)
+    for (const name of HOP_BY_HOP) assert.not.ok(name in out, name)
+    for (const [name, value] of Object.entries(out)) assert.equal(value, input[name])
+    for (const name of Object.keys(input)) {
+      if (!HOP_BY_HOP.includes(name) && !(name in out)) {
+        // Only a field that the Connection header lists may disappear.
+        const listed = String(input['connection'] ?? '').toLowerCase().split(',').map((t) => t.trim())
+        assert.ok(listed.includes(name), name)
+      }
+    }
+  })
+})
+
+strip.run()
+
+const cookie = suite('appendSetCookie')
+
+const cookieCases: ReadonlyArray<readonly [string, HeaderMap, string | null, HeaderMap]> = [
+  ['no upstream cookie', { a: '1' }, 'route=x', { a: '1', 'set-cookie': ['route=x'] }],
+  ['one upstream cookie', { 'set-cookie': 'sid=1' }, 'route=x', { 'set-cookie': ['sid=1', 'route=x'] }],
+  ['several upstream cookies', { 'set-cookie': ['sid=1', 'k=2'] }, 'route=x', { 'set-cookie': ['sid=1', 'k=2', 'route=x'] }],
+  ['no cookie to add', { 'set-cookie': 'sid=1' }, null, { 'set-cookie': 'sid=1' }],
+]
+for (const [name, headers, value, expected] of cookieCases) {
+  cookie(`should append beside ${name}`, () => {
+    assert.equal(appendSetCookie(headers, value), expected)
+  })
+}
+
+cookie('should not mutate the upstream array', () => {
+  const upstream = ['sid=1']
+  appendSetCookie({ 'set-cookie': upstream }, 'route=x')
+  assert.equal(upstream, ['sid=1'])
+})
+
+cookie('should keep the upstream cookies first, in order, and add exactly one', () => {
+  checkProperty('appendSetCookie', fc.array(fc.stringMatching(/^[a-z]{1,4}=[a-z0-9]{0,4}$/), { maxLength: 4 }), fc.stringMatching(/^route=[a-f0-9]{1,8}$/), (upstream, ours) => {
+    const headers: HeaderMap = upstream.length === 0 ? {} : upstream.length === 1 ? { 'set-cookie': upstream[0] } : { 'set-cookie': upstream }
+    const out = appendSetCookie(headers, ours)['set-cookie']
+    assert.equal(out, [...upstream, ours])
+  })
+})
+
+cookie.run()
+
+const forwarded = suite('addForwarded')
+
+forwarded('should start a chain, and append to one the client sent', () => {
+  const client = { address: '10.0.0.9', protocol: 'http', host: 'shop.example' }
+  assert.equal(addForwarded({}, client), { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'shop.example' })
+  assert.is(addForwarded({ 'x-forwarded-for': '1.1.1.1, 2.2.2.2' }, client)['x-forwarded-for'], '1.1.1.1, 2.2.2.2, 10.0.0.9')
+  assert.is(addForwarded({ 'x-forwarded-for': ['1.1.1.1', '2.2.2.2'] }, client)['x-forwarded-for'], '1.1.1.1, 2.2.2.2, 10.0.0.9')
+})
+
+forwarded('should replace Proto and Host the client sent, and drop Host when unknown', () => {
+  const out = addForwarded({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' }, { address: undefined, protocol: 'http', host: undefined })
+  assert.equal(out, { 'x-forwarded-proto': 'http' })
+})
+
+forwarded('should end the chain with the client address and keep every other field', () => {
+  const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'))
+  checkProperty('addForwarded', headerMap, fc.option(ipv4, { nil: undefined }), fc.constantFrom('http', 'https'), (headers, address, protocol) => {
+    const out = addForwarded(headers, { address, protocol, host: 'h.example' })
+    if (address !== undefined) assert.ok(String(out['x-forwarded-for']).endsWith(address))
+    assert.is(out['x-forwarded-proto'], protocol)
+    for (const [name, value] of Object.entries(headers)) {
+      if (!name.startsWith('x-forwarded-')) assert.equal(out[name], value)
+    }
+  })
+})
+
+forwarded.run()

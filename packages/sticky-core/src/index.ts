@@ -1,8 +1,9 @@
 export { StickyConfigError } from './errors'
-export { md5, sha1, sha256, hmac } from './hash'
+export { md5, md5Bytes, sha1, sha256, hmac } from './hash'
 export type { HashInput, HmacAlgorithm } from './hash'
-export { parseCookie, serializeCookie } from './cookie'
-export type { CookieAttributes, SameSite } from './cookie'
+export { parseCookie, serializeCookie, serializeCookieParts, joinCookieParts } from './cookie'
+export type { CookieAttributes, SameSite, SetCookieParts } from './cookie'
+export { formatHttpDate } from './http-date'
 export type { Peer, PeerInput, PeerOptions, PeerTarget } from './peers'
 export { createBalancer } from './balancer'
 export type {

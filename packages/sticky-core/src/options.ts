@@ -1,0 +1,135 @@
+import type { BalancerOptions, HashMode } from './balancer'
+import { serializeCookieParts, type CookieAttributes } from './cookie'
+import { StickyConfigError } from './errors'
+import type { HmacAlgorithm } from './hash'
+
+/** `expires: 'max'`: 400 days, the longest lifetime user agents keep (RFC 6265bis section 5.6.1). */
+export const MAX_COOKIE_LIFETIME: number = 400 * 24 * 60 * 60
+
+/** nginx's default cookie name (`sticky cookie route`). */
+export const DEFAULT_COOKIE_NAME = 'route'
+/** nginx's default cookie path. */
+export const DEFAULT_COOKIE_PATH = '/'
+
+/** The options of `createBalancer` that do not depend on the peer list, validated and with defaults. */
+export interface ResolvedOptions {
+  readonly cookieName: string
+  /** Every attribute but `Expires`, which is per request. */
+  readonly attributes: Omit<CookieAttributes, 'expires'>
+  /** Seconds; undefined for a session cookie. */
+  readonly lifetime: number | undefined
+  readonly hash: HashMode
+  readonly hmac: { readonly algorithm: HmacAlgorithm; readonly key: string | Uint8Array } | undefined
+  readonly fallback: boolean
+  readonly refresh: 'assign' | 'always'
+  readonly legacy: boolean
+  readonly now: () => number
+}
+
+const COOKIE_KEYS: ReadonlySet<string> = new Set(['name', 'path', 'domain', 'expires', 'secure', 'httpOnly', 'sameSite', 'partitioned'])
+const HMAC_KEYS: ReadonlySet<string> = new Set(['algorithm', 'key'])
+
+/**
+ * Validates every option but `peers`, once, and fills in the defaults. Unknown keys are refused inside
+ * `cookie` and `hmac` (a typo would silently change the cookie) but not at the top level, which adapters
+ * extend with their own options.
+ *
+ * @throws StickyConfigError naming the option and the value.
+ */
+export function resolveOptions(options: BalancerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new StickyConfigError('options', options, 'expected an object')
+  const { cookieName, attributes, lifetime } = resolveCookie(options.cookie)
+  const hmac = resolveHmac(options.hmac)
+  const hash = resolveHash(options.hash, hmac !== undefined)
+  const legacy = bool(options.legacy, false, 'legacy')
+  if (legacy && hmac === undefined && (hash === 'index' || hash === 'raw')) {
+    throw new StickyConfigError('legacy', legacy, `hash '${hash}' values never changed between generations: legacy digests exist for md5, sha1 and hmac only`)
+  }
+  const refresh = options.refresh ?? 'assign'
+  if (refresh !== 'assign' && refresh !== 'always') {
+    throw new StickyConfigError('refresh', refresh, "expected 'assign' (Set-Cookie when a peer is assigned) or 'always' (on every response)")
+  }
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw new StickyConfigError('now', now, 'expected a function returning milliseconds')
+  return { cookieName, attributes, lifetime, hash, hmac, fallback: bool(options.fallback, true, 'fallback'), refresh, legacy, now }
+}
+
+function resolveCookie(cookie: unknown): { cookieName: string; attributes: Omit<CookieAttributes, 'expires'>; lifetime: number | undefined } {
+  if (cookie === undefined) cookie = {}
+  if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie)) {
+    throw new StickyConfigError('cookie', cookie, 'expected an object')
+  }
+  const c = cookie as Record<string, unknown>
+  for (const key of Object.keys(c)) {
+    if (!COOKIE_KEYS.has(key)) throw new StickyConfigError(`cookie.${key}`, c[key], 'unknown cookie option')
+  }
+  const lifetime = resolveLifetime(c.expires)
+  const cookieName = (c.name ?? DEFAULT_COOKIE_NAME) as string
+  const attributes: Omit<CookieAttributes, 'expires'> = {
+    domain: c.domain as string | undefined,
+    path: (c.path ?? DEFAULT_COOKIE_PATH) as string,
+    maxAge: lifetime,
+    secure: c.secure as boolean | undefined,
+    httpOnly: c.httpOnly as boolean | undefined,
+    sameSite: c.sameSite as CookieAttributes['sameSite'],
+    partitioned: c.partitioned as boolean | undefined,
+  }
+  // Validates the name and every attribute with the cookie codec's own rules; an empty value is valid.
+  serializeCookieParts(cookieName, '', attributes, 'cookie')
+  return { cookieName, attributes, lifetime }
+}
+
+function resolveLifetime(expires: unknown): number | undefined {
+  if (expires === undefined) return undefined
+  if (expires === 'max') return MAX_COOKIE_LIFETIME
+  if (typeof expires !== 'number' || !Number.isInteger(expires) || expires <= 0) {
+    throw new StickyConfigError('cookie.expires', expires, "expected a positive integer number of seconds or 'max' (omit it for a session cookie)")
+  }
+  if (expires > MAX_COOKIE_LIFETIME) {
+    throw new StickyConfigError('cookie.expires', expires, `user agents keep a cookie ${MAX_COOKIE_LIFETIME} seconds (400 days) at most: use 'max'`)
+  }
+  return expires
+}
+
+function resolveHmac(hmac: unknown): ResolvedOptions['hmac'] {
+  if (hmac === undefined) return undefined
+  if (typeof hmac !== 'object' || hmac === null || Array.isArray(hmac)) {
+    throw new StickyConfigError('hmac', hmac, "expected { algorithm: 'md5' | 'sha1' | 'sha256', key }")
+  }
+  const h = hmac as Record<string, unknown>
+  for (const key of Object.keys(h)) {
+    if (!HMAC_KEYS.has(key)) throw new StickyConfigError(`hmac.${key}`, h[key], 'unknown hmac option')
+  }
+  const algorithm = h.algorithm
+  if (algorithm !== 'md5' && algorithm !== 'sha1' && algorithm !== 'sha256') {
+    throw new StickyConfigError('hmac.algorithm', algorithm, "expected 'md5', 'sha1' or 'sha256'")
+  }
+  const key = h.key
+  if (typeof key === 'string') {
+    if (key.length === 0) throw new StickyConfigError('hmac.key', key, 'an HMAC key must not be empty')
+    return { algorithm, key }
+  }
+  if (key instanceof Uint8Array) {
+    if (key.length === 0) throw new StickyConfigError('hmac.key', key, 'an HMAC key must not be empty')
+    // A copy: the caller may reuse its buffer, and the cookie values must not change under us.
+    return { algorithm, key: new Uint8Array(key) }
+  }
+  throw new StickyConfigError('hmac.key', key, 'expected a non-empty string or Uint8Array (nginx hmac_key=)')
+}
+
+function resolveHash(hash: unknown, withHmac: boolean): HashMode {
+  if (hash === undefined) return 'md5'
+  if (withHmac) {
+    throw new StickyConfigError('hash', hash, 'hash and hmac exclude each other (as in nginx-sticky-module-ng): the cookie is the HMAC of the route key')
+  }
+  if (hash !== 'md5' && hash !== 'sha1' && hash !== 'index' && hash !== 'raw') {
+    throw new StickyConfigError('hash', hash, "expected 'md5', 'sha1', 'index' or 'raw'")
+  }
+  return hash
+}
+
+function bool(value: unknown, fallback: boolean, option: string): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new StickyConfigError(option, value, 'expected a boolean')
+  return value
+}

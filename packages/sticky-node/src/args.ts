@@ -393,3 +393,76 @@ export function balancerOptionsFrom(config: ServeConfig, hmacKey: string | Uint8
     legacy: config.legacy,
   }
 }
+
+/** `sticky-proxy --help`. */
+export const USAGE: string = `Usage: sticky-proxy --upstream ADDRESS [--upstream ADDRESS]... [flags]
+       sticky-proxy demo
+       sticky-proxy --help | --version
+
+A reverse proxy that pins each browser to one upstream with a cookie (the nginx sticky module).
+Clients without a valid cookie are spread by weighted round robin and get a cookie naming their upstream.
+
+Listening and upstreams:
+  --listen PORT|HOST:PORT     where to listen (default 127.0.0.1:8080; a bare port listens on 127.0.0.1;
+                              0 picks a free port). The bound address is printed on start.
+  --upstream SPEC             repeatable. SPEC is ADDRESS[=WEIGHT][,PARAM]... where ADDRESS is ip:port,
+                              [v6]:port, host:port, unix:/path or http(s)://host[:port], and PARAM is one of
+                              weight=N, max-fails=N, fail-timeout=DURATION, route=VALUE, backup, down, drain.
+                              e.g. --upstream 10.0.0.1:8080=2 --upstream 10.0.0.9:8080,backup
+  --max-fails N               failures within --fail-timeout that take an upstream out (default 1; 0: never)
+  --fail-timeout DURATION     the failure window, and how long a failed upstream rests (default 10s)
+  --timeout DURATION          upstream inactivity before 504 (default 60s)
+  --retries N                 other upstreams an idempotent request may try after a connection failure
+                              (default: every upstream once)
+
+Cookie:
+  --cookie-name NAME          (default route)
+  --cookie-path PATH          (default /)
+  --cookie-domain DOMAIN
+  --cookie-expires DURATION|max   without it the cookie lasts for the browser session
+  --secure  --http-only  --partitioned
+  --same-site strict|lax|none
+  --hash md5|sha1|index|raw   how the cookie value is derived from the upstream address (default md5)
+  --hmac md5|sha1|sha256      an HMAC of the address instead, keyed by one of:
+  --hmac-key-env NAME         the environment variable NAME
+  --hmac-key-file PATH        the file PATH (a trailing newline is ignored)
+                              (there is no --hmac-key: a key in argv shows in ps and shell history)
+  --refresh assign|always     send Set-Cookie only when assigning an upstream (default), or on every response
+  --no-fallback               answer 502 when the pinned upstream is down instead of re-pinning
+  --legacy                    also accept cookies of the old sockaddr-hashing modules, and re-pin them
+
+Output:
+  --quiet                     no access log (one line per request on stdout, never with cookie values)
+  -h, --help                  this text
+  -v, --version               the version
+
+DURATION is like 500ms, 10s, 2m, 1h or 1h30m; a bare number is seconds, as in nginx.
+SIGTERM or SIGINT: stop accepting, let requests in flight finish (up to 10s), then exit 0.
+Exit codes: 0 done, 1 runtime failure (e.g. the port is taken), 2 bad command line or configuration.
+`
+
+const OPTION_FLAGS: ReadonlyMap<string, string> = new Map([
+  ['peers', '--upstream'],
+  ['cookie.name', '--cookie-name'],
+  ['cookie.path', '--cookie-path'],
+  ['cookie.domain', '--cookie-domain'],
+  ['cookie.expires', '--cookie-expires'],
+  ['cookie.secure', '--secure'],
+  ['cookie.httpOnly', '--http-only'],
+  ['cookie.sameSite', '--same-site'],
+  ['cookie.partitioned', '--partitioned'],
+  ['hash', '--hash'],
+  ['hmac', '--hmac'],
+  ['refresh', '--refresh'],
+  ['fallback', '--no-fallback'],
+  ['legacy', '--legacy'],
+])
+
+/**
+ * The flag that sets a balancer option, for error messages: `peers[2].weight` -> `--upstream`,
+ * `cookie.sameSite` -> `--same-site`, `hmac.key` -> `--hmac`. `undefined` for an option no flag sets.
+ */
+export function flagForOption(option: string): string | undefined {
+  const path = /^(?:cookie\.)?[A-Za-z]+/.exec(option)?.[0]
+  return path === undefined ? undefined : OPTION_FLAGS.get(path)
+}

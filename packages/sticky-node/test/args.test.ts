@@ -5,6 +5,8 @@ import {
   CliUsageError,
   DEFAULT_LISTEN,
   balancerOptionsFrom,
+  flagForOption,
+  USAGE,
   parseCommandLine,
   parseListen,
   parseUpstream,
@@ -368,3 +370,42 @@ BalancerOptionsFrom('should put the loaded key into the hmac option', () => {
 })
 
 BalancerOptionsFrom.run()
+
+const FlagForOption = suite('flagForOption')
+
+const optionFlags: ReadonlyArray<readonly [string, string | undefined]> = [
+  ['peers', '--upstream'],
+  ['peers[2].weight', '--upstream'],
+  ['peers[0].address', '--upstream'],
+  ['cookie.name', '--cookie-name'],
+  ['cookie.sameSite', '--same-site'],
+  ['cookie.partitioned', '--partitioned'],
+  ['cookie.expires', '--cookie-expires'],
+  ['hash', '--hash'],
+  ['hmac.key', '--hmac'],
+  ['hmac.algorithm', '--hmac'],
+  ['cookie', undefined],
+  ['now', undefined],
+  ['', undefined],
+  ['__proto__', undefined],
+]
+for (const [option, flag] of optionFlags) {
+  FlagForOption(`should map ${JSON.stringify(option)} to ${String(flag)}`, () => {
+    assert.is(flagForOption(option), flag)
+  })
+}
+
+FlagForOption('should only ever answer a flag documented in the usage text', () => {
+  const roots = ['peers', 'cookie', 'cookie.name', 'cookie.path', 'cookie.domain', 'cookie.expires', 'cookie.secure', 'cookie.httpOnly',
+    'cookie.sameSite', 'cookie.partitioned', 'hash', 'hmac', 'refresh', 'fallback', 'legacy', 'now', 'proxy']
+  const option = fc.tuple(fc.constantFrom(...roots), fc.constantFrom('', '.key', '[3].weight', 'X')).map(([root, tail]) => root + tail)
+  fc.assert(
+    fc.property(option, (text) => {
+      const flag = flagForOption(text)
+      return flag === undefined || new RegExp(`(^|\\s)${flag}(\\s|$)`, 'm').test(USAGE)
+    }),
+    { seed },
+  )
+})
+
+FlagForOption.run()

@@ -43,3 +43,15 @@ function connectionTokens(value: string | string[] | number | undefined): Readon
   }
   return tokens
 }
+
+/**
+ * The client's request headers as they go upstream: without hop-by-hop fields and without
+ * `Expect`. Node's server already answered `100-continue` on the client's hop (RFC 9110 section
+ * 10.1.1 lets a proxy do so), the body is streaming by the time the peer is chosen, and undici
+ * refuses the field.
+ */
+export function stripForUpstream<T extends HeaderMap>(headers: T): T {
+  const out = stripHopByHop(headers)
+  delete out['expect']
+  return out
+}

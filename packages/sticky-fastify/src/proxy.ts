@@ -5,7 +5,7 @@ import type { Peer } from 'sticky-core'
 import { classifyFailure } from './failure'
 import { addForwarded } from './forwarded'
 import { StickyGatewayError } from './gateway-error'
-import { stripHopByHop } from './hop-by-hop'
+import { stripForUpstream, stripHopByHop } from './hop-by-hop'
 import type { ResolvedOptions } from './options'
 import { upstreamPath } from './prefix'
 import { mayRetry } from './retry'
@@ -42,7 +42,7 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
       retryDelay: noSameUrlRetry,
       ...(timeout === undefined ? {} : { timeout }),
       rewriteRequestHeaders: (req, headers) => {
-        const hopFree = stripHopByHop(headers)
+        const hopFree = stripForUpstream(headers)
         if (!xForwarded) return hopFree
         return addForwarded(hopFree, { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host })
       },

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { addForwarded } from '../src/forwarded'
-import { stripHopByHop } from '../src/hop-by-hop'
+import { stripForUpstream, stripHopByHop } from '../src/hop-by-hop'
 import type { HeaderMap } from '../src/hop-by-hop'
 import { appendSetCookie } from '../src/set-cookie'
 import { checkProperty } from './_seed'
@@ -59,6 +59,23 @@ strip('should keep every end-to-end field as it was and drop every hop-by-hop on
 })
 
 strip.run()
+
+const upstream = suite('stripForUpstream')
+
+upstream('should drop Expect beside the hop-by-hop fields and keep the rest', () => {
+  const input: HeaderMap = { expect: '100-continue', connection: 'close', 'content-length': '10', cookie: 'a=1' }
+  assert.equal({ ...stripForUpstream(input) }, { 'content-length': '10', cookie: 'a=1' })
+})
+
+upstream('should equal stripHopByHop apart from Expect', () => {
+  checkProperty('stripForUpstream', headerMap, (headers) => {
+    const expected: HeaderMap = { ...stripHopByHop(headers) }
+    delete expected['expect']
+    assert.equal({ ...stripForUpstream({ ...headers, expect: '100-continue' }) }, expected)
+  })
+})
+
+upstream.run()
 
 const cookie = suite('appendSetCookie')
 

@@ -23,6 +23,9 @@ const HOSTILE = [';', '=', ' ', '\t', '"', ',', '\\', '\r', '\n', '\0', '\x7f', 
 /** Any UTF-16 code unit: controls, non-ASCII and lone surrogates included. */
 const anyCodeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c))
 
+/** One character that breaks headers or cookie syntax, or any code unit. */
+export const arbitraryHostileChar: fc.Arbitrary<string> = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...HOSTILE) }, { weight: 1, arbitrary: anyCodeUnit })
+
 /** Arbitrary text mixing valid cookie characters, hostile ones, any code unit and full Unicode. */
 export const arbitraryHostile: fc.Arbitrary<string> = fc.string({
   unit: fc.oneof(

@@ -72,6 +72,7 @@ async function handle(
   )
   const input = { method: request.method, headers, body, timeout: proxy.timeout, fetch: proxy.fetch }
 
+  const retries = proxy.retries ?? balancer.peers.length - 1
   const tried: Peer[] = []
   for (;;) {
     const result = peer.target.kind === 'tcp'
@@ -84,7 +85,7 @@ async function handle(
     balancer.report(peer, false)
     if (result.kind === 'timeout') return failure(504, 'upstream timed out')
     tried.push(peer)
-    if (!retryable || !isReplayable(body) || tried.length > proxy.retries) {
+    if (!retryable || !isReplayable(body) || tried.length > retries) {
       return failure(502, 'upstream unreachable')
     }
     decision = balancer.decide(cookieHeader, { exclude: tried })

@@ -24,7 +24,7 @@ export interface ProxyOptions {
    * Further peers to try after a network error (the upstream `fetch` rejected), for idempotent requests
    * (RFC 9110 section 9.2.2) whose body can be sent again. Mirrors nginx `proxy_next_upstream_tries`
    * minus the first try.
-   * @default 2
+   * @default every other peer once (`peers.length - 1`, like `proxy_next_upstream_tries 0`)
    */
   retries?: number | undefined
   /**
@@ -70,7 +70,8 @@ export interface StickyFetchOptions extends BalancerOptions {
 /** {@link ProxyOptions} with every default applied and every value checked. */
 export interface ResolvedProxyOptions {
   readonly timeout: number
-  readonly retries: number
+  /** `undefined`: every other peer once, counted when the request comes, since `setPeers` can change them. */
+  readonly retries: number | undefined
   readonly retryBodyLimit: number
   readonly xForwarded: boolean
   readonly clientAddress: ClientAddress
@@ -92,7 +93,7 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
   const o = options ?? {}
   return {
     timeout: count('proxy.timeout', o.timeout, 60_000),
-    retries: count('proxy.retries', o.retries, 2),
+    retries: o.retries === undefined ? undefined : count('proxy.retries', o.retries, 0),
     retryBodyLimit: count('proxy.retryBodyLimit', o.retryBodyLimit, 65_536),
     xForwarded: flag('proxy.xForwarded', o.xForwarded, true),
     clientAddress: callable('proxy.clientAddress', o.clientAddress, cfConnectingIp),

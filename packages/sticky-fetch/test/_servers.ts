@@ -1,0 +1,125 @@
+import { createServer } from 'node:http'
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { Readable } from 'node:stream'
+import type { FetchHandler } from '../src/index'
+import { getSetCookies } from '../src/index'
+
+/** A server listening on 127.0.0.1 with an ephemeral port. */
+export interface Listening {
+  readonly port: number
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  /** The `ip:port` address, as a peer. */
+  readonly address: string
+  /** Connections accepted so far (a refused or reset attempt counts too). */
+  readonly connections: () => number
+  close(): Promise<void>
+}
+
+/** Starts `listener` on 127.0.0.1:0 and tracks its sockets so that `close` never waits on keep-alive. */
+export async function listen(listener: RequestListener): Promise<Listening> {
+  const server = createServer(listener)
+  const sockets = new Set<Socket>()
+  let connections = 0
+  server.on('connection', (socket) => {
+    connections += 1
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    address: `127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () => closeServer(server, sockets),
+  }
+}
+
+function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  for (const socket of sockets) socket.destroy()
+  return new Promise((resolve) => server.close(() => resolve()))
+}
+
+/** What an echo backend saw, sent back as the JSON body. */
+export interface Echo {
+  readonly name: string
+  readonly method: string
+  readonly url: string
+  readonly headers: Record<string, string | string[] | undefined>
+  readonly body: string
+}
+
+/** A backend that answers every request with {@link Echo} as JSON. */
+export function echoBackend(name: string): Promise<Listening> {
+  return listen(async (req, res) => {
+    const body = await readBody(req)
+    const echo: Echo = { name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body }
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(echo))
+  })
+}
+
+/** A backend that resets every connection as soon as a request arrives: the proxy's fetch rejects. */
+export function resettingBackend(): Promise<Listening> {
+  return listen((req) => req.socket.destroy())
+}
+
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * Serves a fetch handler from node:http: the request body streams in (`duplex: 'half'`), the response
+ * body streams out, and each `Set-Cookie` stays its own header. The remote address reaches the handler
+ * as `env.remoteAddress`.
+ */
+export function serveFetch(handler: FetchHandler): Promise<Listening> {
+  return listen((req, res) => {
+    void respond(handler, req, res)
+  })
+}
+
+async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const response = await handler(toRequest(req), { remoteAddress: req.socket.remoteAddress })
+    const headers: Record<string, string | string[]> = {}
+    response.headers.forEach((value, name) => {
+      if (name !== 'set-cookie') headers[name] = value
+    })
+    const cookies = getSetCookies(response.headers)
+    if (cookies.length > 0) headers['set-cookie'] = cookies
+    res.writeHead(response.status, response.statusText, headers)
+    if (response.body === null) {
+      res.end()
+      return
+    }
+    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>)
+    body.on('error', () => res.destroy())
+    body.pipe(res)
+  } catch {
+    if (!res.headersSent) res.writeHead(500).end()
+    else res.destroy()
+  }
+}
+
+function toRequest(req: IncomingMessage): Request {
+  const headers = new Headers()
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string)
+  const method = req.method ?? 'GET'
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  const init: RequestInit & { duplex?: 'half' } = { method, headers }
+  if (hasBody) {
+    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
+    init.duplex = 'half'
+  }
+  return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, init)
+}

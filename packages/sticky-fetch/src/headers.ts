@@ -40,14 +40,16 @@ export interface ForwardedFor {
 }
 
 /**
- * The headers to send upstream: the client's minus hop-by-hop ones and `Host` (fetch derives it from the
- * peer's origin, as nginx's default `proxy_set_header Host $proxy_host`), plus `X-Forwarded-*` when
+ * The headers to send upstream: the client's minus hop-by-hop ones, `Host` (fetch derives it from the
+ * peer's origin, as nginx's default `proxy_set_header Host $proxy_host`) and `Expect` (the client's hop
+ * answers `100 Continue` before the body is read; fetch implementations refuse the header), plus `X-Forwarded-*` when
  * `forwarded` is given. `X-Forwarded-For` appends the client to the list it arrived with, like nginx's
  * `$proxy_add_x_forwarded_for`; `-Proto` and `-Host` are replaced, as only this hop knows them.
  */
 export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFor | undefined): Headers {
   const drop = hopByHopNames(incoming)
   drop.add('host')
+  drop.add('expect')
   const headers = new Headers()
   for (const [name, value] of incoming) {
     if (!drop.has(name)) headers.append(name, value)

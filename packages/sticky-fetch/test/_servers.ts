@@ -88,8 +88,13 @@ export function serveFetch(handler: FetchHandler): Promise<Listening> {
 }
 
 async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const request = toRequest(req)
+  if (request === undefined) {
+    res.writeHead(400).end()
+    return
+  }
   try {
-    const response = await handler(toRequest(req), { remoteAddress: req.socket.remoteAddress })
+    const response = await handler(request, { remoteAddress: req.socket.remoteAddress })
     const headers: Record<string, string | string[]> = {}
     response.headers.forEach((value, name) => {
       if (name !== 'set-cookie') headers[name] = value
@@ -110,7 +115,16 @@ async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerR
   }
 }
 
-function toRequest(req: IncomingMessage): Request {
+/** The fetch `Request` for `req`, or `undefined` when its Host or target is not a valid URL. */
+function toRequest(req: IncomingMessage): Request | undefined {
+  let url: URL
+  try {
+    // An absolute-form target (`GET http://other/ HTTP/1.1`) keeps only its path: the Host header names this server.
+    const target = new URL(req.url ?? '/', 'http://target.invalid')
+    url = new URL(target.pathname + target.search, `http://${req.headers.host ?? '127.0.0.1'}`)
+  } catch {
+    return undefined
+  }
   const headers = new Headers()
   const raw = req.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string)
@@ -121,5 +135,5 @@ function toRequest(req: IncomingMessage): Request {
     init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
     init.duplex = 'half'
   }
-  return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, init)
+  return new Request(url, init)
 }

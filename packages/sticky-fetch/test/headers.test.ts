@@ -38,9 +38,10 @@ hop.run()
 
 const upstream = suite('upstreamRequestHeaders')
 
-upstream('should drop hop-by-hop headers, those named in Connection, and Host', () => {
+upstream('should drop hop-by-hop headers, those named in Connection, Host and Expect', () => {
   const incoming = new Headers({
     host: 'proxy.example',
+    expect: '100-continue',
     connection: 'keep-alive, X-Hop',
     'keep-alive': 'timeout=5',
     'x-hop': 'private to this hop',
@@ -86,12 +87,12 @@ for (const { name, incoming, client, expected } of forwardedCases) {
 upstream('should keep every end-to-end header and no hop-by-hop one', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.oneof(token, fc.constantFrom(...FIXED_HOP_BY_HOP, 'host')), fieldValue), { maxLength: 12 }),
+      fc.array(fc.tuple(fc.oneof(token, fc.constantFrom(...FIXED_HOP_BY_HOP, 'host', 'expect')), fieldValue), { maxLength: 12 }),
       fc.array(token, { maxLength: 3 }),
       (fields, named) => {
         const incoming = new Headers(fields)
         if (named.length > 0) incoming.set('connection', named.join(', '))
-        const hopByHop = new Set([...FIXED_HOP_BY_HOP, ...connectionNames(incoming), 'host'])
+        const hopByHop = new Set([...FIXED_HOP_BY_HOP, ...connectionNames(incoming), 'host', 'expect'])
         const headers = upstreamRequestHeaders(incoming, undefined)
         for (const [name, value] of incoming) {
           assert.is(headers.get(name), hopByHop.has(name) ? null : value, name)

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createBalancer, type Balancer } from 'sticky-core'
+import { AgentPool } from './agents'
+import type { ProxyContext } from './context'
+import { forwardRequest } from './forward'
 import { resolveProxyOptions, type StickyProxyOptions } from './options'
+import { forwardUpgrade } from './upgrade'
 
 export type {
   ProxyError,
@@ -22,25 +26,29 @@ export interface StickyProxy {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
   /** The balancer that routes every request (for `setPeers`, or to inspect `peers`). */
   readonly balancer: Balancer
-  /** Destroys the connection pools the proxy created and clears its timers. Idempotent. */
+  /**
+   * Destroys the connection pools the proxy created, closing idle upstream connections. Call it
+   * after the server stopped accepting requests; a request that arrives later opens new pools.
+   */
   close(): void
 }
 
 /**
- * Creates a sticky reverse proxy for `node:http` (nginx `sticky cookie` in front of `proxy_pass`).
+ * Creates a sticky reverse proxy for `node:http`: nginx's `sticky cookie` in front of
+ * `proxy_pass`, with the routing decided by a `sticky-core` balancer built from the same options.
+ * Options are validated here and throw (`StickyConfigError` for the balancer's, `TypeError` for
+ * `proxy`); request-time problems never throw, they become 502 / 504 answers.
  */
 export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
-  const { proxy: proxyOptions, onResponse: _onResponse, ...balancerOptions } = options
-  resolveProxyOptions(proxyOptions)
+  const { proxy: proxyOptions, onResponse, ...balancerOptions } = options
+  const resolved = resolveProxyOptions(proxyOptions)
   const balancer = createBalancer(balancerOptions)
-  const handler = (_req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(502, { 'content-type': 'text/plain' }).end('not implemented yet\n')
-  }
+  const agents = new AgentPool(resolved.agent)
+  const ctx: ProxyContext = { balancer, options: resolved, agents, onResponse }
+  const handler = (req: IncomingMessage, res: ServerResponse): void => forwardRequest(ctx, req, res)
   return Object.assign(handler, {
-    upgrade(_req: IncomingMessage, socket: Duplex, _head: Buffer): void {
-      socket.destroy()
-    },
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => forwardUpgrade(ctx, req, socket, head),
     balancer,
-    close(): void {},
+    close: (): void => agents.close(),
   })
 }

@@ -1,0 +1,191 @@
+import type { ClientRequest, IncomingMessage, InformationEvent, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import type { Peer } from 'sticky-core'
+import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
+import { isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
+import { endToEndHeaders } from './hop-by-hop'
+import type { ProxyError } from './options'
+import { errorBody, errorHeaders } from './respond'
+import { originForm, requestUpstream } from './upstream'
+
+/** Whether the request carries a body (RFC 9112 section 6.3: framed by Transfer-Encoding or Content-Length). */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true
+  const length = req.headers['content-length']
+  return length !== undefined && length !== '0'
+}
+
+/**
+ * Proxies one request: asks the balancer, forwards to the peer it names, streams both bodies,
+ * appends the balancer's `Set-Cookie`, and reports the outcome. Connection failures of idempotent
+ * requests whose body was not touched yet are retried on the peers not tried so far.
+ */
+export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now()
+  const method = req.method ?? 'GET'
+  const cookieHeader = req.headers.cookie
+  const withBody = hasBody(req)
+  const retryable = isIdempotent(method)
+  const maxAttempts = attemptsAllowed(ctx)
+  const path = originForm(req.url)
+  const tried: Peer[] = []
+  let decision = ctx.balancer.decide(cookieHeader)
+  let upstream: ClientRequest | undefined
+  let error: ProxyError | undefined
+  let bodyTouched = false
+  let clientGone = false
+  let finished = false
+
+  const finish = (): void => {
+    if (finished) return
+    finished = true
+    ctx.onResponse?.({
+      req,
+      decision,
+      status: res.headersSent ? res.statusCode : 499,
+      peer: tried.at(-1) ?? null,
+      attempts: tried.length,
+      durationMs: performance.now() - started,
+      error,
+      upgrade: false,
+    })
+  }
+
+  const leave = (): void => {
+    if (clientGone) return
+    clientGone = true
+    upstream?.destroy()
+  }
+
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      error ??= 'client-aborted'
+      leave()
+    }
+    finish()
+  })
+  // An aborted upload errors the request stream; the response's 'close' does the rest.
+  req.on('error', leave)
+
+  const fail = (status: 502 | 504, kind: ProxyError, reason: string): void => {
+    error = kind
+    if (clientGone) return
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    const body = errorBody(status, reason)
+    const headers = errorHeaders(body)
+    // An unread upload would otherwise be drained before the connection could be reused.
+    if (withBody && !req.complete) headers['connection'] = 'close'
+    res.writeHead(status, headers).end(body)
+  }
+
+  const attempt = (): void => {
+    const peer = decision.peer
+    if (peer === null) return fail(502, 'unavailable', 'no peer available')
+    tried.push(peer)
+    let connected = false
+    let timedOut = false
+    let responded = false
+    let up: ClientRequest
+    try {
+      // Drop `Expect`: the 100 Continue was already answered to the client (by node:http, or by
+      // the application's 'checkContinue' handler), and the body is streamed right away.
+      const headers = upstreamHeaders(ctx, req, peer, ['expect'])
+      if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) {
+        headers.push('Transfer-Encoding', 'chunked')
+      }
+      up = requestUpstream(peer, { method, path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
+    } catch {
+      return fail(502, 'connect', 'cannot reach the peer')
+    }
+    upstream = up
+
+    const sendBody = (): void => {
+      connected = true
+      if (clientGone || up.destroyed) return
+      if (!withBody) return
+      bodyTouched = true
+      req.pipe(up)
+    }
+    up.once('socket', (socket: Socket) => {
+      if (!socket.connecting) return sendBody()
+      socket.once('encrypted' in socket ? 'secureConnect' : 'connect', sendBody)
+    })
+    if (!withBody) up.end()
+
+    up.on('timeout', () => {
+      timedOut = true
+      up.destroy(new UpstreamTimeoutError(ctx.options.timeout))
+    })
+    up.on('information', (info: InformationEvent) => relayInformation(res, info))
+
+    up.once('response', (upRes: IncomingMessage) => {
+      responded = true
+      ctx.balancer.report(peer, true)
+      if (clientGone) return void upRes.resume()
+      const headers = endToEndHeaders(upRes.rawHeaders)
+      if (decision.setCookie !== null) headers.push('Set-Cookie', decision.setCookie)
+      try {
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers)
+      } catch {
+        up.destroy()
+        return fail(502, 'protocol', 'invalid response from the peer')
+      }
+      upRes.on('error', () => undefined)
+      upRes.once('close', () => {
+        if (upRes.complete) return
+        error ??= timedOut ? 'timeout' : 'upstream-aborted'
+        res.destroy()
+      })
+      upRes.once('end', () => {
+        const trailers = pairs(upRes.rawTrailers)
+        if (trailers.length > 0) res.addTrailers(trailers)
+        res.end()
+      })
+      upRes.pipe(res, { end: false })
+    })
+
+    up.on('error', (cause: unknown) => {
+      if (clientGone) return
+      if (responded) {
+        error ??= timedOut ? 'timeout' : 'upstream-aborted'
+        res.destroy()
+        return
+      }
+      ctx.balancer.report(peer, false)
+      if (timedOut && connected) return fail(504, 'timeout', 'the peer did not answer in time')
+      if (isProtocolError(cause)) return fail(502, 'protocol', 'invalid response from the peer')
+      if (retryable && !bodyTouched && tried.length < maxAttempts) {
+        decision = ctx.balancer.decide(cookieHeader, { exclude: tried })
+        return attempt()
+      }
+      if (timedOut) return fail(504, 'timeout', 'the peer did not accept the connection in time')
+      fail(502, 'connect', 'cannot reach the peer')
+    })
+  }
+
+  attempt()
+}
+
+/** Relays the interim responses a client can use: 102 Processing and 103 Early Hints. */
+function relayInformation(res: ServerResponse, info: InformationEvent): void {
+  if (res.headersSent) return
+  if (info.statusCode === 102) return res.writeProcessing()
+  const link = info.headers['link']
+  if (info.statusCode === 103 && link !== undefined) {
+    try {
+      res.writeEarlyHints({ link })
+    } catch {
+      // A hint the client library rejects is dropped: hints are optional by definition.
+    }
+  }
+}
+
+function pairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = []
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i] ?? '', raw[i + 1] ?? ''])
+  return out
+}

@@ -23,6 +23,7 @@ export interface PeerCookieValues {
  */
 export function computeCookieValues(peers: readonly ParsedPeer[], options: ResolvedOptions): PeerCookieValues[] {
   const digest = digestOf(options)
+  const keyed = options.hmac === undefined ? undefined : digest
   const positions = indexPositions(peers)
   const owner = new Map<string, ParsedPeer>()
   const claim = (value: string, item: ParsedPeer, field: string): void => {
@@ -36,7 +37,7 @@ export function computeCookieValues(peers: readonly ParsedPeer[], options: Resol
   const values = peers.map((item, i): PeerCookieValues => {
     const { peer } = item
     let value: string
-    if (peer.route !== undefined) value = digest === undefined ? peer.route : digest(peer.route)
+    if (peer.route !== undefined) value = keyed === undefined ? peer.route : keyed(peer.route)
     else if (digest !== undefined) value = digest(peer.id)
     else if (options.hash === 'index') value = String(positions[i])
     else {

@@ -11,9 +11,10 @@ export interface StickyFastifyPluginOptions {
   /**
    * The URL space the plugin handles, a literal path such as `/app`. It covers the prefix itself,
    * `prefix/...` and `prefix?...`, not `/appx`. Fastify's own routes still win over the proxy's.
+   * Also Fastify's own register option, hence typed as Fastify types it.
    * @default '' (every URL)
    */
-  prefix?: string | undefined
+  prefix?: string
   /**
    * What replaces `prefix` in the upstream path: `''` strips it (`/app/a` is sent as `/a`), the
    * prefix itself keeps it. Mirrors `proxy_pass http://upstream/;` against `proxy_pass http://upstream;`.

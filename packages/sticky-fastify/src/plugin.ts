@@ -2,22 +2,39 @@ import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { addDecideHook } from './decide'
 import { resolveOptions } from './options'
-import type { StickyFastifyOptions } from './options'
+import type { ResolvedOptions, StickyFastifyOptions } from './options'
 import { registerProxy } from './proxy'
 
 function sticky(fastify: FastifyInstance, options: StickyFastifyOptions, done: (error?: Error) => void): void {
-  const resolved = resolveOptions(options)
-  // A second instance of the plugin in the same context shares the decorator, not the value.
-  if (!fastify.hasRequestDecorator('sticky')) fastify.decorateRequest('sticky', null)
-  if (resolved.proxy) {
-    fastify.register((instance, _opts, registered) => {
-      registerProxy(instance, resolved)
-      registered()
-    }, { prefix: resolved.prefix })
-  } else {
-    addDecideHook(fastify, resolved)
+  // A callback plugin must hand configuration errors to `done`: avvio does not catch a throw.
+  try {
+    install(fastify, resolveOptions(options))
+  } catch (error) {
+    done(error as Error)
+    return
   }
   done()
+}
+
+function install(fastify: FastifyInstance, options: ResolvedOptions): void {
+  // A second instance of the plugin in the same context shares the decorator, not the value.
+  if (!fastify.hasRequestDecorator('sticky')) fastify.decorateRequest('sticky', null)
+  if (!options.proxy) {
+    addDecideHook(fastify, options)
+    return
+  }
+  fastify.register(
+    (instance, _opts, registered) => {
+      try {
+        registerProxy(instance, options)
+      } catch (error) {
+        registered(error as Error)
+        return
+      }
+      registered()
+    },
+    { prefix: options.prefix },
+  )
 }
 
 /**

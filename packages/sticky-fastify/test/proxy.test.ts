@@ -1,3 +1,4 @@
+import replyFrom from '@fastify/reply-from'
 import { createBalancer } from 'sticky-core'
 import type { Outcome } from 'sticky-core'
 import { CookieJar, deadPort, send, startBackend, withScope } from 'sticky-conformance'
@@ -272,6 +273,23 @@ test('should reach a unix-socket peer through reply-from\'s node:http transport'
     assert.is(answer.status, 200)
     assert.is(answer.body.toString(), 'sock GET /s?x=1')
     assert.ok(answer.setCookies.some((l) => l.startsWith('route=')))
+  }))
+
+test('should keep its reply-from private, beside one the app registered for its own routes', () =>
+  withScope(async (scope) => {
+    const mine = await startTrackedBackend('mine')
+    const other = await startTrackedBackend('other')
+    for (const b of [mine, other]) scope.defer(b, () => b.close())
+    const app = createApp()
+    scope.defer(app, () => app.close())
+    await app.register(replyFrom, { base: `http://${other.address}` })
+    app.get('/legacy', (_request, reply) => {
+      reply.from('/legacy')
+    })
+    await app.register(stickyProxy, { peers: [mine.address], prefix: '/x' })
+    const url = await listen(app)
+    assert.is((await send(url, { path: '/x/a', jar: new CookieJar() })).body.toString(), 'mine GET /a')
+    assert.is((await send(url, { path: '/legacy', jar: new CookieJar() })).body.toString(), 'other GET /legacy')
   }))
 
 test.run()

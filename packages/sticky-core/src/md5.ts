@@ -20,31 +20,42 @@ export const MD5: BlockHash = {
   initial: Int32Array.from([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]),
   scheduleWords: 16,
   littleEndian: true,
-  compress(state, x, block, offset) {
-    for (let i = 0; i < 16; i++) x[i] = block.getInt32(offset + i * 4, true)
+  compress(state, x, bytes, offset) {
+    for (let i = 0, at = offset; i < 16; i++, at += 4) {
+      x[i] = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)
+    }
     let a = state[0]!
     let b = state[1]!
     let c = state[2]!
     let d = state[3]!
-    for (let i = 0; i < 64; i++) {
-      const round = i >> 4
-      let f: number
-      let word: number
-      if (round === 0) {
-        f = (b & c) | (~b & d)
-        word = i
-      } else if (round === 1) {
-        f = (d & b) | (~d & c)
-        word = (5 * i + 1) & 15
-      } else if (round === 2) {
-        f = b ^ c ^ d
-        word = (3 * i + 5) & 15
-      } else {
-        f = c ^ (b | ~d)
-        word = (7 * i) & 15
-      }
-      const sum = (a + f + SINE_TABLE[i]! + x[word]!) | 0
-      const s = ROTATIONS[(round << 2) | (i & 3)]!
+    // Four loops, one per round, so that no step branches on its round.
+    for (let i = 0; i < 16; i++) {
+      const sum = (a + ((b & c) | (~b & d)) + SINE_TABLE[i]! + x[i]!) | 0
+      const s = ROTATIONS[i & 3]!
+      a = d
+      d = c
+      c = b
+      b = (b + ((sum << s) | (sum >>> (32 - s)))) | 0
+    }
+    for (let i = 16; i < 32; i++) {
+      const sum = (a + ((d & b) | (~d & c)) + SINE_TABLE[i]! + x[(5 * i + 1) & 15]!) | 0
+      const s = ROTATIONS[4 | (i & 3)]!
+      a = d
+      d = c
+      c = b
+      b = (b + ((sum << s) | (sum >>> (32 - s)))) | 0
+    }
+    for (let i = 32; i < 48; i++) {
+      const sum = (a + (b ^ c ^ d) + SINE_TABLE[i]! + x[(3 * i + 5) & 15]!) | 0
+      const s = ROTATIONS[8 | (i & 3)]!
+      a = d
+      d = c
+      c = b
+      b = (b + ((sum << s) | (sum >>> (32 - s)))) | 0
+    }
+    for (let i = 48; i < 64; i++) {
+      const sum = (a + (c ^ (b | ~d)) + SINE_TABLE[i]! + x[(7 * i) & 15]!) | 0
+      const s = ROTATIONS[12 | (i & 3)]!
       a = d
       d = c
       c = b

@@ -14,9 +14,10 @@ export interface BlockHash {
   readonly littleEndian: boolean
   /**
    * Folds the 64-byte block at `offset` into `state`. `schedule` is scratch space reused for every
-   * block of one message, so the walk allocates nothing per block.
+   * block of one message, so the walk allocates nothing per block. Words are read byte by byte:
+   * a `DataView` per message would cost more than hashing a short one.
    */
-  compress(state: Int32Array, schedule: Int32Array, block: DataView, offset: number): void
+  compress(state: Int32Array, schedule: Int32Array, bytes: Uint8Array, offset: number): void
 }
 
 /**
@@ -26,7 +27,7 @@ export interface BlockHash {
  * @param prefix - whole blocks only (its length a multiple of {@link BLOCK_BYTES}).
  */
 export function digest(hash: BlockHash, message: Uint8Array, prefix?: Uint8Array): Uint8Array {
-  const state = hash.initial.slice()
+  const state = new Int32Array(hash.initial)
   const schedule = new Int32Array(hash.scheduleWords)
   if (prefix !== undefined) compressBlocks(hash, state, schedule, prefix, prefix.length)
   const whole = message.length - (message.length % BLOCK_BYTES)
@@ -35,15 +36,14 @@ export function digest(hash: BlockHash, message: Uint8Array, prefix?: Uint8Array
   const rest = message.length - whole
   // The 0x80 marker and the 8-byte length must fit after the rest, else they spill into a second block.
   const tail = new Uint8Array(rest < BLOCK_BYTES - 8 ? BLOCK_BYTES : 2 * BLOCK_BYTES)
-  tail.set(message.subarray(whole))
+  // A loop, not set(subarray()): the rest is under 64 bytes and a view object costs more than copying it.
+  for (let i = 0; i < rest; i++) tail[i] = message[whole + i]!
   tail[rest] = 0x80
-  const tailView = view(tail)
-  writeBitLength(tailView, tail.length - 8, (prefix?.length ?? 0) + message.length, hash.littleEndian)
-  for (let offset = 0; offset < tail.length; offset += BLOCK_BYTES) hash.compress(state, schedule, tailView, offset)
+  writeBitLength(tail, tail.length - 8, (prefix?.length ?? 0) + message.length, hash.littleEndian)
+  compressBlocks(hash, state, schedule, tail, tail.length)
 
   const out = new Uint8Array(state.length * 4)
-  const outView = view(out)
-  for (let i = 0; i < state.length; i++) outView.setInt32(i * 4, state[i]!, hash.littleEndian)
+  for (let i = 0; i < state.length; i++) writeWord(out, i * 4, state[i]!, hash.littleEndian)
   return out
 }
 
@@ -52,19 +52,17 @@ export function digest(hash: BlockHash, message: Uint8Array, prefix?: Uint8Array
  * 3.2, FIPS 180-4 section 5.1.1). The bit count passes 2^32 at 512 MiB, so the high word is derived
  * by division: a 32-bit shift of the byte count would silently drop it.
  */
-export function writeBitLength(target: DataView, offset: number, byteLength: number, littleEndian: boolean): void {
+export function writeBitLength(target: Uint8Array, offset: number, byteLength: number, littleEndian: boolean): void {
   const low = (byteLength * 8) >>> 0
   const high = Math.floor(byteLength / 0x20000000) >>> 0
-  target.setUint32(offset, littleEndian ? low : high, littleEndian)
-  target.setUint32(offset + 4, littleEndian ? high : low, littleEndian)
+  writeWord(target, offset, littleEndian ? low : high, littleEndian)
+  writeWord(target, offset + 4, littleEndian ? high : low, littleEndian)
 }
 
 function compressBlocks(hash: BlockHash, state: Int32Array, schedule: Int32Array, bytes: Uint8Array, end: number): void {
-  if (end === 0) return
-  const blocks = view(bytes)
-  for (let offset = 0; offset < end; offset += BLOCK_BYTES) hash.compress(state, schedule, blocks, offset)
+  for (let offset = 0; offset < end; offset += BLOCK_BYTES) hash.compress(state, schedule, bytes, offset)
 }
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+function writeWord(target: Uint8Array, offset: number, word: number, littleEndian: boolean): void {
+  for (let i = 0; i < 4; i++) target[offset + (littleEndian ? i : 3 - i)] = word >>> (8 * i)
 }

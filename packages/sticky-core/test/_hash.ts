@@ -46,3 +46,10 @@ export const arbitraryText: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: codeUnit, maxLength: 80 }),
 )
+
+/** HMAC keys on both sides of the block size: shorter (padded), exactly 64, and longer (hashed first). */
+export const arbitraryKey: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc.uint8Array({ maxLength: 63 }),
+  fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  fc.uint8Array({ minLength: 65, maxLength: 200 }),
+)

@@ -169,51 +169,51 @@ const digests: readonly DigestCase[] = [
 const label = (message: string): string => (message.length > 80 ? `${message.length} x "${message[0]}"` : JSON.stringify(message))
 
 for (const { name, hex, bytes, size, source, vectors } of digests) {
-  const Hex = suite(name)
+  const Digest = suite(name)
 
   for (const [message, expected] of vectors) {
-    Hex(`should match ${source} for ${label(message)}`, () => {
+    Digest(`should match ${source} for ${label(message)}`, () => {
       assert.is(hex(message), expected)
       assert.is(hex(ascii(message)), expected)
     })
   }
 
-  Hex('should agree with node:crypto at every length up to four blocks', () => {
+  Digest('should agree with node:crypto at every length up to four blocks', () => {
     for (let length = 0; length <= 4 * 64 + 1; length++) {
       const input = patternBytes(length)
       assert.is(hex(input), nodeHash(name, input), `length ${length}`)
     }
   })
 
-  Hex('should agree with node:crypto on any bytes, block boundaries weighted', () => {
+  Digest('should agree with node:crypto on any bytes, block boundaries weighted', () => {
     fc.assert(fc.property(arbitraryBytes, (input) => hex(input) === nodeHash(name, input)), fcParams(300))
   })
 
-  Hex('should read only the viewed bytes of a subarray', () => {
+  Digest('should read only the viewed bytes of a subarray', () => {
     fc.assert(fc.property(arbitraryOffsetBytes, (input) => hex(input) === nodeHash(name, Uint8Array.from(input))), fcParams())
   })
 
-  Hex('should hash a string as its TextEncoder UTF-8 bytes', () => {
+  Digest('should hash a string as its TextEncoder UTF-8 bytes', () => {
     fc.assert(fc.property(arbitraryText, (text) => hex(text) === nodeHash(name, text)), fcParams())
   })
 
-  Hex('should leave its input unchanged', () => {
+  Digest('should leave its input unchanged', () => {
     const input = patternBytes(130)
     hex(input)
     assert.equal(input, patternBytes(130))
   })
 
   if (name === 'md5') {
-    Hex('should give the G3/G4 cookie value of 127.0.0.1:9001', () => {
+    Digest('should give the G3/G4 cookie value of 127.0.0.1:9001', () => {
       assert.is(md5('127.0.0.1:9001'), '422db4e6da7b4bba46bd476612df0469')
     })
 
-    Hex('should give the G1/G2 cookie value over the sockaddr_in bytes of 127.0.0.1:9001', () => {
+    Digest('should give the G1/G2 cookie value over the sockaddr_in bytes of 127.0.0.1:9001', () => {
       const sockaddr = Uint8Array.of(0x02, 0x00, 0x23, 0x29, 0x7f, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0)
       assert.is(md5(sockaddr), '2b46daf0ba503cbe30c3b46dfad73e0a')
     })
   }
-  Hex.run()
+  Digest.run()
 
   const Bytes = suite(`${name}Bytes`)
 

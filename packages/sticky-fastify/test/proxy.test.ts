@@ -43,6 +43,23 @@ test('should proxy only under the prefix, strip it, and leave the app\'s own rou
     assert.is(backend.seen.length, cases.length, 'nothing outside the prefix reached the peer')
   }))
 
+test('should answer 400 to a path that climbs out of the root, without contacting a peer', () =>
+  withScope(async (scope) => {
+    const backend = await startTrackedBackend('b1')
+    scope.defer(backend, () => backend.close())
+    const app = createApp()
+    scope.defer(app, () => app.close())
+    await app.register(stickyProxy, { peers: [backend.address], prefix: '/app' })
+    const url = await listen(app)
+    // Dot segments written plainly are resolved by the client; encoded slashes reach the proxy.
+    for (const path of ['/app/a/..%2Fb', '/app/a%2F..%2F..%2Fetc', '/app/%2E%2E%2F..%2Fetc']) {
+      const answer = await send(url, { path, jar: new CookieJar() })
+      assert.is(answer.status, 400, path)
+      assert.is((JSON.parse(answer.body.toString()) as { code: string }).code, 'STICKY_BAD_PATH', path)
+    }
+    assert.is(backend.seen.length, 0)
+  }))
+
 test('should keep the prefix when rewritePrefix names it, or replace it', () =>
   withScope(async (scope) => {
     const backend = await startTrackedBackend('b1')

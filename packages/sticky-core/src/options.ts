@@ -109,10 +109,11 @@ function resolveHmac(hmac: unknown): ResolvedOptions['hmac'] {
     if (key.length === 0) throw new StickyConfigError('hmac.key', key, 'an HMAC key must not be empty')
     return { algorithm, key }
   }
-  if (key instanceof Uint8Array) {
-    if (key.length === 0) throw new StickyConfigError('hmac.key', key, 'an HMAC key must not be empty')
+  // A brand check rather than instanceof: a key made in another realm (a vm context, an iframe) is bytes too.
+  if (Object.prototype.toString.call(key) === '[object Uint8Array]') {
+    if ((key as Uint8Array).length === 0) throw new StickyConfigError('hmac.key', key, 'an HMAC key must not be empty')
     // A copy: the caller may reuse its buffer, and the cookie values must not change under us.
-    return { algorithm, key: new Uint8Array(key) }
+    return { algorithm, key: new Uint8Array(key as Uint8Array) }
   }
   throw new StickyConfigError('hmac.key', key, 'expected a non-empty string or Uint8Array (nginx hmac_key=)')
 }

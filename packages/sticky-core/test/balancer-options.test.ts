@@ -1,10 +1,11 @@
+import { runInNewContext } from 'node:vm'
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createBalancer, type BalancerOptions } from '../src/balancer'
 import { StickyConfigError } from '../src/errors'
 import { fcParams } from './_fc'
-import { expectConfigError, loopbackPeers } from './_balancer'
+import { expectConfigError, loopbackPeers, nodeHmac } from './_balancer'
 
 const peers = loopbackPeers(2)
 
@@ -114,6 +115,13 @@ Options('should not keep a reference to a mutable hmac key', () => {
   key[0] = 9
   balancer.setPeers(peers)
   assert.is(balancer.cookieValue(balancer.peers[0]!), before)
+})
+
+Options('should accept an hmac key made in another realm', () => {
+  const key = runInNewContext('new Uint8Array([7, 8, 9])') as Uint8Array
+  assert.not.ok(key instanceof Uint8Array)
+  const balancer = createBalancer({ peers, hmac: { algorithm: 'md5', key } })
+  assert.is(balancer.cookieValue(balancer.peers[0]!), nodeHmac('md5', new Uint8Array([7, 8, 9]), '127.0.0.1:9001'))
 })
 
 Options('should throw nothing but StickyConfigError for arbitrary option values', () => {

@@ -1,0 +1,28 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as core from '../src/index'
+
+const Exports = suite('sticky-core exports')
+
+// Adding or removing a public export is a decision: update this list on purpose.
+Exports('should export exactly the public runtime API', () => {
+  assert.equal(Object.keys(core).sort(), [
+    'StickyConfigError',
+    'createBalancer',
+    'formatHttpDate',
+    'hmac',
+    'joinCookieParts',
+    'md5',
+    'md5Bytes',
+    'parseCookie',
+    'serializeCookie',
+    'serializeCookieParts',
+    'sha1',
+    'sha256',
+  ])
+})
+
+Exports('should export functions and the error class only', () => {
+  for (const [name, value] of Object.entries(core)) assert.type(value, 'function', name)
+})
+Exports.run()

@@ -8,9 +8,14 @@ const Exports = suite('sticky-core exports')
 Exports('should export exactly the public runtime API', () => {
   assert.equal(Object.keys(core).sort(), [
     'StickyConfigError',
+    'assertCookieDomain',
+    'assertCookieName',
+    'assertCookiePath',
+    'assertCookieValue',
     'createBalancer',
     'formatHttpDate',
     'hmac',
+    'hmacBytes',
     'joinCookieParts',
     'md5',
     'md5Bytes',
@@ -18,7 +23,9 @@ Exports('should export exactly the public runtime API', () => {
     'serializeCookie',
     'serializeCookieParts',
     'sha1',
+    'sha1Bytes',
     'sha256',
+    'sha256Bytes',
   ])
 })
 

@@ -269,7 +269,7 @@ function isExcluded(peer: Peer, exclude: DecideOptions['exclude']): boolean {
     return false
   }
   const tried = exclude as ReadonlySet<Peer>
-  if (tried.size === 0) return false
+  if (typeof tried.has !== 'function' || tried.size === 0) return false
   if (tried.has(peer)) return true
   // Peers handed out before a setPeers are other objects for the same route key.
   for (const other of tried) if ((other as Peer | null | undefined)?.id === peer.id) return true

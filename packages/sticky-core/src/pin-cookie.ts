@@ -27,7 +27,7 @@ export function isConstantPinCookie(cookie: PinCookie): boolean {
 
 /**
  * The header at `now` (milliseconds): `Expires` is the current second plus the lifetime, as nginx
- * computes `ngx_time() + expires`. A clock outside the years an HTTP-date can spell drops `Expires`
+ * computes `ngx_time() + expires`. An expiry before 1970 or after 9999 (a broken clock) drops `Expires`
  * (user agents honour `Max-Age` first) rather than throw on the request path.
  */
 export function renderPinCookie(cookie: PinCookie, now: number): string {

@@ -203,6 +203,23 @@ Decide('should re-pin an excluded pinned peer and name the new peer in Set-Cooki
   expectDecision(balancer.decide(undefined, { exclude: new Set([a!, b!, c!]) }), 'unavailable', null, null)
 })
 
+Decide('should match excluded peers by route key, across setPeers', () => {
+  const balancer = createBalancer({ peers: loopbackPeers(2) })
+  const [a] = balancer.peers
+  balancer.setPeers([{ address: '127.0.0.1:9001', weight: 2 }, '127.0.0.1:9002'])
+  const header = cookieOf(balancer.cookieValue(a!))
+  assert.is(balancer.decide(header, { exclude: [a!] }).peer?.id, '127.0.0.1:9002')
+  assert.is(balancer.decide(header, { exclude: new Set([a!]) }).peer?.id, '127.0.0.1:9002')
+})
+
+Decide('should not throw on an exclude that is neither a Set nor an array', () => {
+  const balancer = createBalancer({ peers: loopbackPeers(2) })
+  const header = cookieOf(values(balancer)[0]!)
+  for (const exclude of [{}, 5, 'x', new Map(), [null, undefined, 3]]) {
+    assert.is(balancer.decide(header, { exclude: exclude as unknown as Peer[] }).outcome, 'hit')
+  }
+})
+
 Decide('should answer 502 for an excluded pinned peer under fallback false', () => {
   const balancer = createBalancer({ peers: loopbackPeers(2), fallback: false })
   const [a] = balancer.peers

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every check of the repository in order: typecheck, build, then each package's uvu suite.
+// Runs every check of the repository in order: build, typecheck, then each package's uvu suite.
 // It ends with one line "N passed, N failed" (tests; a failed typecheck or build counts as one failure),
 // which is what CI reads.
 import { spawnSync } from 'node:child_process'
@@ -23,9 +23,10 @@ function step(label, args, cwd = root) {
   return r
 }
 
+// Build first: each package type-checks against the declarations its workspace dependencies emit.
 const pre = [
-  ['typecheck', [...pnpm, 'run', 'typecheck']],
   ['build', [...pnpm, 'run', 'build']],
+  ['typecheck', [...pnpm, 'run', 'typecheck']],
 ]
 let broken = false
 for (const [label, args] of pre) {

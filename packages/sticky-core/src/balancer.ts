@@ -149,7 +149,6 @@ interface Slot extends WeightState {
 }
 
 interface PeerSet {
-  readonly all: readonly Slot[]
   readonly primaries: readonly Slot[]
   readonly backups: readonly Slot[]
   readonly byValue: ReadonlyMap<string, { readonly slot: Slot; readonly legacy: boolean }>
@@ -287,10 +286,10 @@ function buildPeerSet(input: unknown, options: ResolvedOptions, previous: PeerSe
   const byValue = new Map<string, { slot: Slot; legacy: boolean }>()
   const byId = new Map<string, Slot>()
   for (let i = 0; i < parsed.length; i++) {
-    const fresh = parsed[i]!.peer
-    const before = previous?.byId.get(fresh.id)
+    const candidate = parsed[i]!.peer
+    const before = previous?.byId.get(candidate.id)
     // An unchanged peer stays the same object, so that callers' maps and exclude sets keep working.
-    const peer = before !== undefined && samePeer(before.peer, fresh) ? before.peer : fresh
+    const peer = before !== undefined && samePeer(before.peer, candidate) ? before.peer : candidate
     const { value, legacy } = values[i]!
     const cookie = createPinCookie(serializeCookieParts(options.cookieName, value, options.attributes, 'cookie'), options.lifetime)
     const constant = isConstantPinCookie(cookie)
@@ -316,7 +315,6 @@ function buildPeerSet(input: unknown, options: ResolvedOptions, previous: PeerSe
   const primaries = all.filter((s) => !s.peer.backup)
   const backups = all.filter((s) => s.peer.backup)
   return {
-    all,
     primaries,
     backups,
     byValue,

@@ -80,20 +80,32 @@ Pick('should pick each peer exactly weight times in every cycle of sum(weights) 
   )
 })
 
-Pick('should be smooth: after k picks a peer is within one pick of its exact share', () => {
+Pick('should keep each peer\'s credit at what it is owed: current = picks due - picks made, times the total', () => {
   fc.assert(
-    fc.property(arbitraryWeights, (weights) => {
+    fc.property(arbitraryWeights, fc.integer({ min: 1, max: 60 }), (weights, picks) => {
       const peers = named(weights)
       const total = weights.reduce((a, b) => a + b, 0)
       const counts = weights.map(() => 0)
-      for (let k = 1; k <= total; k++) {
-        const picked = pickSmoothWeighted(peers, always, null)
-        assert.ok(picked)
-        counts[peers.indexOf(picked)]!++
-        weights.forEach((w, i) => {
-          assert.ok(Math.abs(counts[i]! - (k * w) / total) < 1 + 1e-9, `peer ${i} after ${k}: ${counts[i]} vs ${(k * w) / total}`)
+      for (let k = 1; k <= picks; k++) {
+        counts[peers.indexOf(pickSmoothWeighted(peers, always, null)!)]!++
+        peers.forEach((p, i) => {
+          assert.is(p.current, k * weights[i]! - counts[i]! * total)
         })
       }
+    }),
+    fcParams(),
+  )
+})
+
+Pick('should repeat with period sum(weights): any window of that many picks has each peer weight times', () => {
+  fc.assert(
+    fc.property(arbitraryWeights, fc.nat({ max: 30 }), (weights, offset) => {
+      const peers = named(weights)
+      const total = weights.reduce((a, b) => a + b, 0)
+      const picked = sequence(peers, offset + total).slice(offset)
+      weights.forEach((w, i) => {
+        assert.is(picked.split(String.fromCharCode(97 + i)).length - 1, w)
+      })
     }),
     fcParams(),
   )

@@ -1,0 +1,261 @@
+import { gzipSync } from 'node:zlib'
+import { StickyConfigError } from 'sticky-core'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createStickyFetch } from '../src/index'
+import type { StickyFetch } from '../src/index'
+import { echoBackend, listen, readBody, resettingBackend } from './_servers'
+import type { Echo, Listening } from './_servers'
+
+const test = suite('createStickyFetch')
+
+/** Servers started by the running case, closed after it whether it passed or not. */
+let servers: Listening[] = []
+test.after.each(async () => {
+  await Promise.all(servers.map((server) => server.close()))
+  servers = []
+})
+async function started(server: Promise<Listening>): Promise<Listening> {
+  const s = await server
+  servers.push(s)
+  return s
+}
+
+/** The client side: a request as a runtime hands it to the handler. */
+function clientRequest(path: string, init: RequestInit & { duplex?: 'half' } = {}): Request {
+  return new Request(`https://shop.example${path}`, init)
+}
+
+function pinnedTo(handler: StickyFetch, server: Listening): string {
+  const peer = handler.balancer.peers.find((p) => p.id === server.address)
+  if (peer === undefined) throw new Error(`${server.address} is not a peer`)
+  return `route=${handler.balancer.cookieValue(peer)}`
+}
+
+test("should keep the upstream's two Set-Cookie headers beside the sticky one", async () => {
+  const backend = await started(listen((_req, res) => {
+    res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly'])
+    res.end('ok')
+  }))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const response = await handler(clientRequest('/'))
+  assert.is(response.status, 200)
+  assert.equal(response.headers.getSetCookie(), [
+    'a=1; Path=/',
+    'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly',
+    `${pinnedTo(handler, backend)}; Path=/`,
+  ])
+  assert.is(await response.text(), 'ok')
+})
+
+test('should pass redirects to the client instead of following them', async () => {
+  const backend = await started(listen((req, res) => {
+    res.writeHead(req.url === '/old' ? 302 : 200, { location: '/new' }).end(req.url)
+  }))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const response = await handler(clientRequest('/old'))
+  assert.is(response.status, 302)
+  assert.is(response.headers.get('location'), '/new')
+  assert.is(await response.text(), '/old')
+  assert.is(backend.connections(), 1, 'the redirect target was never fetched')
+})
+
+test('should drop hop-by-hop headers in both directions', async () => {
+  let seen: Record<string, string | string[] | undefined> = {}
+  const backend = await started(listen((req, res) => {
+    seen = req.headers
+    res.writeHead(200, { connection: 'x-upstream-hop', 'x-upstream-hop': '1', 'x-end-to-end': '1' }).end()
+  }))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const response = await handler(clientRequest('/', {
+    headers: { connection: 'x-client-hop', 'x-client-hop': '1', 'keep-alive': 'timeout=9', te: 'trailers', 'proxy-authorization': 'Basic eA==', 'x-keep': 'yes' },
+  }))
+  assert.is(response.status, 200)
+  for (const name of ['x-client-hop', 'keep-alive', 'te', 'proxy-authorization']) assert.is(seen[name], undefined, name)
+  assert.is(seen['x-keep'], 'yes')
+  assert.is(seen.host, backend.address, 'Host names the peer')
+  assert.is(response.headers.get('x-upstream-hop'), null)
+  assert.is(response.headers.get('x-end-to-end'), '1')
+})
+
+test('should forward method, path, query and body, and never let the path change the origin', async () => {
+  const backend = await started(echoBackend('b1'))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const response = await handler(clientRequest('//other.example/x?q=a%20b&r=1', { method: 'POST', body: 'hello' }))
+  const echo = (await response.json()) as Echo
+  assert.is(echo.method, 'POST')
+  assert.is(echo.url, '//other.example/x?q=a%20b&r=1')
+  assert.is(echo.body, 'hello')
+})
+
+const forwarded: ReadonlyArray<{ name: string; options: Parameters<typeof createStickyFetch>[0]['proxy']; headers: Record<string, string>; expected: Record<string, string | undefined> }> = [
+  {
+    name: 'should take X-Forwarded-For from CF-Connecting-IP by default',
+    options: undefined,
+    headers: { 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' },
+    expected: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
+  },
+  {
+    name: 'should take X-Forwarded-For from clientAddress when given',
+    options: { clientAddress: () => '192.0.2.5' },
+    headers: { 'cf-connecting-ip': '203.0.113.9' },
+    expected: { 'x-forwarded-for': '192.0.2.5', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
+  },
+  {
+    name: 'should add no X-Forwarded header when xForwarded is false',
+    options: { xForwarded: false },
+    headers: { 'cf-connecting-ip': '203.0.113.9' },
+    expected: { 'x-forwarded-for': undefined, 'x-forwarded-proto': undefined, 'x-forwarded-host': undefined },
+  },
+]
+for (const { name, options, headers, expected } of forwarded) {
+  test(name, async () => {
+    const backend = await started(echoBackend('b1'))
+    const handler = createStickyFetch({ peers: [backend.address], proxy: options })
+    const echo = (await (await handler(clientRequest('/', { headers }))).json()) as Echo
+    for (const [header, value] of Object.entries(expected)) assert.is(echo.headers[header], value, header)
+  })
+}
+
+const replays: ReadonlyArray<{ name: string; method: string; body: string; retryBodyLimit?: number; retried: boolean }> = [
+  { name: 'retry a GET', method: 'GET', body: '', retried: true },
+  { name: 'retry a PUT whose body was buffered', method: 'PUT', body: 'x'.repeat(100), retried: true },
+  { name: 'not retry a PUT whose body is over retryBodyLimit', method: 'PUT', body: 'x'.repeat(100), retryBodyLimit: 99, retried: false },
+  { name: 'not retry a POST', method: 'POST', body: 'x', retried: false },
+  { name: 'not retry a PATCH', method: 'PATCH', body: 'x', retried: false },
+]
+for (const { name, method, body, retryBodyLimit, retried } of replays) {
+  test(`should ${name} after a network error`, async () => {
+    const broken = await started(resettingBackend())
+    const live = await started(echoBackend('live'))
+    const handler = createStickyFetch({
+      peers: [broken.address, live.address],
+      proxy: retryBodyLimit === undefined ? {} : { retryBodyLimit },
+    })
+    const response = await handler(clientRequest('/', {
+      method,
+      headers: { cookie: pinnedTo(handler, broken) },
+      ...(body === '' ? {} : { body: streamOf(body), duplex: 'half' as const }),
+    }))
+    assert.is(broken.connections(), 1, 'the pinned peer was tried first')
+    if (!retried) {
+      assert.is(response.status, 502)
+      assert.is(live.connections(), 0, 'nothing was sent again')
+      return
+    }
+    assert.is(response.status, 200)
+    const echo = (await response.json()) as Echo
+    assert.is(echo.body, body, 'the whole body reached the second peer')
+    assert.equal(response.headers.getSetCookie(), [`${pinnedTo(handler, live)}; Path=/`], 're-pinned to the peer that answered')
+  })
+}
+
+function streamOf(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text)
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes.subarray(0, 10))
+      controller.enqueue(bytes.subarray(10))
+      controller.close()
+    },
+  })
+}
+
+test('should stop retrying after proxy.retries further peers', async () => {
+  const broken = await Promise.all([started(resettingBackend()), started(resettingBackend()), started(resettingBackend())])
+  const handler = createStickyFetch({ peers: broken.map((b) => b.address), proxy: { retries: 1 } })
+  const response = await handler(clientRequest('/'))
+  assert.is(response.status, 502)
+  assert.is(broken.reduce((sum, b) => sum + b.connections(), 0), 2)
+})
+
+test('should remember a failed peer: the next new client goes elsewhere without a retry', async () => {
+  const broken = await started(resettingBackend())
+  const live = await started(echoBackend('live'))
+  const handler = createStickyFetch({ peers: [broken.address, live.address] })
+  for (let i = 0; i < 4; i += 1) assert.is((await handler(clientRequest('/'))).status, 200)
+  assert.is(broken.connections(), 1)
+  assert.is(live.connections() >= 1, true)
+})
+
+test('should answer 502 with a short body when no peer is usable', async () => {
+  const backend = await started(echoBackend('b1'))
+  const handler = createStickyFetch({ peers: [{ address: backend.address, down: true }] })
+  const response = await handler(clientRequest('/'))
+  assert.is(response.status, 502)
+  assert.ok((await response.text()).length < 100)
+  assert.equal(response.headers.getSetCookie(), [])
+  assert.is(backend.connections(), 0)
+})
+
+test('should answer 504 when the response head does not come within the timeout', async () => {
+  const silent = await started(listen(() => undefined))
+  const handler = createStickyFetch({ peers: [silent.address], proxy: { timeout: 50 } })
+  const response = await handler(clientRequest('/'))
+  assert.is(response.status, 504)
+  assert.is(silent.connections(), 1, 'a timed-out request is not sent again')
+})
+
+test('should not cut off a body that streams past the timeout', async () => {
+  const slow = await started(listen((_req, res) => {
+    res.writeHead(200)
+    res.write('first ')
+    setTimeout(() => res.end('last'), 150)
+  }))
+  const handler = createStickyFetch({ peers: [slow.address], proxy: { timeout: 50 } })
+  const response = await handler(clientRequest('/'))
+  assert.is(await response.text(), 'first last')
+})
+
+const encodings: ReadonlyArray<{ keep: boolean }> = [{ keep: false }, { keep: true }]
+for (const { keep } of encodings) {
+  test(`should ${keep ? 'keep' : 'drop'} Content-Encoding of a gzip response with keepContentEncoding ${keep}`, async () => {
+    const zipped = gzipSync('hello hello hello')
+    const backend = await started(listen((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': zipped.length }).end(zipped)
+    }))
+    const handler = createStickyFetch({ peers: [backend.address], proxy: { keepContentEncoding: keep } })
+    const response = await handler(clientRequest('/', { headers: { 'accept-encoding': 'gzip' } }))
+    assert.is(response.headers.get('content-encoding'), keep ? 'gzip' : null)
+    assert.is(response.headers.get('content-length'), keep ? String(zipped.length) : null)
+    assert.is(await response.text(), 'hello hello hello', 'the body is the decoded one either way here (Node decodes)')
+  })
+}
+
+test('should send through proxy.fetch when given', async () => {
+  const backend = await started(echoBackend('b1'))
+  const sent: string[] = []
+  const handler = createStickyFetch({
+    peers: [backend.address],
+    proxy: { fetch: (request) => { sent.push(`${request.method} ${request.url} ${request.redirect}`); return fetch(request) } },
+  })
+  assert.is((await handler(clientRequest('/a?b'))).status, 200)
+  assert.equal(sent, [`GET ${backend.url}/a?b manual`])
+})
+
+test('should stream a request body to the peer as it arrives', async () => {
+  const backend = await started(listen(async (req, res) => res.end(`${req.headers['transfer-encoding']} ${await readBody(req)}`)))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const response = await handler(clientRequest('/', { method: 'POST', body: streamOf('a'.repeat(30)), duplex: 'half' }))
+  assert.is(await response.text(), `chunked ${'a'.repeat(30)}`)
+})
+
+const invalid: ReadonlyArray<{ name: string; options: Parameters<typeof createStickyFetch>[0]; option: string }> = [
+  { name: 'a unix socket peer', options: { peers: ['127.0.0.1:1', 'unix:/tmp/app.sock'] }, option: 'peers[1].address' },
+  { name: 'negative retries', options: { peers: ['127.0.0.1:1'], proxy: { retries: -1 } }, option: 'proxy.retries' },
+  { name: 'a fractional timeout', options: { peers: ['127.0.0.1:1'], proxy: { timeout: 1.5 } }, option: 'proxy.timeout' },
+  { name: 'a non-boolean xForwarded', options: { peers: ['127.0.0.1:1'], proxy: { xForwarded: 'yes' as unknown as boolean } }, option: 'proxy.xForwarded' },
+]
+for (const { name, options, option } of invalid) {
+  test(`should reject ${name} with a StickyConfigError naming ${option}`, () => {
+    try {
+      createStickyFetch(options)
+      assert.unreachable('expected a StickyConfigError')
+    } catch (error) {
+      assert.instance(error, StickyConfigError)
+      assert.is((error as StickyConfigError).option, option)
+    }
+  })
+}
+
+test.run()

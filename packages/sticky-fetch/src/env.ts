@@ -38,7 +38,9 @@ export type StickyEnv = Readonly<Record<string, unknown>>
  * @throws StickyConfigError whose `option` is the variable's name, for a missing `STICKY_PEERS` or a value
  * that does not parse. The balancer checks the rest when the handler is created.
  */
-export function optionsFromEnv(env: StickyEnv): StickyFetchOptions {
+export function optionsFromEnv(bindings: object): StickyFetchOptions {
+  // `object`, not `StickyEnv`: a Worker's own `Env` interface has no index signature and would not fit.
+  const env = bindings as StickyEnv
   const options: StickyFetchOptions = { peers: peersFromEnv(env.STICKY_PEERS) }
 
   const cookie: StickyCookieOptions = {}

@@ -4,14 +4,14 @@ import { createStickyFetch } from './handler'
 import type { FetchHandler, StickyFetch } from './handler'
 import type { StickyFetchOptions } from './options'
 
-/** Options of {@link createStickyFetchFromEnv}. */
-export interface StickyFetchFromEnvOptions {
+/** Options of {@link createStickyFetchFromEnv}; `E` is the Worker's own `Env` type. */
+export interface StickyFetchFromEnvOptions<E extends object = StickyEnv> {
   /**
    * Adjusts the options read from the environment before the handler is built, for what bindings cannot
    * express: a clock, a service binding as `proxy.fetch`, a `proxy.clientAddress`.
    * @default the options unchanged
    */
-  configure?: ((options: StickyFetchOptions, env: StickyEnv) => StickyFetchOptions) | undefined
+  configure?: ((options: StickyFetchOptions, env: E) => StickyFetchOptions) | undefined
 }
 
 /**
@@ -25,7 +25,7 @@ export interface StickyFetchFromEnvOptions {
  * An invalid environment throws `StickyConfigError` (naming the variable) from every request, so the
  * runtime answers 500 and logs the reason: the public response never describes the configuration.
  */
-export function createStickyFetchFromEnv(options: StickyFetchFromEnvOptions = {}): FetchHandler {
+export function createStickyFetchFromEnv<E extends object = StickyEnv>(options: StickyFetchFromEnvOptions<E> = {}): FetchHandler {
   const built = new WeakMap<object, StickyFetch | Error>()
   return async (request, env, ctx) => {
     if (typeof env !== 'object' || env === null) {
@@ -33,7 +33,7 @@ export function createStickyFetchFromEnv(options: StickyFetchFromEnvOptions = {}
     }
     let handler = built.get(env)
     if (handler === undefined) {
-      handler = build(env as StickyEnv, options)
+      handler = build(env as E, options)
       built.set(env, handler)
     }
     if (handler instanceof Error) throw handler
@@ -41,7 +41,7 @@ export function createStickyFetchFromEnv(options: StickyFetchFromEnvOptions = {}
   }
 }
 
-function build(env: StickyEnv, options: StickyFetchFromEnvOptions): StickyFetch | Error {
+function build<E extends object>(env: E, options: StickyFetchFromEnvOptions<E>): StickyFetch | Error {
   try {
     const fromEnv = optionsFromEnv(env)
     return createStickyFetch(options.configure === undefined ? fromEnv : options.configure(fromEnv, env))

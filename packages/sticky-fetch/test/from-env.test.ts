@@ -53,8 +53,10 @@ test('should read the STICKY_* variables', async () => {
 
 test('should apply configure to the options read from env', async () => {
   const live = await started(echoBackend('live'))
-  const handler = createStickyFetchFromEnv({
-    configure: (options, env) => ({ ...options, cookie: { name: String(env.APP_COOKIE) } }),
+  // A Worker's Env is an interface without an index signature: it must still type-check.
+  interface Env { readonly STICKY_PEERS: string; readonly APP_COOKIE: string }
+  const handler = createStickyFetchFromEnv<Env>({
+    configure: (options, env) => ({ ...options, cookie: { name: env.APP_COOKIE } }),
   })
   const response = await handler(request(), { STICKY_PEERS: live.url, APP_COOKIE: 'app' })
   assert.match(response.headers.getSetCookie()[0] ?? '', /^app=/)

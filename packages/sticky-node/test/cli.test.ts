@@ -1,0 +1,216 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createHmac } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { get, runCli, setCookieValue, startBackend, startCli, type CliProcess, type TestBackend } from './_cli-process'
+
+const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+
+const CommandLine = suite('sticky-proxy command line')
+
+CommandLine('should print the usage on stdout and exit 0 for --help', async () => {
+  const { code, stdout, stderr } = await runCli(['--help'])
+  assert.is(code, 0)
+  assert.match(stdout, /^Usage: sticky-proxy /)
+  for (const flag of ['--listen', '--upstream', '--hmac-key-env', '--hmac-key-file', '--no-fallback', '--quiet']) assert.ok(stdout.includes(flag), flag)
+  assert.is(stderr, '')
+})
+
+CommandLine('should print the package version for --version', async () => {
+  const { code, stdout } = await runCli(['--version'])
+  assert.is(code, 0)
+  assert.is(stdout, `sticky-proxy ${pkg.version}\n`)
+})
+
+const rejected: ReadonlyArray<readonly [string, readonly string[], RegExp]> = [
+  ['a bad duration', ['--upstream', '127.0.0.1:1', '--fail-timeout', 'abc'], /^sticky-proxy: --fail-timeout: expected a duration like 10s, got "abc"$/],
+  ['an unknown flag', ['--upstream', '127.0.0.1:1', '--colour'], /^sticky-proxy: --colour: unknown flag/],
+  ['no upstream', [], /^sticky-proxy: --upstream: at least one is required/],
+  ['an address the core rejects', ['--upstream', '127.0.0.1:99999'], /^sticky-proxy: --upstream: invalid peers\[0\]/],
+  ['SameSite=None without --secure (a StickyConfigError)', ['--upstream', '127.0.0.1:1', '--same-site', 'none'], /^sticky-proxy: --same-site: .*cookie\.sameSite/],
+  ['--hmac without a key source', ['--upstream', '127.0.0.1:1', '--hmac', 'sha256'], /^sticky-proxy: --hmac: needs a key/],
+  ['--hmac-key-env naming an unset variable', ['--upstream', '127.0.0.1:1', '--hmac', 'sha256', '--hmac-key-env', 'STICKY_TEST_UNSET'], /^sticky-proxy: --hmac-key-env: .*"STICKY_TEST_UNSET" is not set/],
+]
+for (const [name, argv, message] of rejected) {
+  CommandLine(`should exit 2 with one line on stderr for ${name}`, async () => {
+    const { code, stdout, stderr } = await runCli(argv)
+    assert.is(code, 2)
+    assert.is(stdout, '')
+    assert.ok(stderr.endsWith('\n') && stderr.indexOf('\n') === stderr.length - 1, `one line: ${JSON.stringify(stderr)}`)
+    assert.match(stderr.trimEnd(), message)
+  })
+}
+
+CommandLine('should reject --hmac-key on argv without echoing the key', async () => {
+  const secret = 'do-not-print-this-8c1f'
+  for (const argv of [['--hmac-key', secret], [`--hmac-key=${secret}`]]) {
+    const { code, stdout, stderr } = await runCli(['--upstream', '127.0.0.1:1', '--hmac', 'sha256', ...argv])
+    assert.is(code, 2)
+    assert.match(stderr, /^sticky-proxy: --hmac-key: .*--hmac-key-env NAME or --hmac-key-file PATH\n$/)
+    assert.not.ok(stderr.includes(secret) || stdout.includes(secret))
+  }
+})
+
+CommandLine('should exit 1 with one line when the port is taken', async () => {
+  const holder = createServer()
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  try {
+    const { port } = holder.address() as AddressInfo
+    const { code, stderr } = await runCli(['--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:1'])
+    assert.is(code, 1)
+    assert.match(stderr, new RegExp(`^sticky-proxy: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE\\n$`))
+  } finally {
+    await new Promise<void>((resolve) => holder.close(() => resolve()))
+  }
+})
+
+CommandLine.run()
+
+/** Starts backends and the bin, runs `body`, and always stops all of them. */
+async function withProxy(
+  names: readonly string[],
+  flags: readonly string[],
+  body: (cli: CliProcess & { port: number }, backends: TestBackend[]) => Promise<void>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  const backends: TestBackend[] = []
+  let cli: (CliProcess & { port: number }) | undefined
+  try {
+    for (const name of names) backends.push(await startBackend(name))
+    cli = await startCli([...backends.flatMap((b) => ['--upstream', b.address]), ...flags], env)
+    await body(cli, backends)
+  } finally {
+    cli?.kill()
+    await Promise.all(backends.map((b) => b.close()))
+  }
+}
+
+const Serving = suite('sticky-proxy serving')
+
+Serving('should pin a client to the backend its cookie names and spread new clients', async () => {
+  await withProxy(['one', 'two'], [], async (cli) => {
+    const first = await get(cli.port, '/a')
+    const cookie = setCookieValue(first, 'route')
+    assert.is(first.status, 200)
+    assert.ok(cookie !== undefined && /^[0-9a-f]{32}$/.test(cookie), `md5 cookie: ${String(cookie)}`)
+    const pinnedTo = first.headers['x-backend']
+    for (let i = 0; i < 4; i += 1) {
+      const again = await get(cli.port, '/b', { cookie: `route=${cookie}` })
+      assert.is(again.headers['x-backend'], pinnedTo)
+      assert.is(setCookieValue(again, 'route'), undefined)
+    }
+    const other = await get(cli.port, '/c')
+    assert.is.not(other.headers['x-backend'], pinnedTo)
+    assert.is.not(setCookieValue(other, 'route'), cookie)
+  })
+})
+
+Serving('should pass the cookie flags to the Set-Cookie header', async () => {
+  await withProxy(['one'], ['--cookie-name', 'srv', '--cookie-path', '/app', '--http-only', '--secure', '--same-site', 'strict', '--cookie-expires', '1h'], async (cli) => {
+    const reply = await get(cli.port, '/app/x')
+    const header = (reply.headers['set-cookie'] ?? [])[0] ?? ''
+    assert.match(header, /^srv=[0-9a-f]{32}; /)
+    for (const attribute of ['Path=/app', 'Max-Age=3600', 'Secure', 'HttpOnly', 'SameSite=Strict']) assert.ok(header.includes(attribute), `${attribute} in ${header}`)
+  })
+})
+
+Serving('should write one access log line per request, without cookie values or query strings', async () => {
+  await withProxy(['one'], [], async (cli, [backend]) => {
+    const first = await get(cli.port, '/login?token=hush')
+    const cookie = setCookieValue(first, 'route') ?? ''
+    await get(cli.port, '/cart', { cookie: `route=${cookie}` })
+    const address = backend?.address.replace(/\./g, '\\.') ?? ''
+    await cli.waitFor(new RegExp(`Z GET /login 200 new ${address} attempts=1 \\d+ms\\n`))
+    await cli.waitFor(new RegExp(`Z GET /cart 200 hit ${address} attempts=1 \\d+ms\\n`))
+    const lines = cli.stdout().split('\n').filter((line) => line !== '')
+    assert.is(lines.length, 3, cli.stdout())
+    assert.not.ok(cli.stdout().includes(cookie))
+    assert.not.ok(cli.stdout().includes('hush'))
+  })
+})
+
+Serving('should write no access log with --quiet', async () => {
+  await withProxy(['one'], ['--quiet'], async (cli) => {
+    assert.is((await get(cli.port, '/x')).status, 200)
+    assert.is((await get(cli.port, '/y')).status, 200)
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited(), { code: 0, signal: null })
+    assert.is(cli.stdout().split('\n').filter((line) => line !== '').length, 1, cli.stdout())
+    assert.match(cli.stdout(), /^sticky-proxy listening on /)
+  })
+})
+
+function hmacHex(algorithm: string, key: string, data: string): string {
+  return createHmac(algorithm, key).update(data).digest('hex')
+}
+
+Serving('should key the HMAC from the variable named by --hmac-key-env', async () => {
+  await withProxy(['one'], ['--hmac', 'sha256', '--hmac-key-env', 'STICKY_KEY'], async (cli, [backend]) => {
+    const cookie = setCookieValue(await get(cli.port, '/'), 'route')
+    assert.is(cookie, hmacHex('sha256', 'k3y-from-env', backend?.address ?? ''))
+  }, { STICKY_KEY: 'k3y-from-env' })
+})
+
+Serving('should key the HMAC from --hmac-key-file, without its trailing newline', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sticky-cli-'))
+  try {
+    const file = join(dir, 'key')
+    writeFileSync(file, 'k3y-from-file\n')
+    await withProxy(['one'], ['--hmac', 'sha1', '--hmac-key-file', file], async (cli, [backend]) => {
+      const cookie = setCookieValue(await get(cli.port, '/'), 'route')
+      assert.is(cookie, hmacHex('sha1', 'k3y-from-file', backend?.address ?? ''))
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+Serving('should answer 502 to a client pinned to a dead backend with --no-fallback', async () => {
+  await withProxy(['one', 'two'], ['--no-fallback', '--quiet'], async (cli, backends) => {
+    const first = await get(cli.port, '/')
+    const cookie = setCookieValue(first, 'route') ?? ''
+    await backends.find((b) => b.name === first.headers['x-backend'])?.close()
+    const pinned = await get(cli.port, '/', { cookie: `route=${cookie}` })
+    assert.is(pinned.status, 502)
+  })
+})
+
+Serving.run()
+
+const Shutdown = suite('sticky-proxy shutdown')
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  Shutdown(`should stop accepting on ${signal}, finish the request in flight, and exit 0`, async () => {
+    await withProxy(['slow'], ['--quiet'], async (cli, [backend]) => {
+      if (backend === undefined) throw new Error('no backend')
+      const arrived = backend.slowArrived()
+      const inFlight = get(cli.port, '/slow')
+      await arrived
+      cli.child.kill(signal)
+      await cli.waitFor(new RegExp(`${signal}: no new connections; waiting for 1 request`), 'stderr')
+      const refused = await get(cli.port, '/late').then(
+        () => 'served',
+        (error: NodeJS.ErrnoException) => error.code,
+      )
+      assert.is(refused, 'ECONNREFUSED')
+      const reply = await inFlight
+      assert.is(reply.status, 200)
+      assert.is(reply.body, 'hello from slow\n')
+      assert.equal(await cli.exited(), { code: 0, signal: null })
+    })
+  })
+}
+
+Shutdown('should exit 0 at once on SIGTERM when nothing is in flight', async () => {
+  await withProxy(['one'], [], async (cli) => {
+    await get(cli.port, '/')
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited(), { code: 0, signal: null })
+  })
+})
+
+Shutdown.run()

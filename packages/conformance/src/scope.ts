@@ -9,9 +9,9 @@ export type Closer = () => Promise<void> | void
 export class Scope {
   readonly #closers: Closer[] = []
 
-  /** Registers `closer` to run when the scope closes; returns `value` for chaining. */
-  defer<T>(value: T, closer: Closer): T {
-    this.#closers.push(closer)
+  /** Registers `closer(value)` to run when the scope closes; returns `value` for chaining. */
+  defer<T>(value: T, closer: (value: T) => Promise<void> | void): T {
+    this.#closers.push(() => closer(value))
     return value
   }
 

@@ -47,13 +47,15 @@ export function peerHost(peer: Peer): string {
 
 /**
  * The request target in origin form. An absolute-form target (`GET http://other/ HTTP/1.1`)
- * must never choose where the proxy connects, so only its path and query are kept.
+ * must never choose where the proxy connects, so only its path and query are kept; any other
+ * form (authority or garbage) becomes `/`.
  */
 export function originForm(url: string | undefined): string {
   if (url === undefined || url === '') return '/'
   if (url.startsWith('/') || url === '*') return url
   try {
     const parsed = new URL(url)
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return '/'
     return `${parsed.pathname}${parsed.search}`
   } catch {
     return '/'

@@ -1,0 +1,206 @@
+import fc from 'fast-check'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { isIdempotent, isProtocolError } from '../src/failure'
+import { connectionTokens, endToEndHeaders } from '../src/hop-by-hop'
+import { resolveProxyOptions } from '../src/options'
+import { errorBody, rawError, rawHead } from '../src/respond'
+import { originForm } from '../src/upstream'
+import { seedFor } from './_seed'
+
+const HOP = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade']
+
+const headerName = fc.constantFrom('Host', 'Accept', 'X-A', 'x-b', 'Set-Cookie', 'Cookie', ...HOP, 'KEEP-ALIVE', 'te', 'X-Private')
+const headerValue = fc.constantFrom('1', 'close', 'x-a', 'X-Private, x-b', ' keep-alive , te ', '', 'a=b; c=d')
+const rawList = fc.array(fc.tuple(headerName, headerValue), { maxLength: 12 })
+
+// ----------------------------------------------------------------------------------------------
+const tokens = suite('connectionTokens')
+
+tokens('should list the names in every Connection header, lower-cased and trimmed', () => {
+  const cases: { raw: string[]; expected: string[] }[] = [
+    { raw: [], expected: [] },
+    { raw: ['Connection', 'close'], expected: ['close'] },
+    { raw: ['Connection', ' Keep-Alive , X-Foo,,'], expected: ['keep-alive', 'x-foo'] },
+    { raw: ['connection', 'a', 'X', 'b', 'CONNECTION', 'c'], expected: ['a', 'c'] },
+  ]
+  for (const { raw, expected } of cases) assert.equal([...connectionTokens(raw)].sort(), expected.sort(), JSON.stringify(raw))
+})
+
+tokens('should yield only non-empty lower-case trimmed names (property)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.string(), { maxLength: 10 }), (raw) => {
+      for (const token of connectionTokens(raw)) {
+        assert.ok(token !== '' && token === token.trim().toLowerCase())
+      }
+    }),
+    { seed: seedFor('connectionTokens') },
+  )
+})
+tokens.run()
+
+// ----------------------------------------------------------------------------------------------
+const e2e = suite('endToEndHeaders')
+
+e2e('should drop hop-by-hop fields and the fields Connection names, keeping case, order and repeats', () => {
+  const raw = [
+    'Host', 'a', 'Connection', 'keep-alive, X-Private', 'X-Private', 'secret', 'Keep-Alive', 'timeout=5',
+    'Set-Cookie', 'a=1', 'TE', 'trailers', 'Transfer-Encoding', 'chunked', 'Upgrade', 'h2c',
+    'Proxy-Connection', 'keep-alive', 'Set-Cookie', 'b=2', 'X-Keep', 'yes', 'Proxy-Authorization', 'Basic x',
+  ]
+  assert.equal(endToEndHeaders(raw), ['Host', 'a', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Keep', 'yes', 'Proxy-Authorization', 'Basic x'])
+})
+
+e2e('should also drop the names it is given', () => {
+  assert.equal(endToEndHeaders(['Expect', '100-continue', 'X-Forwarded-For', '1.2.3.4', 'A', 'b'], new Set(['expect', 'x-forwarded-for'])), ['A', 'b'])
+})
+
+e2e('should keep exactly the end-to-end pairs, in order (property)', () => {
+  fc.assert(
+    fc.property(rawList, (pairs) => {
+      const raw = pairs.flat()
+      const named = connectionTokens(raw)
+      const out = endToEndHeaders(raw)
+      const expected = pairs.filter(([n]) => !HOP.some((h) => h.toLowerCase() === n.toLowerCase()) && !named.has(n.toLowerCase())).flat()
+      assert.equal(out, expected)
+    }),
+    { seed: seedFor('endToEndHeaders') },
+  )
+})
+e2e.run()
+
+// ----------------------------------------------------------------------------------------------
+const origin = suite('originForm')
+
+origin('should keep origin-form targets and reduce absolute ones to their path', () => {
+  const cases: [string | undefined, string][] = [
+    [undefined, '/'],
+    ['', '/'],
+    ['/a?b=c', '/a?b=c'],
+    ['*', '*'],
+    ['http://127.0.0.1:9/x?y', '/x?y'],
+    ['https://evil.example/', '/'],
+    ['evil.example:80', '/'],
+    ['::not a url', '/'],
+  ]
+  for (const [input, expected] of cases) assert.is(originForm(input), expected, String(input))
+})
+
+origin('should always yield a path or "*" and never throw (property)', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.webUrl(), fc.webPath()), (url) => {
+      const out = originForm(url)
+      assert.ok(out === '*' || out.startsWith('/'), out)
+    }),
+    { seed: seedFor('originForm') },
+  )
+})
+origin.run()
+
+// ----------------------------------------------------------------------------------------------
+const idem = suite('isIdempotent')
+
+idem('should allow retries of exactly the idempotent methods nginx retries', () => {
+  for (const m of ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']) assert.ok(isIdempotent(m), m)
+  for (const m of ['POST', 'PATCH', 'LOCK', 'CONNECT', 'get', 'MKCOL', '']) assert.not.ok(isIdempotent(m), m)
+})
+idem.run()
+
+// ----------------------------------------------------------------------------------------------
+const proto = suite('isProtocolError')
+
+proto('should recognise the HTTP parser errors only', () => {
+  const cases: [unknown, boolean][] = [
+    [Object.assign(new Error('x'), { code: 'HPE_INVALID_CONSTANT' }), true],
+    [{ code: 'HPE_INVALID_HEADER_TOKEN' }, true],
+    [Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), false],
+    [new Error('socket hang up'), false],
+    [null, false],
+    [undefined, false],
+    ['HPE_X', false],
+  ]
+  for (const [error, expected] of cases) assert.is(isProtocolError(error), expected, String(error))
+})
+
+proto('should never throw, whatever it is given (property)', () => {
+  fc.assert(fc.property(fc.anything(), (value) => void isProtocolError(value)), { seed: seedFor('isProtocolError') })
+})
+proto.run()
+
+// ----------------------------------------------------------------------------------------------
+const resolve = suite('resolveProxyOptions')
+
+resolve('should apply the defaults', () => {
+  const r = resolveProxyOptions(undefined)
+  assert.is(r.timeout, 60_000)
+  assert.is(r.retries, undefined)
+  assert.is(r.agent, undefined)
+  assert.equal(r.xForwarded, { for: true, proto: true, host: true })
+})
+
+resolve('should expand xForwarded', () => {
+  const cases = [
+    { given: false, expected: { for: false, proto: false, host: false } },
+    { given: true, expected: { for: true, proto: true, host: true } },
+    { given: { for: false }, expected: { for: false, proto: true, host: true } },
+    { given: { proto: false, host: false }, expected: { for: true, proto: false, host: false } },
+  ]
+  for (const { given, expected } of cases) assert.equal(resolveProxyOptions({ xForwarded: given }).xForwarded, expected)
+})
+
+resolve('should reject invalid values with a TypeError naming the option', () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ timeout: 0 }, 'proxy.timeout'],
+    [{ timeout: -1 }, 'proxy.timeout'],
+    [{ timeout: Number.NaN }, 'proxy.timeout'],
+    [{ timeout: Infinity }, 'proxy.timeout'],
+    [{ retries: -1 }, 'proxy.retries'],
+    [{ retries: 1.5 }, 'proxy.retries'],
+    [{ agent: {} }, 'proxy.agent'],
+  ]
+  for (const [options, name] of cases) {
+    assert.throws(() => resolveProxyOptions(options as never), (e: unknown) => e instanceof TypeError && e.message.includes(name), JSON.stringify(options))
+  }
+})
+
+resolve('should accept every positive timeout and non-negative integer retries (property)', () => {
+  fc.assert(
+    fc.property(fc.double({ min: 1e-3, max: 1e9, noNaN: true }), fc.nat(), (timeout, retries) => {
+      const r = resolveProxyOptions({ timeout, retries })
+      assert.is(r.timeout, timeout)
+      assert.is(r.retries, retries)
+    }),
+    { seed: seedFor('resolveProxyOptions') },
+  )
+})
+resolve.run()
+
+// ----------------------------------------------------------------------------------------------
+const body = suite('errorBody')
+
+body('should be one short line naming the status', () => {
+  assert.is(errorBody(502, 'no peer available'), '502 Bad Gateway: no peer available\n')
+  assert.is(errorBody(504, 'slow'), '504 Gateway Timeout: slow\n')
+})
+body.run()
+
+// ----------------------------------------------------------------------------------------------
+const head = suite('rawHead')
+
+head('should write a status line, the headers in order, and a blank line', () => {
+  assert.is(rawHead(101, 'Switching Protocols', ['Upgrade', 'websocket', 'Set-Cookie', 'a=1']), 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSet-Cookie: a=1\r\n\r\n')
+  assert.is(rawHead(502, undefined, []), 'HTTP/1.1 502 Bad Gateway\r\n\r\n')
+})
+head.run()
+
+// ----------------------------------------------------------------------------------------------
+const rawErr = suite('rawError')
+
+rawErr('should be a complete response that closes the connection', () => {
+  const text = rawError(502, 'no peer available')
+  const [headPart = '', bodyPart = ''] = text.split('\r\n\r\n')
+  assert.match(headPart, /^HTTP\/1\.1 502 Bad Gateway\r\n/)
+  assert.match(headPart, /\r\nconnection: close/i)
+  assert.match(headPart, new RegExp(`content-length: ${Buffer.byteLength(bodyPart)}`, 'i'))
+})
+rawErr.run()

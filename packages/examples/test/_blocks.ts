@@ -67,7 +67,7 @@ export function isRunnable(block: CodeBlock): boolean {
 export function promisedOutput(block: CodeBlock): string[] {
   const promised: string[] = []
   for (const line of block.code.split('\n')) {
-    const match = /^\s*console\.log\(.*\)\s*\/\/\s?(.*)$/.exec(line)
+    const match = /console\.log\(.*\)\s*\/\/\s?(.*)$/.exec(line)
     if (match) promised.push(match[1]!.trimEnd())
   }
   return promised

@@ -107,3 +107,21 @@ export function fetchOnce(
 export function once<T = unknown>(emitter: { once(event: string, listener: (value: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, resolve))
 }
+
+/** Collects `onResponse` events and lets a test wait for the n-th one. */
+export class EventLog<T> {
+  readonly events: T[] = []
+  readonly #waiters: { count: number; resolve: () => void }[] = []
+
+  /** Pass as `onResponse`. */
+  readonly push = (event: T): void => {
+    this.events.push(event)
+    for (const w of this.#waiters.filter((w) => this.events.length >= w.count)) w.resolve()
+  }
+
+  /** Resolves with the first `count` events once they arrived. */
+  async first(count: number): Promise<T[]> {
+    if (this.events.length < count) await new Promise<void>((resolve) => this.#waiters.push({ count, resolve }))
+    return this.events.slice(0, count)
+  }
+}

@@ -6,7 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ProxyResponseEvent } from '../src/proxy'
 import { listenProxy } from './_server'
-import { fetchOnce, httpUpstream, once, rawUpstream } from './_upstream'
+import { EventLog, fetchOnce, httpUpstream, once, rawUpstream } from './_upstream'
 
 /** An upstream that answers with the request it saw, as JSON. */
 function mirror(name = 'm'): ReturnType<typeof httpUpstream> {
@@ -316,17 +316,16 @@ events('should report each exchange once with its decision, status, peer and att
     const dead = await rawUpstream(() => undefined)
     const deadAddress = dead.address
     await dead.close()
-    const seenEvents: ProxyResponseEvent[] = []
+    const log = new EventLog<ProxyResponseEvent>()
     const proxy = scope.defer(
-      await listenProxy({ peers: [{ address: deadAddress, maxFails: 0 }, up.address], onResponse: (e) => seenEvents.push(e) }),
+      await listenProxy({ peers: [{ address: deadAddress, maxFails: 0 }, up.address], onResponse: log.push }),
       (p) => p.close(),
     )
     const first = await fetchOnce(`${proxy.url}/first`)
     assert.is(first.status, 200)
     await fetchOnce(`${proxy.url}/second`, { headers: { cookie: String(first.headers['set-cookie']?.[0]?.split(';')[0]) } })
-    await new Promise((resolve) => setImmediate(resolve))
-    assert.is(seenEvents.length, 2)
-    const [retried, hit] = seenEvents
+    const [retried, hit] = await log.first(2)
+    assert.is(log.events.length, 2)
     assert.is(retried?.req.url, '/first')
     assert.is(retried?.status, 200)
     assert.is(retried?.attempts, 2, 'the dead peer first, then the live one')
@@ -342,19 +341,18 @@ events('should report each exchange once with its decision, status, peer and att
 events('should report 502 with attempts 0 when the balancer has no peer', () =>
   withScope(async (scope) => {
     const up = scope.defer(await mirror(), (u) => u.close())
-    const seenEvents: ProxyResponseEvent[] = []
+    const log = new EventLog<ProxyResponseEvent>()
     const proxy = scope.defer(
-      await listenProxy({ peers: [{ address: up.address, down: true }], onResponse: (e) => seenEvents.push(e) }),
+      await listenProxy({ peers: [{ address: up.address, down: true }], onResponse: log.push }),
       (p) => p.close(),
     )
     const answer = await fetchOnce(proxy.url)
     assert.is(answer.status, 502)
     assert.is(answer.headers['content-type'], 'text/plain; charset=utf-8')
-    await new Promise((resolve) => setImmediate(resolve))
-    assert.is(seenEvents[0]?.status, 502)
-    assert.is(seenEvents[0]?.attempts, 0)
-    assert.is(seenEvents[0]?.peer, null)
-    assert.is(seenEvents[0]?.error, 'unavailable')
+    assert.is((await log.first(1))[0]?.status, 502)
+    assert.is((await log.first(1))[0]?.attempts, 0)
+    assert.is((await log.first(1))[0]?.peer, null)
+    assert.is((await log.first(1))[0]?.error, 'unavailable')
     assert.is(up.connections, 0)
   }))
 

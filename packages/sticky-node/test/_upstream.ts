@@ -125,3 +125,15 @@ export class EventLog<T> {
     return this.events.slice(0, count)
   }
 }
+
+/**
+ * Polls `condition` until it holds; rejects after `guardMs` so that a broken proxy fails the test
+ * instead of hanging it (a guard, not a speed requirement).
+ */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, guardMs = 5_000): Promise<void> {
+  const deadline = Date.now() + guardMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`guard: still waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}

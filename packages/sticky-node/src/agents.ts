@@ -1,5 +1,5 @@
-import { Agent as HttpAgent, type Agent, type AgentOptions } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
+import { Agent as HttpAgent, type Agent } from 'node:http'
+import { Agent as HttpsAgent, type AgentOptions } from 'node:https'
 import type { Peer } from 'sticky-core'
 
 /**

@@ -1,4 +1,5 @@
-import type { Agent, AgentOptions, IncomingMessage } from 'node:http'
+import type { Agent, IncomingMessage } from 'node:http'
+import type { AgentOptions } from 'node:https'
 import type { BalancerOptions, Decision, Peer } from 'sticky-core'
 
 /** Which `X-Forwarded-*` headers the proxy writes. */
@@ -29,7 +30,8 @@ export interface ProxyOptions {
   retries?: number | undefined
   /**
    * The connection pool for a peer: an `http.Agent` (or `https.Agent` for `https://` peers) to use
-   * as is, or options for the agent the proxy creates. Agents the proxy creates are destroyed by
+   * as is, or options for the agent the proxy creates (TLS options such as `ca` apply to
+   * `https://` peers). Agents the proxy creates are destroyed by
    * `close()`; agents you return are yours to destroy.
    * @default one keep-alive agent per peer: `{ keepAlive: true }`
    */

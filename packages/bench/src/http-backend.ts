@@ -1,22 +1,20 @@
 // Child process of http.bench.ts: three node:http backends on 127.0.0.1, in one process so that every
 // route under test (direct or through a proxy) has the same backend capacity behind it.
-//   GET /               a small 200 response
-//   GET /download?bytes=N   N bytes, streamed with backpressure
-//   POST /upload        drains the body and answers with its length
+// Paths and sizes: backend-protocol.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { CHUNK_BYTES, DOWNLOAD_PATH, SMALL_BODY, UPLOAD_PATH } from './backend-protocol'
 import { serveParent } from './ipc'
 
 const BACKENDS = 3
-const BODY = Buffer.from('hello from a sticky benchmark backend\n')
-const CHUNK = Buffer.alloc(64 * 1024, 0x61)
+const CHUNK = Buffer.alloc(CHUNK_BYTES, 0x61)
 
 const counts = new Array<number>(BACKENDS).fill(0)
 
 function handle(index: number, req: IncomingMessage, res: ServerResponse): void {
   counts[index]! += 1
   const url = new URL(req.url ?? '/', 'http://backend')
-  if (req.method === 'POST' && url.pathname === '/upload') {
+  if (req.method === 'POST' && url.pathname === UPLOAD_PATH) {
     let received = 0
     req.on('data', (chunk: Buffer) => {
       received += chunk.length
@@ -26,7 +24,7 @@ function handle(index: number, req: IncomingMessage, res: ServerResponse): void 
     })
     return
   }
-  if (url.pathname === '/download') {
+  if (url.pathname === DOWNLOAD_PATH) {
     const total = Number(url.searchParams.get('bytes') ?? 0)
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) })
     let sent = 0
@@ -45,7 +43,7 @@ function handle(index: number, req: IncomingMessage, res: ServerResponse): void 
     return
   }
   req.resume()
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(BODY.length) }).end(BODY)
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(SMALL_BODY.length) }).end(SMALL_BODY)
 }
 
 function listen(index: number): Promise<Server> {

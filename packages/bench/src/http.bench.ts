@@ -1,4 +1,5 @@
 import { createBalancer } from 'sticky-core'
+import { SMALL_BODY } from './backend-protocol'
 import { formatBytes, formatCount, formatDuration, formatRatio } from './format'
 import { startChild, type Child } from './ipc'
 import { load, type Load } from './load'
@@ -67,6 +68,12 @@ const ROUTES: readonly HttpRoute[] = [
   { label: 'http-proxy, round robin', proxy: 'http-proxy', pinned: false },
 ]
 const DIRECT: HttpRoute = { label: 'node:http backend, direct', proxy: undefined, pinned: false }
+/** Streams need no cookie: which backend serves a body does not change its cost. */
+const TRANSFER_ROUTES: readonly HttpRoute[] = [
+  DIRECT,
+  { label: 'sticky-node', proxy: 'sticky', pinned: false },
+  { label: 'http-proxy', proxy: 'http-proxy', pinned: false },
+]
 
 const BACKEND_ENTRY = new URL('./http-backend.ts', import.meta.url)
 const PROXY_ENTRY = new URL('./proxy-process.ts', import.meta.url)
@@ -88,7 +95,7 @@ export async function measureHttp(budget: HttpBudget, log: (line: string) => voi
     for (const route of ROUTES) proxied.push(await measureRoute(context, route))
     const last = await measureRoute(context, DIRECT)
     const transfers: TransferResult[] = []
-    for (const route of [DIRECT, ROUTES[1]!, ROUTES[2]!]) transfers.push(await measureTransfers(context, route))
+    for (const route of TRANSFER_ROUTES) transfers.push(await measureTransfers(context, route))
     return { direct: [first, last], proxied, transfers }
   } finally {
     await backends.close()
@@ -124,7 +131,7 @@ async function measureRoute(context: RouteContext, route: HttpRoute): Promise<Ro
     const result = await load(`${origin}/`, budget.connections, budget.seconds, headers)
     const spread = (await backends.request('counts')) as number[]
     const after = (await proxy?.request('memory')) as ProxyMemory | undefined
-    context.log(`  ${route.label}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99} ms, spread ${spread.join('/')}`)
+    context.log(`  ${route.label}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms, spread ${spread.join('/')}`)
     checkSpread(route, result, spread)
     return { label: route.label, load: result, spread, memory: before === undefined || after === undefined ? undefined : { before, after } }
   })
@@ -178,7 +185,7 @@ async function measureTransfers(context: RouteContext, route: HttpRoute): Promis
       downloads.push(await watched(() => download(origin, bodyBytes)))
       uploads.push(await watched(() => upload(origin, bodyBytes)))
     }
-    const result = { label: route.label.replace(/, (with|no) cookie.*$/, ''), downloadMs: best(downloads), uploadMs: best(uploads), peak }
+    const result = { label: route.label, downloadMs: best(downloads), uploadMs: best(uploads), peak }
     context.log(`  ${result.label}: download ${result.downloadMs.toFixed(0)} ms, upload ${result.uploadMs.toFixed(0)} ms`)
     return result
   })
@@ -264,7 +271,7 @@ export const httpBench: BenchSubject = {
       title: 'http',
       machine,
       method:
-        `autocannon, ${budget.connections} keep-alive connections, \`GET /\` (a ${'hello from a sticky benchmark backend\n'.length}-byte body), ` +
+        `autocannon, ${budget.connections} keep-alive connections, \`GET /\` (a ${SMALL_BODY.length}-byte body), ` +
         `${budget.seconds} s per route after a ${budget.warmupSeconds} s warm-up, all on 127.0.0.1. The load generator, the proxy and the ` +
         `three backends run in three processes sharing ${machine.cores} cores, so a proxy also takes CPU from the backends and the ` +
         'load generator: the ratios measure the whole chain. Baseline: the backends hit directly. Proxies use keep-alive upstream ' +

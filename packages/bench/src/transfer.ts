@@ -1,12 +1,13 @@
 import { request, type IncomingMessage } from 'node:http'
+import { CHUNK_BYTES, DOWNLOAD_PATH, UPLOAD_PATH } from './backend-protocol'
 
-const CHUNK = Buffer.alloc(64 * 1024, 0x62)
+const CHUNK = Buffer.alloc(CHUNK_BYTES, 0x62)
 
-/** Milliseconds to receive `bytes` from `GET <origin>/download?bytes=N`, discarding them as they arrive. */
+/** Milliseconds to receive `bytes` from the backend's download path, discarding them as they arrive. */
 export async function download(origin: string, bytes: number): Promise<number> {
   const started = performance.now()
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    request(`${origin}/download?bytes=${bytes}`, { agent: false }, resolve).on('error', reject).end()
+    request(`${origin}${DOWNLOAD_PATH}?bytes=${bytes}`, { agent: false }, resolve).on('error', reject).end()
   })
   let received = 0
   for await (const chunk of res) received += (chunk as Buffer).length
@@ -15,11 +16,11 @@ export async function download(origin: string, bytes: number): Promise<number> {
   return elapsed
 }
 
-/** Milliseconds to send `bytes` in a streamed `POST <origin>/upload` and get the backend's count back. */
+/** Milliseconds to send `bytes` in a streamed POST to the backend's upload path and get the backend's count back. */
 export async function upload(origin: string, bytes: number): Promise<number> {
   const started = performance.now()
   const response = new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(`${origin}/upload`, { method: 'POST', agent: false, headers: { 'content-length': String(bytes) } }, resolve)
+    const req = request(`${origin}${UPLOAD_PATH}`, { method: 'POST', agent: false, headers: { 'content-length': String(bytes) } }, resolve)
     req.on('error', reject)
     let sent = 0
     const pump = (): void => {

@@ -142,8 +142,11 @@ export function forgery(ctx: SuiteContext): void {
       for (const bytes of requests) {
         const answer = await sendRaw(proxy.url, bytes)
         const label = bytes.toString().slice(0, 60)
+        // Refusing is fine (a runtime may answer some of these with its own 4xx or even 5xx); what
+        // matters is that no answer comes from anywhere but a configured peer.
         if (answer.status === 200) assert.ok(backends.some((b) => b.name === answer.backend), `${label}: a configured backend answered`)
-        else assert.ok(answer.status === 0 || (answer.status >= 400 && answer.status < 500), `${label}: refused by the proxy (${answer.status})`)
+        else assert.ok(answer.status === 0 || (answer.status >= 400 && answer.status < 600), `${label}: refused (${answer.status})`)
+        if (answer.backend !== undefined) assert.ok(backends.some((b) => b.name === answer.backend), `${label}: answered by ${answer.backend}`)
       }
       const after = await send(proxy.url)
       assert.is(after.status, 200, 'the adapter still serves')

@@ -1,6 +1,6 @@
 import { parse as referenceParse } from 'cookie'
 import { parseCookie } from 'sticky-core'
-import { formatDuration, formatRatio } from './format'
+import { formatDuration, formatPlural, formatRatio } from './format'
 import { hostileHeaders, hugeHeader, typicalHeader } from './fixtures'
 import { describeMachine } from './machine'
 import { renderTable } from './markdown'
@@ -53,7 +53,7 @@ export const cookieBench: BenchSubject = {
       title: 'cookie',
       machine,
       method:
-        `mitata, median time per call, best of ${options.quick ? QUICK_BUDGET.rounds : FULL_BUDGET.rounds} interleaved rounds. ` +
+        `mitata, median time per call, best of ${formatPlural(options.quick ? QUICK_BUDGET.rounds : FULL_BUDGET.rounds, 'interleaved round')}. ` +
         'Baseline: `cookie.parse(header)[name]` from the jshttp `cookie` package (it builds an object of every pair and ' +
         'decodes percent-escapes; `parseCookie` finds one name and decodes nothing). Hostile headers are 16 KiB, ' +
         "Node's default limit for all headers; none contains the sticky cookie.",

@@ -1,5 +1,5 @@
-import { createBalancer, parseCookie, type Balancer, type BalancerOptions, type Peer } from 'sticky-core'
-import { formatCount, formatDuration, formatRatio } from './format'
+import { createBalancer, parseCookie, type Balancer, type BalancerOptions, type Outcome, type Peer } from 'sticky-core'
+import { formatCount, formatDuration, formatPlural, formatRatio } from './format'
 import { describeMachine } from './machine'
 import { renderTable } from './markdown'
 import { FULL_BUDGET, measureCases, microCase, QUICK_BUDGET, type MicroCase } from './micro'
@@ -43,7 +43,7 @@ function baseline(header: string, byValue: ReadonlyMap<string, Peer>): Peer | un
 }
 
 /** Throws unless the fixture gives the outcome the case claims to measure. */
-function expectOutcome(balancer: Balancer, header: string | undefined, outcome: string, setCookie: boolean): void {
+function expectOutcome(balancer: Balancer, header: string | undefined, outcome: Outcome, setCookie: boolean): void {
   const decision = balancer.decide(header)
   if (decision.outcome !== outcome || (decision.setCookie !== null) !== setCookie) {
     throw new Error(`decide fixture gives ${decision.outcome} (Set-Cookie ${String(decision.setCookie)}), expected ${outcome}`)
@@ -119,7 +119,7 @@ export const decideBench: BenchSubject = {
       title: 'decide',
       machine,
       method:
-        `mitata, median time per call, best of ${options.quick ? QUICK_BUDGET.rounds : FULL_BUDGET.rounds} interleaved rounds. ` +
+        `mitata, median time per call, best of ${formatPlural(options.quick ? QUICK_BUDGET.rounds : FULL_BUDGET.rounds, 'interleaved round')}. ` +
         'Baseline: `parseCookie` plus one `Map.get` on the same header (the least any sticky decision must do). ' +
         'md5 cookie values; the header carries five other cookies.',
       body: [table, ...notes],

@@ -37,3 +37,8 @@ export function formatCount(value: number): string {
   const digits = String(Math.abs(rounded)).replace(/\B(?=(\d{3})+(?!\d))/g, ' ')
   return rounded < 0 ? `-${digits}` : digits
 }
+
+/** `count` and a noun, plural unless the count is exactly one: `1 round`, `3 rounds`. */
+export function formatPlural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import { hmac, md5, sha1, sha256 } from 'sticky-core'
-import { formatDuration, formatRatio } from './format'
+import { formatDuration, formatPlural, formatRatio } from './format'
 import { describeMachine } from './machine'
 import { renderTable } from './markdown'
 import { FULL_BUDGET, measureCases, microCase, QUICK_BUDGET } from './micro'
@@ -55,7 +55,7 @@ export const hashBench: BenchSubject = {
       title: 'hash',
       machine,
       method:
-        `mitata, median time per call, best of ${options.quick ? QUICK_BUDGET.rounds : FULL_BUDGET.rounds} interleaved rounds, ` +
+        `mitata, median time per call, best of ${formatPlural(options.quick ? QUICK_BUDGET.rounds : FULL_BUDGET.rounds, 'interleaved round')}, ` +
         `over the ${ROUTE_KEY.length}-byte route key \`${ROUTE_KEY}\`. Baseline: \`node:crypto\` \`createHash\`/\`createHmac\` ` +
         'with `digest("hex")`. The core hashes only at configuration time (one value per peer), never per request; ' +
         'it carries its own digests because it runs where `node:crypto` does not.',

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { formatBytes, formatCount, formatDuration, formatRatio } from '../src/format'
+import { formatBytes, formatCount, formatDuration, formatPlural, formatRatio } from '../src/format'
 import { fcParams } from './_fc'
 
 const notFinite = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]
@@ -144,3 +144,19 @@ countSuite('should read back as the rounded integer once the separators are remo
 })
 
 countSuite.run()
+
+const pluralSuite = suite('formatPlural')
+
+const plurals: ReadonlyArray<readonly [number, string]> = [
+  [0, '0 rounds'],
+  [1, '1 round'],
+  [2, '2 rounds'],
+  [1.5, '1.5 rounds'],
+]
+for (const [count, expected] of plurals) {
+  pluralSuite(`should print ${count} round(s) as ${expected}`, () => {
+    assert.is(formatPlural(count, 'round'), expected)
+  })
+}
+
+pluralSuite.run()

@@ -149,12 +149,9 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     })
 
     up.on('error', (cause: unknown) => {
-      if (clientGone) return
-      if (responded) {
-        error ??= timedOut ? 'timeout' : 'upstream-aborted'
-        res.destroy()
-        return
-      }
+      // After the response head, the response's own 'close' decides: a complete response (say an
+      // early 413 while the upload was still going) must still reach the client whole.
+      if (clientGone || responded) return
       ctx.balancer.report(peer, false)
       if (timedOut && connected) return fail(504, 'timeout', 'the peer did not answer in time')
       if (isProtocolError(cause)) return fail(502, 'protocol', 'invalid response from the peer')

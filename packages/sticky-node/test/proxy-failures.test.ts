@@ -119,6 +119,23 @@ failures('should abort the client response when the peer stalls mid-body past th
     assert.is((await log.first(1))[0]?.error, 'timeout')
   }))
 
+failures('should deliver an early answer to an upload the peer refused to read', () =>
+  withScope(async (scope) => {
+    const up = scope.defer(
+      await httpUpstream((_req, res) => {
+        res.writeHead(413, { 'content-type': 'text/plain' })
+        res.end('too large')
+      }),
+      (u) => u.close(),
+    )
+    const proxy = scope.defer(await listenProxy({ peers: [up.address] }), (p) => p.close())
+    for (let i = 0; i < 5; i += 1) {
+      const answer = await fetchOnce(proxy.url, { method: 'POST', body: Buffer.alloc(8 * 1024 * 1024, 1) })
+      assert.is(answer.status, 413)
+      assert.is(answer.body.toString(), 'too large')
+    }
+  }))
+
 failures('should answer 502 to a response that is not HTTP', () =>
   withScope(async () => {
     const garbage = ['NOT HTTP AT ALL\r\n\r\n', 'HTTP/1.1 200 OK\r\nBad Header\r\n\r\n', 'HTTP/1.1 2000 Huh\r\n\r\n', '\x00\x01\x02\x03']

@@ -73,6 +73,9 @@ export interface HttpResults {
   readonly transfers: readonly TransferResult[]
 }
 
+const SETTLE_INTERVAL_MS = 25
+const SETTLE_ATTEMPTS = 200
+
 const BACKEND_ENTRY = new URL('./http-backend.ts', import.meta.url)
 const PROXY_ENTRY = new URL('./proxy-process.ts', import.meta.url)
 
@@ -109,14 +112,14 @@ export async function measureHttp(budget: HttpBudget, log: (line: string) => voi
       if (proxy !== undefined) before.set(route, (await proxy.request('memory')) as ProxyMemory)
       await checkRoute(route, origin, pinCookie)
       await load(`${origin}/`, budget.connections, budget.warmupSeconds, headersOf(route))
+      await settle(backends)
     }
 
     const rounds = new Map<HttpRoute, { loads: Load[]; spreads: number[][] }>(running.map((r) => [r.route, { loads: [], spreads: [] }]))
     for (let round = 0; round < budget.rounds; round++) {
       for (const { route, origin } of running) {
-        await backends.request('counts')
         const result = await load(`${origin}/`, budget.connections, budget.seconds, headersOf(route))
-        const spread = (await backends.request('counts')) as number[]
+        const spread = await settle(backends)
         log(`  round ${round + 1}/${budget.rounds}  ${route.label}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms, spread ${spread.join('/')}`)
         const problem = spreadProblem(route, result, spread)
         if (problem !== undefined) throw new Error(`${route.label}: ${problem}`)
@@ -137,6 +140,22 @@ export async function measureHttp(budget: HttpBudget, log: (line: string) => voi
     for (const { proxy } of running) await proxy?.close()
     await backends.close()
   }
+}
+
+/**
+ * Requests per backend since the last call, once the backends are quiet: when the load generator
+ * stops, a proxy still finishes the requests it had forwarded, and they belong to the run that sent
+ * them, not to the next one.
+ */
+async function settle(backends: Child): Promise<number[]> {
+  let total: number[] | undefined
+  for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
+    const counts = (await backends.request('counts')) as number[]
+    total = total === undefined ? counts : total.map((n, i) => n + (counts[i] ?? 0))
+    if (attempt > 0 && counts.every((n) => n === 0)) return total
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_INTERVAL_MS))
+  }
+  throw new Error(`the backends were still busy ${SETTLE_ATTEMPTS * SETTLE_INTERVAL_MS} ms after the load stopped`)
 }
 
 /** One request before the load: the route answers, and a sticky proxy pins (or not) as labelled. */

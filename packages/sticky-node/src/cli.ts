@@ -124,9 +124,10 @@ function serve(config: ServeConfig): void {
       process.exit(signal === 'SIGINT' ? 130 : 143)
     }
     stopping = true
-    process.stderr.write(`sticky-proxy: ${signal}: no new connections; waiting for ${inFlight} request(s) in flight\n`)
+    // Closed before the notice is written, so that whoever reads the notice finds the port closed.
     server.close()
     server.closeIdleConnections()
+    process.stderr.write(`sticky-proxy: ${signal}: no new connections; waiting for ${inFlight} request(s) in flight\n`)
     if (inFlight === 0) {
       finish()
       return

@@ -7,6 +7,13 @@ import { join } from 'node:path'
 
 export const BIN = join(__dirname, '..', 'dist', 'cli.js')
 
+// Children still running. If the test process dies early (an uncaught error anywhere in the run), its
+// `finally` blocks never run; this hook still kills them, so that no proxy outlives the tests.
+const running = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
 /** A running `sticky-proxy`: its output so far, and ways to wait for more. */
 export interface CliProcess {
   readonly child: ChildProcess
@@ -39,8 +46,10 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
     output.stderr += chunk
     notify()
   })
+  running.add(child)
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => {
+      running.delete(child)
       resolve({ code, signal })
       notify()
     })

@@ -188,7 +188,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     await withProxy(['slow'], ['--quiet'], async (cli, [backend]) => {
       if (backend === undefined) throw new Error('no backend')
       const arrived = backend.slowArrived()
-      const inFlight = get(cli.port, '/slow')
+      // Settled into a value at once, so that a failure surfaces as this test's assertion, not an unhandled rejection.
+      const inFlight = get(cli.port, '/slow').then(
+        (reply) => reply,
+        (error: Error) => ({ status: 0, body: String(error), headers: {} }),
+      )
       await arrived
       cli.child.kill(signal)
       await cli.waitFor(new RegExp(`${signal}: no new connections; waiting for 1 request`), 'stderr')

@@ -33,12 +33,17 @@ export interface ServeConfig {
   readonly listen: ListenAddress
   /** One entry per `--upstream`, with `--max-fails`/`--fail-timeout` applied where the upstream sets none. */
   readonly peers: readonly PeerOptions[]
+  /** `--cookie-*`, `--secure`, `--http-only`, `--same-site`, `--partitioned` (nginx `sticky` `name=`, `path=`, ...). */
   readonly cookie: StickyCookieOptions
+  /** `--hash` (nginx `hash=` / `text=raw`); `undefined` keeps the balancer's default, md5. */
   readonly hash: HashMode | undefined
+  /** `--hmac` with the source of its key (nginx `hmac=` / `hmac_key=`). */
   readonly hmac: { readonly algorithm: HmacAlgorithm; readonly key: HmacKeySource } | undefined
-  /** `false` with `--no-fallback`. */
+  /** `false` with `--no-fallback` (nginx `no_fallback`). */
   readonly fallback: boolean
+  /** `--refresh`; `undefined` keeps the balancer's default, `assign`. */
   readonly refresh: 'assign' | 'always' | undefined
+  /** `--legacy`: also accept the old sockaddr-digest cookies. */
   readonly legacy: boolean
   /** Upstream timeout in milliseconds (`--timeout`); `undefined` keeps the proxy's default. */
   readonly timeout: number | undefined
@@ -241,7 +246,9 @@ function parsePort(text: string, bad: () => CliUsageError): number {
 
 /** Defaults an `--upstream` falls back to for what it does not set itself. */
 export interface UpstreamDefaults {
+  /** `--max-fails` (nginx `max_fails=`). */
   readonly maxFails: number | undefined
+  /** `--fail-timeout` in milliseconds (nginx `fail_timeout=`). */
   readonly failTimeout: number | undefined
 }
 
@@ -349,7 +356,9 @@ function isValueFlag(flag: string | undefined): flag is ValueFlag {
 
 /** How {@link readHmacKey} reaches the outside world; injected so that it stays testable. */
 export interface HmacKeyReader {
+  /** The process environment. */
   readonly env: Readonly<Record<string, string | undefined>>
+  /** Reads a whole file; throws a Node `ErrnoException` when it cannot. */
   readFile(path: string): Uint8Array
 }
 

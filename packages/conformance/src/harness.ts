@@ -8,6 +8,8 @@ import type { AdapterFactory, AdapterOptions, Capabilities, RunningProxy } from 
 
 /** What every group of behaviours gets from `runConformance`. */
 export interface SuiteContext {
+  /** The suite's name, for messages. */
+  readonly name: string
   /** The uvu suite to register cases on. */
   readonly test: Test
   readonly factory: AdapterFactory
@@ -16,10 +18,14 @@ export interface SuiteContext {
   readonly seed: number
 }
 
-/** Registers `body` as a case, or as a skipped one when the adapter lacks `capability`. */
+/**
+ * Registers `body` as a case when the adapter has `capability`; otherwise prints that the case is
+ * left out. (Not uvu's `skip`: the repository's runner reads uvu's summary, whose total leaves
+ * skipped cases out, and would count a skip as a negative failure.)
+ */
 export function caseIf(ctx: SuiteContext, capability: keyof Capabilities, name: string, body: () => Promise<void>): void {
   if (ctx.capabilities[capability]) ctx.test(name, body)
-  else ctx.test.skip(`${name} (no ${capability})`, body)
+  else console.log(`[${ctx.name}] left out (no ${capability}): ${name}`)
 }
 
 /** Starts `count` backends named b1, b2, ... and closes them with the scope. */

@@ -18,13 +18,13 @@ function chooseSeed(): number {
 /**
  * Registers and runs the conformance suite `name` against the adapter `factory` builds: real
  * `node:http` backends and a real client on 127.0.0.1, every resource closed by the case that
- * started it. Capabilities the adapter lacks turn their cases into skipped ones.
+ * started it. Cases needing a capability the adapter lacks are left out, with a printed note.
  */
 export function runConformance(name: string, factory: AdapterFactory, capabilities: Partial<Capabilities> = {}): void {
   const seed = chooseSeed()
   console.log(`[conformance ${name}] fast-check seed ${seed} (replay with FC_SEED=${seed})`)
   const test = suite(`conformance: ${name}`)
-  const ctx: SuiteContext = { test, factory, capabilities: { ...ALL, ...capabilities }, seed }
+  const ctx: SuiteContext = { name: `conformance ${name}`, test, factory, capabilities: { ...ALL, ...capabilities }, seed }
   pinning(ctx)
   failover(ctx)
   bodies(ctx)

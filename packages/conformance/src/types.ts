@@ -21,7 +21,7 @@ export interface RunningProxy {
 /** Builds and starts the adapter under test. Called more than once per suite (e.g. a second instance). */
 export type AdapterFactory = (options: AdapterOptions) => Promise<RunningProxy>
 
-/** Where a runtime differs, the suite skips what the adapter cannot do. */
+/** Where a runtime differs, the suite leaves out what the adapter cannot do. */
 export interface Capabilities {
   /** Retries idempotent requests on another peer after a connection failure. @default true */
   readonly retries: boolean

@@ -138,7 +138,8 @@ upgrade('should pin WebSocket clients by cookie: two clients, two cookies, two b
 upgrade('should propagate a close from either side', () =>
   withScope(async (scope) => {
     const b1 = scope.defer(await wsBackend('b1'), (b) => b.close())
-    const proxy = scope.defer(await listenProxy({ peers: [b1.address] }), (p) => p.close())
+    const log = new EventLog<ProxyResponseEvent>()
+    const proxy = scope.defer(await listenProxy({ peers: [b1.address], onResponse: log.push }), (p) => p.close())
     const wsUrl = proxy.url.replace('http:', 'ws:')
 
     const client = await openWs(wsUrl)
@@ -147,6 +148,11 @@ upgrade('should propagate a close from either side', () =>
     await once(client.ws, 'close')
     await until(() => b1.closes.length > 0, 'the backend to see the close')
     assert.equal(b1.closes, [4000], 'the backend saw the client close')
+    const [tunnel] = await log.first(1)
+    assert.is(tunnel?.upgrade, true, 'the tunnel is reported once it is over')
+    assert.is(tunnel?.status, 101)
+    assert.is(tunnel?.error, undefined)
+    assert.is(tunnel?.peer?.id, b1.address)
 
     const other = await openWs(wsUrl)
     scope.defer(other.ws, (ws) => ws.terminate())

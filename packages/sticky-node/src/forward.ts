@@ -102,12 +102,27 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       return fail(502, 'connect', 'cannot reach the peer')
     }
     upstream = up
+    let upRes: IncomingMessage | undefined
+    let settled = false
+
+    // `proxy.timeout` measures the peer's silence, not the client's: while the proxy waits for
+    // upload bytes from the client, or for a slow client to read the response, the clock stops.
+    const arm = (): void => {
+      const socket = up.socket
+      if (settled || socket === null) return
+      const waitingOnClient = (bodyTouched && !req.readableEnded && !req.isPaused()) || upRes?.isPaused() === true
+      socket.setTimeout(waitingOnClient ? 0 : ctx.options.timeout)
+    }
+    up.once('close', () => (settled = true))
 
     const sendBody = (): void => {
       connected = true
       if (clientGone || up.destroyed) return
       if (!withBody) return
       bodyTouched = true
+      req.on('pause', arm)
+      req.on('resume', arm)
+      req.once('end', arm)
       req.pipe(up)
     }
     up.once('socket', (socket: Socket) => {
@@ -122,30 +137,35 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     })
     up.on('information', (info: InformationEvent) => relayInformation(res, info))
 
-    up.once('response', (upRes: IncomingMessage) => {
+    up.once('response', (response: IncomingMessage) => {
+      upRes = response
       responded = true
       ctx.balancer.report(peer, true)
-      if (clientGone) return void upRes.resume()
-      const headers = endToEndHeaders(upRes.rawHeaders)
+      if (clientGone) return void response.resume()
+      const headers = endToEndHeaders(response.rawHeaders)
       if (decision.setCookie !== null) headers.push('Set-Cookie', decision.setCookie)
       try {
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers)
+        res.writeHead(response.statusCode ?? 502, response.statusMessage, headers)
       } catch {
         up.destroy()
         return fail(502, 'protocol', 'invalid response from the peer')
       }
-      upRes.on('error', () => undefined)
-      upRes.once('close', () => {
-        if (upRes.complete) return
+      response.on('error', () => undefined)
+      response.once('close', () => {
+        settled = true
+        if (response.complete) return
         error ??= timedOut ? 'timeout' : 'upstream-aborted'
         res.destroy()
       })
-      upRes.once('end', () => {
-        const trailers = pairs(upRes.rawTrailers)
+      response.once('end', () => {
+        settled = true
+        const trailers = pairs(response.rawTrailers)
         if (trailers.length > 0) res.addTrailers(trailers)
         res.end()
       })
-      upRes.pipe(res, { end: false })
+      response.on('pause', arm)
+      response.on('resume', arm)
+      response.pipe(res, { end: false })
     })
 
     up.on('error', (cause: unknown) => {

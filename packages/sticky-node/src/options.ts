@@ -18,7 +18,8 @@ export interface ProxyOptions {
    * Milliseconds of upstream inactivity (connecting, sending, or waiting for bytes) before the
    * request is abandoned: 504 if no response head arrived yet, otherwise the client's response is
    * aborted. Mirrors nginx `proxy_connect_timeout` / `proxy_send_timeout` / `proxy_read_timeout`,
-   * which also measure the time between two operations, not the whole exchange.
+   * which also measure the time between two operations, not the whole exchange. Time spent
+   * waiting on a slow client (its upload, or its reading of the response) does not count.
    * @default 60000
    */
   timeout?: number | undefined

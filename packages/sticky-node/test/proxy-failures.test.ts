@@ -136,6 +136,75 @@ failures('should deliver an early answer to an upload the peer refused to read',
     }
   }))
 
+failures('should not time out a peer while a slow client uploads or reads', () =>
+  withScope(async (scope) => {
+    const SIZE = 48 * 1024 * 1024
+    const up = scope.defer(
+      await httpUpstream((req, res) => {
+        let length = 0
+        req.on('data', (c: Buffer) => (length += c.length))
+        req.on('end', () => {
+          if (req.url === '/upload') return void res.end(String(length))
+          // A download much larger than the socket buffers, so the pause of the client reaches the peer.
+          res.writeHead(200, { 'content-length': String(SIZE) })
+          let sent = 0
+          const pump = (): void => {
+            while (sent < SIZE) {
+              sent += 64 * 1024
+              if (!res.write(Buffer.alloc(64 * 1024, 1))) return void res.once('drain', pump)
+            }
+            res.end()
+          }
+          pump()
+        })
+      }),
+      (u) => u.close(),
+    )
+    const log = new EventLog<ProxyResponseEvent>()
+    const timeout = 150
+    const proxy = scope.defer(await listenProxy({ peers: [up.address], proxy: { timeout }, onResponse: log.push }), (p) => p.close())
+    const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, timeout * 3))
+
+    // The client sends half its body, goes quiet for three timeouts, then sends the rest.
+    const uploaded = await new Promise<string>((resolve, reject) => {
+      const req = request(`${proxy.url}/upload`, { method: 'PUT', agent: false, headers: { 'content-length': '2000' } })
+      req.on('error', reject)
+      req.on('response', (res: IncomingMessage) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (text += c))
+        res.on('end', () => resolve(`${res.statusCode} ${text}`))
+      })
+      req.write(Buffer.alloc(1000))
+      void pause().then(() => req.end(Buffer.alloc(1000)))
+    })
+    assert.is(uploaded, '200 2000')
+
+    // The client reads a little, stops reading for three timeouts, then reads the rest.
+    const downloaded = await new Promise<{ bytes: number; complete: boolean }>((resolve, reject) => {
+      const req = request(`${proxy.url}/download`, { agent: false })
+      req.on('error', reject)
+      req.on('response', (res: IncomingMessage) => {
+        let bytes = 0
+        let paused = false
+        res.on('data', (c: Buffer) => {
+          bytes += c.length
+          if (paused) return
+          paused = true
+          res.pause()
+          void pause().then(() => res.resume())
+        })
+        res.on('error', () => undefined)
+        res.on('close', () => resolve({ bytes, complete: res.complete }))
+      })
+      req.end()
+    })
+    assert.ok(downloaded.complete, 'the slow reader got the whole response')
+    assert.is(downloaded.bytes, SIZE)
+    const events = await log.first(2)
+    assert.equal(events.map((e) => e.error), [undefined, undefined])
+  }))
+
 failures('should answer 502 to a response that is not HTTP', () =>
   withScope(async () => {
     const garbage = ['NOT HTTP AT ALL\r\n\r\n', 'HTTP/1.1 200 OK\r\nBad Header\r\n\r\n', 'HTTP/1.1 2000 Huh\r\n\r\n', '\x00\x01\x02\x03']

@@ -146,6 +146,16 @@ interface Slot extends WeightState {
   readonly fresh: Decision | undefined
   readonly invalid: Decision | undefined
   readonly repinned: Decision | undefined
+  /** The last clock-dependent decision per outcome, reused while its `Set-Cookie` text is current. */
+  readonly dated: DatedDecisions
+}
+
+/** Mutable cache of {@link Slot.dated}; one field per outcome keeps the object's shape fixed. */
+interface DatedDecisions {
+  hit: Decision | undefined
+  new: Decision | undefined
+  invalid: Decision | undefined
+  repinned: Decision | undefined
 }
 
 interface PeerSet {
@@ -276,7 +286,13 @@ function isExcluded(peer: Peer, exclude: DecideOptions['exclude']): boolean {
 }
 
 function dated(slot: Slot, outcome: Exclude<Outcome, 'unavailable'>, now: number): Decision {
-  return Object.freeze({ peer: slot.peer, setCookie: renderPinCookie(slot.cookie, now), outcome, status: undefined })
+  const setCookie = renderPinCookie(slot.cookie, now)
+  // The header text changes at most once a second, so the decision carrying it can be reused until then.
+  const cached = slot.dated[outcome]
+  if (cached !== undefined && cached.setCookie === setCookie) return cached
+  const decision: Decision = Object.freeze({ peer: slot.peer, setCookie, outcome, status: undefined })
+  slot.dated[outcome] = decision
+  return decision
 }
 
 function buildPeerSet(input: unknown, options: ResolvedOptions, previous: PeerSet | undefined): PeerSet {
@@ -311,6 +327,7 @@ function buildPeerSet(input: unknown, options: ResolvedOptions, previous: PeerSe
       fresh: decision('new'),
       invalid: decision('invalid'),
       repinned: decision('repinned'),
+      dated: { hit: undefined, new: undefined, invalid: undefined, repinned: undefined },
     }
     all.push(slot)
     byId.set(peer.id, slot)

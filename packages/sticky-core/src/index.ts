@@ -5,6 +5,9 @@ export { parseCookie, serializeCookie, serializeCookieParts, joinCookieParts } f
 export type { CookieAttributes, SameSite, SetCookieParts } from './cookie'
 export { assertCookieName, assertCookieValue, assertCookieDomain, assertCookiePath } from './cookie-syntax'
 export { formatHttpDate } from './http-date'
+export { parseDuration, formatDuration } from './duration'
+export { isHopByHopHeader, connectionTokens, hopByHopNames } from './hop-by-hop'
+export type { ConnectionHeader } from './hop-by-hop'
 export type { Peer, PeerInput, PeerOptions, PeerTarget } from './peers'
 export { createBalancer } from './balancer'
 export type {

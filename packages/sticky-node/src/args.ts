@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
+import { parseDuration, StickyConfigError } from 'sticky-core'
 import type { BalancerOptions, HashMode, HmacAlgorithm, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
-import { parseDuration } from './duration'
 
 /**
  * A bad flag or flag value. Its message is one line that starts with the flag (`--timeout: expected ...`);
@@ -45,7 +45,7 @@ export interface ServeConfig {
   readonly refresh: 'assign' | 'always' | undefined
   /** `--legacy`: also accept the old sockaddr-digest cookies. */
   readonly legacy: boolean
-  /** Upstream timeout in milliseconds (`--timeout`); `undefined` keeps the proxy's default. */
+  /** Upstream timeout in milliseconds (`--timeout`; `0` is no limit); `undefined` keeps the proxy's default. */
   readonly timeout: number | undefined
   /** Retries on another peer (`--retries`); `undefined` keeps the proxy's default. */
   readonly retries: number | undefined
@@ -201,11 +201,7 @@ function serveConfig(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<Val
     ...(booleans.has('partitioned') ? { partitioned: true } : {}),
   }
 
-  const timeout = optional(one('timeout'), (v) => {
-    const ms = parseDurationFlag('--timeout', v)
-    if (ms === 0) throw new CliUsageError('--timeout', 'must be more than 0')
-    return ms
-  })
+  const timeout = optional(one('timeout'), (v) => parseDurationFlag('--timeout', v))
 
   return {
     listen: optional(one('listen'), parseListen) ?? DEFAULT_LISTEN,
@@ -315,14 +311,24 @@ function parseCount(flag: string, text: string, label = ''): number {
 }
 
 function parseDurationFlag(flag: string, text: string, label = ''): number {
-  const ms = parseDuration(text)
+  const ms = readDuration(text)
   if (ms === undefined) throw new CliUsageError(flag, `${label}expected a duration like 10s, got ${JSON.stringify(text)}`)
   return ms
 }
 
+/** sticky-core's `parseDuration`, with a flag's own message in place of its `StickyConfigError`. */
+function readDuration(text: string): number | undefined {
+  try {
+    return parseDuration(text, 'duration')
+  } catch (error) {
+    if (error instanceof StickyConfigError) return undefined
+    throw error
+  }
+}
+
 function parseCookieExpires(text: string): number | 'max' {
   if (text === 'max') return 'max'
-  const ms = parseDuration(text)
+  const ms = readDuration(text)
   if (ms === undefined) throw new CliUsageError('--cookie-expires', `expected a duration like 1h or "max", got ${JSON.stringify(text)}`)
   // Max-Age counts whole seconds, and nginx rejects expires=0 (leave the flag out for a session cookie).
   if (ms % 1_000 !== 0 || ms === 0) {
@@ -420,7 +426,7 @@ Listening and upstreams:
                               e.g. --upstream 10.0.0.1:8080=2 --upstream 10.0.0.9:8080,backup
   --max-fails N               failures within --fail-timeout that take an upstream out (default 1; 0: never)
   --fail-timeout DURATION     the failure window, and how long a failed upstream rests (default 10s)
-  --timeout DURATION          upstream inactivity before 504 (default 60s)
+  --timeout DURATION          upstream inactivity before 504 (default 60s; 0: no limit)
   --retries N                 other upstreams an idempotent request may try after a connection failure
                               (default: every upstream once)
 

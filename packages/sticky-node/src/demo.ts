@@ -1,10 +1,10 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { formatDuration } from 'sticky-core'
 import { startBackend, type DemoBackend } from './demo-backends'
 import { createBrowser, type DemoBrowser, type Visit } from './demo-browser'
 import { renderTable } from './demo-table'
-import { formatDuration } from './duration'
 import { createStickyProxy, type StickyProxy } from './proxy'
 
 /** Options of {@link runDemo}; the defaults are what `sticky-proxy demo` shows. */

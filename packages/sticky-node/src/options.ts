@@ -1,5 +1,6 @@
 import type { Agent, IncomingMessage } from 'node:http'
 import type { AgentOptions } from 'node:https'
+import { StickyConfigError } from 'sticky-core'
 import type { BalancerOptions, Decision, Peer } from 'sticky-core'
 
 /** Which `X-Forwarded-*` headers the proxy writes. */
@@ -19,7 +20,8 @@ export interface ProxyOptions {
    * request is abandoned: 504 if no response head arrived yet, otherwise the client's response is
    * aborted. Mirrors nginx `proxy_connect_timeout` / `proxy_send_timeout` / `proxy_read_timeout`,
    * which also measure the time between two operations, not the whole exchange. Time spent
-   * waiting on a slow client (its upload, or its reading of the response) does not count.
+   * waiting on a slow client (its upload, or its reading of the response) does not count. `0` means
+   * no limit, as in every sticky adapter (and node:http's own `setTimeout(0)`).
    * @default 60000
    */
   timeout?: number | undefined
@@ -104,24 +106,37 @@ export interface ResolvedProxyOptions {
 
 const DEFAULT_TIMEOUT = 60_000
 
-/** Validates the transport options once, at configuration time (strict on configuration). */
+/**
+ * Validates the transport options once, at configuration time (strict on configuration).
+ *
+ * @throws StickyConfigError naming `proxy.<option>` and the rejected value
+ */
 export function resolveProxyOptions(options: ProxyOptions | undefined): ResolvedProxyOptions {
   const timeout = options?.timeout ?? DEFAULT_TIMEOUT
-  if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw new TypeError(`sticky-node: invalid proxy.timeout (${String(timeout)}): expected milliseconds > 0`)
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    throw new StickyConfigError('proxy.timeout', timeout, 'expected milliseconds >= 0 (0: no limit)')
   }
   const retries = options?.retries
   if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
-    throw new TypeError(`sticky-node: invalid proxy.retries (${String(retries)}): expected an integer >= 0`)
+    throw new StickyConfigError('proxy.retries', retries, 'expected an integer >= 0')
   }
   const agent = options?.agent
   if (agent !== undefined && typeof agent !== 'function') {
-    throw new TypeError(`sticky-node: invalid proxy.agent (${typeof agent}): expected a function of the peer`)
+    throw new StickyConfigError('proxy.agent', agent, 'expected a function of the peer')
   }
   const xf = options?.xForwarded ?? true
+  if (typeof xf !== 'boolean' && (typeof xf !== 'object' || xf === null)) {
+    throw new StickyConfigError('proxy.xForwarded', xf, 'expected a boolean or { for, proto, host }')
+  }
   const xForwarded =
     typeof xf === 'boolean'
       ? { for: xf, proto: xf, host: xf }
-      : { for: xf.for ?? true, proto: xf.proto ?? true, host: xf.host ?? true }
+      : { for: flag('proxy.xForwarded.for', xf.for), proto: flag('proxy.xForwarded.proto', xf.proto), host: flag('proxy.xForwarded.host', xf.host) }
   return { timeout, retries, agent, xForwarded }
+}
+
+function flag(option: string, value: boolean | undefined): boolean {
+  if (value === undefined) return true
+  if (typeof value !== 'boolean') throw new StickyConfigError(option, value, 'expected a boolean')
+  return value
 }

@@ -36,8 +36,8 @@ export interface StickyProxy {
 /**
  * Creates a sticky reverse proxy for `node:http`: nginx's `sticky cookie` in front of
  * `proxy_pass`, with the routing decided by a `sticky-core` balancer built from the same options.
- * Options are validated here and throw (`StickyConfigError` for the balancer's, `TypeError` for
- * `proxy`); request-time problems never throw, they become 502 / 504 answers.
+ * Options are validated here and throw `StickyConfigError` (a `TypeError`) naming the option, the
+ * balancer's and `proxy.*` alike; request-time problems never throw, they become 502 / 504 answers.
  */
 export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
   const { proxy: proxyOptions, onResponse, ...balancerOptions } = options

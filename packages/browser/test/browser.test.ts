@@ -119,11 +119,10 @@ InNode('should derive the cookie value of every peer in every mode from its rout
   assert.equal(values.map((v) => v.mode), Object.keys(expected))
   for (const { mode, values: pairs } of values) {
     const derive = expected[mode]!
-    const plain = (id: string, index: number): string => derive(id, index)
     assert.equal(pairs, [
-      [ROUTE_KEY, plain(ROUTE_KEY, 0)],
-      ['[::1]:9002', plain('[::1]:9002', 1)],
-      ['app.internal:80', plain('app.internal:80', 2)],
+      [ROUTE_KEY, derive(ROUTE_KEY, 0)],
+      ['[::1]:9002', derive('[::1]:9002', 1)],
+      ['app.internal:80', derive('app.internal:80', 2)],
       // `route=` is the value verbatim, and under hmac the input of the HMAC.
       ['127.0.0.1:9003', mode.startsWith('hmac') ? derive('c', 3) : 'c'],
     ], mode)

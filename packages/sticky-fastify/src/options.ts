@@ -37,7 +37,8 @@ export interface StickyFastifyPluginOptions {
   retries?: number | undefined
   /**
    * Milliseconds to wait for the upstream's response headers and between body chunks
-   * (nginx `proxy_read_timeout`). A timeout answers 504 and counts as a failure of the peer.
+   * (nginx `proxy_read_timeout`). A timeout answers 504 and counts as a failure of the peer. `0`
+   * means no limit, as in every sticky adapter.
    * @default undefined (`@fastify/reply-from`'s default for its transport)
    */
   timeout?: number | undefined
@@ -96,8 +97,8 @@ export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
     throw new StickyConfigError('retries', retries, 'expected an integer >= 0')
   }
-  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
-    throw new StickyConfigError('timeout', timeout, 'expected a number of milliseconds > 0')
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
+    throw new StickyConfigError('timeout', timeout, 'expected a number of milliseconds >= 0 (0: no limit)')
   }
   if (replyFrom !== undefined && (typeof replyFrom !== 'object' || replyFrom === null)) {
     throw new StickyConfigError('replyFrom', replyFrom, 'expected an object of @fastify/reply-from options')

@@ -1,9 +1,12 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { send, withScope } from 'sticky-conformance'
 import { StickyConfigError } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { stickyProxy } from '../src/index'
 import type { StickyFastifyOptions } from '../src/index'
-import { createApp } from './_app'
+import { createApp, listen } from './_app'
 
 const test = suite('stickyProxy: option validation')
 
@@ -11,7 +14,8 @@ const invalid: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
   ['peers', { peers: [] }],
   ['retries', { peers: ['127.0.0.1:9'], retries: -1 }],
   ['retries', { peers: ['127.0.0.1:9'], retries: 1.5 }],
-  ['timeout', { peers: ['127.0.0.1:9'], timeout: 0 }],
+  ['timeout', { peers: ['127.0.0.1:9'], timeout: -1 }],
+  ['timeout', { peers: ['127.0.0.1:9'], timeout: Number.POSITIVE_INFINITY }],
   ['proxy', { peers: ['127.0.0.1:9'], proxy: 'yes' }],
   ['xForwarded', { peers: ['127.0.0.1:9'], xForwarded: 1 }],
   ['prefix', { peers: ['127.0.0.1:9'], prefix: '/users/:id' }],
@@ -46,5 +50,23 @@ test('should start with the defaults', async () => {
     await app.close()
   }
 })
+
+test('should read timeout 0 as no limit: a peer that answers late is still relayed', () =>
+  withScope(async (scope) => {
+    const late = createServer((req, res) => {
+      req.resume()
+      setTimeout(() => res.end('late'), 150)
+    })
+    await new Promise<void>((resolve) => late.listen(0, '127.0.0.1', resolve))
+    scope.defer(late, (server) => {
+      server.closeAllConnections()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+    const app = scope.defer(createApp(), (a) => a.close())
+    await app.register(stickyProxy, { peers: [`127.0.0.1:${(late.address() as AddressInfo).port}`], timeout: 0 })
+    const answer = await send(await listen(app))
+    assert.is(answer.status, 200)
+    assert.is(answer.body.toString(), 'late')
+  }))
 
 test.run()

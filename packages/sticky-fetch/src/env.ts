@@ -1,7 +1,7 @@
-import { StickyConfigError } from 'sticky-core'
+import { parseDuration, StickyConfigError } from 'sticky-core'
 import type { HashMode, HmacAlgorithm, PeerInput, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
 import type { ProxyOptions, StickyFetchOptions } from './options'
-import { parseDuration, parseSize } from './units'
+import { parseSize } from './units'
 
 /**
  * Worker environment bindings (`[vars]` in `wrangler.toml`, secrets, or any `process.env`-like object).
@@ -26,7 +26,7 @@ export type StickyEnv = Readonly<Record<string, unknown>>
  * | `STICKY_FALLBACK` | `fallback` | boolean; `false` is nginx's `no_fallback` |
  * | `STICKY_REFRESH` | `refresh` | `assign`, `always` |
  * | `STICKY_LEGACY` | `legacy` | boolean |
- * | `STICKY_TIMEOUT` | `proxy.timeout` | a duration (`30s`, `500ms`; a bare number is seconds) |
+ * | `STICKY_TIMEOUT` | `proxy.timeout` | a duration (`30s`, `500ms`; a bare number is seconds; `0` is no limit) |
  * | `STICKY_RETRIES` | `proxy.retries` | integer |
  * | `STICKY_RETRY_BODY_LIMIT` | `proxy.retryBodyLimit` | bytes (`65536`, `64k`, `1m`) |
  * | `STICKY_X_FORWARDED` | `proxy.xForwarded` | boolean |
@@ -64,7 +64,7 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   setIf(options, 'legacy', bool(env, 'STICKY_LEGACY'))
 
   const proxy: ProxyOptions = {}
-  setIf(proxy, 'timeout', measure(env, 'STICKY_TIMEOUT', parseDuration, 'a duration such as 30s or 500ms'))
+  setIf(proxy, 'timeout', duration(env, 'STICKY_TIMEOUT'))
   setIf(proxy, 'retries', measure(env, 'STICKY_RETRIES', integer, 'a non-negative integer'))
   setIf(proxy, 'retryBodyLimit', measure(env, 'STICKY_RETRY_BODY_LIMIT', parseSize, 'a size such as 65536 or 64k'))
   setIf(proxy, 'xForwarded', bool(env, 'STICKY_X_FORWARDED'))
@@ -127,15 +127,30 @@ function measure(env: StickyEnv, name: string, parse: (text: string) => number |
   return parsed
 }
 
+function duration(env: StickyEnv, name: string): number | undefined {
+  const value = text(env, name)
+  return value === undefined ? undefined : parseDuration(value, name)
+}
+
 function expires(env: StickyEnv, name: string): number | 'max' | undefined {
   const value = text(env, name)
   if (value === undefined) return undefined
   if (value.toLowerCase() === 'max') return 'max'
-  const ms = parseDuration(value)
+  const ms = wholeDuration(value)
   if (ms === undefined || ms % 1000 !== 0) {
     throw new StickyConfigError(name, value, 'expected max or a duration in whole seconds, such as 1h or 3600')
   }
   return ms / 1000
+}
+
+/** sticky-core's `parseDuration` for a value whose error names more than the value itself. */
+function wholeDuration(value: string): number | undefined {
+  try {
+    return parseDuration(value, 'duration')
+  } catch (error) {
+    if (error instanceof StickyConfigError) return undefined
+    throw error
+  }
 }
 
 function integer(value: string): number | undefined {
@@ -191,7 +206,7 @@ export function parsePeerEntry(entry: string): PeerInput {
       if (key === 'weight') peer.weight = n
       else peer.maxFails = n
     } else if (key === 'fail_timeout') {
-      const ms = parseDuration(value)
+      const ms = wholeDuration(value)
       if (ms === undefined) throw bad('fail_timeout= expects a duration such as 10s')
       peer.failTimeout = ms
     } else {

@@ -1,31 +1,14 @@
+import { hopByHopNames } from 'sticky-core'
 import { getSetCookies } from './set-cookie'
 
 /**
- * Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus the obsolete
- * `Proxy-Connection` and `Keep-Alive` that clients still send. A proxy must not forward them.
+ * The names a copy leaves out: the hop-by-hop ones (sticky-core's `hopByHopNames`: the fixed set of
+ * RFC 9110 section 7.6.1 and every name `Connection` lists), and `Trailer`, as a fetch `Response`
+ * carries no trailer section to announce.
  */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-])
-
-/** The hop-by-hop header names of a message: the fixed set and every name its `Connection` lists. */
-export function hopByHopNames(headers: Headers): Set<string> {
-  const names = new Set(HOP_BY_HOP)
-  const connection = headers.get('connection')
-  if (connection !== null) {
-    for (const token of connection.split(',')) {
-      const name = token.trim().toLowerCase()
-      if (name !== '') names.add(name)
-    }
-  }
+function notForwarded(headers: Headers): Set<string> {
+  const names = hopByHopNames(headers.get('connection'))
+  names.add('trailer')
   return names
 }
 
@@ -47,7 +30,7 @@ export interface ForwardedFor {
  * `$proxy_add_x_forwarded_for`; `-Proto` and `-Host` are replaced, as only this hop knows them.
  */
 export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFor | undefined): Headers {
-  const drop = hopByHopNames(incoming)
+  const drop = notForwarded(incoming)
   drop.add('host')
   drop.add('expect')
   const headers = new Headers()
@@ -71,7 +54,7 @@ export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFo
  * `Content-Length`, because the runtime's fetch decoded the body.
  */
 export function downstreamResponseHeaders(upstream: Headers, keepContentEncoding: boolean): Headers {
-  const drop = hopByHopNames(upstream)
+  const drop = notForwarded(upstream)
   const cookies = drop.has('set-cookie') ? [] : getSetCookies(upstream)
   drop.add('set-cookie')
   const encoding = upstream.get('content-encoding')

@@ -15,7 +15,7 @@ export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => st
 export interface ProxyOptions {
   /**
    * Milliseconds to wait for an upstream's response head; past it the handler answers 504 and counts a
-   * failure. The body then streams without a deadline. `0` waits forever.
+   * failure. The body then streams without a deadline. `0` means no limit, as in every sticky adapter.
    * Mirrors nginx `proxy_read_timeout` for the first byte.
    * @default 60000
    */

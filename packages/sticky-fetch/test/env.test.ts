@@ -104,6 +104,11 @@ const accepted: ReadonlyArray<{ name: string; env: StickyEnv; expected: StickyFe
     },
   },
   {
+    name: 'a timeout of 0 (no limit) and a bare number of seconds',
+    env: { ...PEERS, STICKY_TIMEOUT: '0', STICKY_PEERS: 'http://127.0.0.1:9001 fail_timeout=30' },
+    expected: { peers: [{ address: 'http://127.0.0.1:9001', failTimeout: 30_000 }], proxy: { timeout: 0 } },
+  },
+  {
     name: 'empty variables as unset',
     env: { ...PEERS, STICKY_COOKIE_NAME: '', STICKY_HASH: '  ', STICKY_TIMEOUT: null, OTHER: 'x' },
     expected: { peers: ['http://127.0.0.1:9001'] },

@@ -8,6 +8,8 @@ export type AttemptResult =
   | { readonly kind: 'network-error'; readonly error: unknown }
   /** No response head within the timeout. */
   | { readonly kind: 'timeout' }
+  /** The client went away (its request's signal aborted): says nothing about the peer. */
+  | { readonly kind: 'client-aborted' }
 
 /** One upstream request, described without the peer-specific URL. */
 export interface AttemptInput {
@@ -17,16 +19,26 @@ export interface AttemptInput {
   /** Milliseconds to wait for the response head; 0 for no limit. */
   readonly timeout: number
   readonly fetch: UpstreamFetch
+  /**
+   * The client's `Request.signal`, which runtimes abort when the client disconnects: the upstream
+   * request is aborted with it. `undefined` when the runtime gives none.
+   */
+  readonly clientSignal: AbortSignal | undefined
 }
 
 /**
  * Sends the request to `url` once. Never throws: a rejection of `fetch` is a result.
  *
  * The deadline covers the response head only, so a long download is not cut off; it is cleared as soon
- * as the head arrives. A plain timer instead of `AbortSignal.timeout` makes that possible.
+ * as the head arrives. A plain timer instead of `AbortSignal.timeout` makes that possible. The client's
+ * signal stays linked after the head, so a client that leaves mid-download stops the upstream body too.
  */
 export async function attempt(url: string, input: AttemptInput): Promise<AttemptResult> {
+  const client = input.clientSignal
+  if (isAborted(client)) return { kind: 'client-aborted' }
   const controller = new AbortController()
+  const onClientAbort = (): void => controller.abort(client?.reason)
+  client?.addEventListener('abort', onClientAbort, { once: true })
   let timedOut = false
   const timer = input.timeout > 0
     ? setTimeout(() => {
@@ -38,10 +50,19 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
     const request = new Request(url, requestInit(input, controller.signal))
     return { kind: 'response', response: await input.fetch(request) }
   } catch (error) {
-    return timedOut ? { kind: 'timeout' } : { kind: 'network-error', error }
+    client?.removeEventListener('abort', onClientAbort)
+    if (timedOut) return { kind: 'timeout' }
+    // Checked after the timeout: a peer that was already too slow is at fault whatever the client did.
+    return isAborted(client) ? { kind: 'client-aborted' } : { kind: 'network-error', error }
   } finally {
     if (timer !== undefined) clearTimeout(timer)
   }
+}
+
+// A function rather than an inline test: the signal changes while `fetch` is awaited, which narrowing
+// on `aborted` would not see.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
 }
 
 /** `duplex` is required by the fetch standard for a stream body, and missing from older DOM typings. */

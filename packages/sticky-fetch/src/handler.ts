@@ -31,7 +31,8 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRAC
  * response, streamed, plus the balancer's `Set-Cookie` beside the upstream's own. A network error on an
  * idempotent request with a replayable body is retried on another peer (`proxy.retries`); every attempt is
  * reported to the balancer's passive health tracking. No usable peer: 502. No response head within
- * `proxy.timeout`: 504.
+ * `proxy.timeout`: 504. When the client goes away (`request.signal` aborts), the upstream request is
+ * aborted too, nothing is reported against the peer, and the handler resolves with a 499 nobody reads.
  *
  * @throws StickyConfigError for invalid options, including a `unix:` peer, which fetch cannot reach
  */
@@ -70,7 +71,9 @@ async function handle(
       ? { client: proxy.clientAddress(request, env, ctx), proto: url.protocol.slice(0, -1), host: url.host }
       : undefined,
   )
-  const input = { method: request.method, headers, body, timeout: proxy.timeout, fetch: proxy.fetch }
+  // Some runtimes hand over request objects without a signal; the type says otherwise.
+  const clientSignal = (request.signal as AbortSignal | null | undefined) ?? undefined
+  const input = { method: request.method, headers, body, timeout: proxy.timeout, fetch: proxy.fetch, clientSignal }
 
   const retries = proxy.retries ?? balancer.peers.length - 1
   const tried: Peer[] = []
@@ -82,6 +85,8 @@ async function handle(
       balancer.report(peer, true)
       return downstream(result.response, decision, proxy.keepContentEncoding)
     }
+    // Nobody reads this answer, and the peer did nothing wrong: no failure is counted, no retry made.
+    if (result.kind === 'client-aborted') return failure(499, 'client closed request')
     balancer.report(peer, false)
     if (result.kind === 'timeout') return failure(504, 'upstream timed out')
     tried.push(peer)
@@ -105,8 +110,11 @@ function downstream(upstream: Response, decision: Decision, keepContentEncoding:
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers })
 }
 
-function failure(status: 502 | 504, reason: string): Response {
-  return new Response(`${status === 502 ? 'Bad Gateway' : 'Gateway Timeout'}: ${reason}\n`, {
+const STATUS_TEXT = { 499: 'Client Closed Request', 502: 'Bad Gateway', 504: 'Gateway Timeout' } as const
+
+/** A short plain-text answer of the handler itself; 499 is nginx's code for a client that left. */
+function failure(status: keyof typeof STATUS_TEXT, reason: string): Response {
+  return new Response(`${STATUS_TEXT[status]}: ${reason}\n`, {
     status,
     headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
   })

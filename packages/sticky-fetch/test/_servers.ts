@@ -79,7 +79,8 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 /**
  * Serves a fetch handler from node:http: the request body streams in (`duplex: 'half'`), the response
  * body streams out, and each `Set-Cookie` stays its own header. The remote address reaches the handler
- * as `env.remoteAddress`.
+ * as `env.remoteAddress`. The Request's `signal` aborts when the client disconnects before the response
+ * is complete.
  */
 export function serveFetch(handler: FetchHandler): Promise<Listening> {
   return listen((req, res) => {
@@ -88,7 +89,12 @@ export function serveFetch(handler: FetchHandler): Promise<Listening> {
 }
 
 async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const request = toRequest(req)
+  // As runtimes do: the Request's signal aborts when the client leaves before the response is complete.
+  const clientGone = new AbortController()
+  res.once('close', () => {
+    if (!res.writableFinished) clientGone.abort()
+  })
+  const request = toRequest(req, clientGone.signal)
   if (request === undefined) {
     res.writeHead(400).end()
     return
@@ -116,7 +122,7 @@ async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerR
 }
 
 /** The fetch `Request` for `req`, or `undefined` when its Host or target is not a valid URL. */
-function toRequest(req: IncomingMessage): Request | undefined {
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request | undefined {
   let url: URL
   try {
     // An absolute-form target (`GET http://other/ HTTP/1.1`) keeps only its path: the Host header names this server.
@@ -130,7 +136,7 @@ function toRequest(req: IncomingMessage): Request | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string)
   const method = req.method ?? 'GET'
   const hasBody = method !== 'GET' && method !== 'HEAD'
-  const init: RequestInit & { duplex?: 'half' } = { method, headers }
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal }
   if (hasBody) {
     init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
     init.duplex = 'half'

@@ -1,10 +1,13 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { connect } from 'node:net'
+import type { Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { StickyConfigError } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyFetch } from '../src/index'
 import type { StickyFetch } from '../src/index'
-import { echoBackend, listen, readBody, resettingBackend } from './_servers'
+import { echoBackend, listen, readBody, resettingBackend, serveFetch } from './_servers'
 import type { Echo, Listening } from './_servers'
 
 const test = suite('createStickyFetch')
@@ -239,6 +242,129 @@ test('should stream a request body to the peer as it arrives', async () => {
   const response = await handler(clientRequest('/', { method: 'POST', body: streamOf('a'.repeat(30)), duplex: 'half' }))
   assert.is(await response.text(), `chunked ${'a'.repeat(30)}`)
 })
+
+/** Resolves with the value `signal` is called with; rejects after `guardMs` (a hang guard, not a speed check). */
+function signalled<T = void>(what: string, guardMs = 5_000): { signal: (value: T) => void; done: Promise<T> } {
+  let signal!: (value: T) => void
+  const done = new Promise<T>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error(`guard: ${what} did not happen`)), guardMs)
+    signal = (value) => {
+      clearTimeout(guard)
+      resolve(value)
+    }
+  })
+  return { signal, done }
+}
+
+/**
+ * A peer that takes each request and never completes its response (after `head`, if given, it sends
+ * the head and a first chunk): `arrived` when a request is in, `closed` when the proxy side hung up.
+ */
+async function stalledPeer(head: boolean): Promise<Listening & { arrived: Promise<void>; closed: Promise<void> }> {
+  const arrived = signalled('the request reaching the peer')
+  const closed = signalled('the proxy aborting the upstream request')
+  const server = await started(listen((req: IncomingMessage, res: ServerResponse) => {
+    req.resume()
+    res.once('close', () => closed.signal())
+    if (head) {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('first ')
+    }
+    arrived.signal()
+  }))
+  return Object.assign(server, { arrived: arrived.done, closed: closed.done })
+}
+
+/** A raw client of `url`'s port: sends a GET and gives the socket, to be destroyed mid-exchange. */
+async function rawGet(port: number, path: string, scope: Socket[]): Promise<{ socket: Socket; data: Promise<string> }> {
+  const socket = connect(port, '127.0.0.1')
+  scope.push(socket)
+  socket.on('error', () => undefined)
+  await new Promise<void>((resolve) => socket.once('connect', resolve))
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: shop.example\r\n\r\n`)
+  const data = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))))
+  return { socket, data }
+}
+
+const clientGone = suite('createStickyFetch: a client that goes away')
+let sockets: Socket[] = []
+clientGone.after.each(async () => {
+  for (const socket of sockets) socket.destroy()
+  sockets = []
+  await Promise.all(servers.map((server) => server.close()))
+  servers = []
+})
+
+/** The handler behind a real node:http server, with every answer it resolved with. */
+async function served(handler: StickyFetch): Promise<{ server: Listening; answers: Promise<Response>[] }> {
+  const answers: Promise<Response>[] = []
+  const server = await started(serveFetch((request, env, ctx) => {
+    const answer = handler(request, env, ctx)
+    answers.push(answer)
+    return answer
+  }))
+  return { server, answers }
+}
+
+clientGone('should abort the upstream request, count no failure and try no other peer when the client leaves before the head', async () => {
+  const stalled = await stalledPeer(false)
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [stalled.address, other.address], proxy: { timeout: 0 } })
+  const { server, answers } = await served(handler)
+  const cookie = pinnedTo(handler, stalled)
+
+  const socket = connect(server.port, '127.0.0.1')
+  sockets.push(socket)
+  socket.on('error', () => undefined)
+  await new Promise<void>((resolve) => socket.once('connect', resolve))
+  socket.write(`GET /slow HTTP/1.1\r\nHost: shop.example\r\nCookie: ${cookie}\r\n\r\n`)
+  await stalled.arrived
+  socket.destroy()
+  await stalled.closed
+
+  assert.is(answers.length, 1)
+  const answer = await answers[0]
+  assert.is(answer?.status, 499)
+  assert.is(other.connections(), 0, 'a client abort is not retried on another peer')
+  const again = handler.balancer.decide(cookie)
+  assert.is(again.outcome, 'hit', 'the peer the client left is still usable: no failure was counted')
+  assert.is(again.peer?.address, stalled.address)
+})
+
+clientGone('should stop the upstream body when the client leaves mid-download', async () => {
+  const stalled = await stalledPeer(true)
+  const handler = createStickyFetch({ peers: [stalled.address] })
+  const { server, answers } = await served(handler)
+  const { socket, data } = await rawGet(server.port, '/download', sockets)
+  assert.match(await data, /^HTTP\/1\.1 200 /)
+  socket.destroy()
+  await stalled.closed
+  assert.is((await answers[0])?.status, 200, 'the head had arrived: the peer answered')
+  assert.is(handler.balancer.decide(pinnedTo(handler, stalled)).outcome, 'hit')
+})
+
+clientGone('should not call the peer for a request whose client already left', async () => {
+  const backend = await started(echoBackend('b1'))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const gone = new AbortController()
+  gone.abort()
+  const response = await handler(clientRequest('/', { signal: gone.signal }))
+  assert.is(response.status, 499)
+  assert.is(backend.connections(), 0)
+  assert.is(handler.balancer.decide(null).peer?.address, backend.address, 'the peer stays usable')
+})
+
+clientGone('should still count a failure when the peer is unreachable and the client stays', async () => {
+  const refusing = await started(resettingBackend())
+  const live = await started(echoBackend('live'))
+  const handler = createStickyFetch({ peers: [refusing.address, live.address], proxy: { retries: 0 } })
+  const cookie = pinnedTo(handler, refusing)
+  const stays = new AbortController()
+  const response = await handler(clientRequest('/', { headers: { cookie }, signal: stays.signal }))
+  assert.is(response.status, 502)
+  assert.is(handler.balancer.decide(cookie).outcome, 'repinned', "the reset counted as the peer's failure")
+})
+clientGone.run()
 
 const invalid: ReadonlyArray<{ name: string; options: Parameters<typeof createStickyFetch>[0]; option: string }> = [
   { name: 'a unix socket peer', options: { peers: ['127.0.0.1:1', 'unix:/tmp/app.sock'] }, option: 'peers[1].address' },

@@ -1,11 +1,8 @@
 import type { Parameters } from 'fast-check'
+import { fastCheckSeed } from 'sticky-conformance'
 
-/** One seed per run, printed so that any property run can be replayed with `FC_SEED=<seed>`. */
-export const seed: number = process.env.FC_SEED !== undefined && process.env.FC_SEED !== ''
-  ? Number(process.env.FC_SEED)
-  : (Date.now() ^ (Math.random() * 0x100000000)) | 0
-
-process.stdout.write(`fast-check seed ${seed} (replay with FC_SEED=${seed})\n`)
+/** One seed per test file run, printed so that any property run can be replayed with `FC_SEED=<seed>`. */
+export const seed: number = fastCheckSeed('sticky-fetch')
 
 /** `fc.assert` parameters carrying the run's seed. */
 export function fcParams<T>(numRuns?: number): Parameters<T> {

@@ -1,10 +1,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
+import { fastCheckSeed } from 'sticky-conformance'
 import { formatAccessLog, type AccessLogFields } from '../src/access-log'
-import { propertySeed } from './_cli-seed'
 
-const seed = propertySeed('access-log.test')
+const seed = fastCheckSeed('access-log.test')
 const at = new Date('2025-01-31T12:00:00.000Z')
 
 function fields(overrides: Partial<AccessLogFields> = {}): AccessLogFields {

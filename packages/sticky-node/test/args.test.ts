@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
+import { fastCheckSeed } from 'sticky-conformance'
 import {
   CliUsageError,
   DEFAULT_LISTEN,
@@ -14,9 +15,8 @@ import {
   type CliCommand,
   type ServeConfig,
 } from '../src/args'
-import { propertySeed } from './_cli-seed'
 
-const seed = propertySeed('args.test')
+const seed = fastCheckSeed('args.test')
 const UP = ['--upstream', '127.0.0.1:9001']
 
 function serve(argv: readonly string[]): ServeConfig {

@@ -1,11 +1,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
+import { fastCheckSeed } from 'sticky-conformance'
 import { applySetCookie, cookieHeader, type CookieJar } from '../src/demo-cookies'
 import { renderTable } from '../src/demo-table'
-import { propertySeed } from './_cli-seed'
 
-const seed = propertySeed('demo-parts.test')
+const seed = fastCheckSeed('demo-parts.test')
 const now = Date.parse('2025-01-31T12:00:00Z')
 const token = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)
 const value = fc.stringMatching(/^[A-Za-z0-9_.-]{0,32}$/)

@@ -16,6 +16,15 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ])
 
+/**
+ * End-to-end fields that frame or route the message. A `Connection` header that names them is not
+ * obeyed: dropping `Content-Length` would leave the body unframed for the next hop, which would then
+ * read it as a second request (request smuggling), and dropping `Host` would send the request to the
+ * peer's default site. RFC 9110 section 7.6.1 lets a sender name only connection options and
+ * hop-by-hop fields there; these two never are.
+ */
+const END_TO_END: ReadonlySet<string> = new Set(['content-length', 'host'])
+
 /** The value of a `Connection` header as runtimes hand it over: one line, several, or none. */
 export type ConnectionHeader = string | readonly string[] | null | undefined
 
@@ -34,7 +43,9 @@ export function isHopByHopHeader(name: string): boolean {
 /**
  * The field names a `Connection` header lists (RFC 9110 section 7.6.1), lower-cased and trimmed, empty
  * list elements skipped. Several lines count as one comma-separated list (RFC 9110 section 5.3).
- * Never throws: the value comes from the wire.
+ * `Content-Length` and `Host` are never listed, even when named: they frame and route the message, and
+ * a client that names them must not make a proxy forward an unframed body (request smuggling) or a
+ * request without its host. Never throws: the value comes from the wire.
  *
  * @param value - every `Connection` line of one message, or `null`/`undefined` when it has none
  */
@@ -44,7 +55,7 @@ export function connectionTokens(value: ConnectionHeader): Set<string> {
   for (const line of typeof value === 'string' ? [value] : value) {
     for (const element of line.split(',')) {
       const name = element.trim().toLowerCase()
-      if (name !== '') tokens.add(name)
+      if (name !== '' && !END_TO_END.has(name)) tokens.add(name)
     }
   }
   return tokens
@@ -52,7 +63,8 @@ export function connectionTokens(value: ConnectionHeader): Set<string> {
 
 /**
  * Every lower-cased field name that must not leave this hop for a message with the given `Connection`
- * header: the fixed set of {@link isHopByHopHeader} plus the names {@link connectionTokens} finds.
+ * header: the fixed set of {@link isHopByHopHeader} plus the names {@link connectionTokens} finds
+ * (never `Content-Length` or `Host`).
  * The set is new on each call, so an adapter may add the names it drops for its own reasons.
  *
  * @param connection - every `Connection` line of the message, or `null`/`undefined` when it has none

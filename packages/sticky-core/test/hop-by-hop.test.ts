@@ -29,6 +29,9 @@ const connectionHeader: fc.Arbitrary<ConnectionHeader> = fc.oneof(
   fc.array(connectionLine, { maxLength: 4 }),
 )
 
+/** End-to-end fields a `Connection` header may name but must never remove: they frame and route the message. */
+const PINNED = ['content-length', 'host']
+
 function lines(value: ConnectionHeader): readonly string[] {
   if (value === null || value === undefined) return []
   return typeof value === 'string' ? [value] : value
@@ -85,6 +88,10 @@ const tokenCases: ReadonlyArray<{ value: ConnectionHeader; expected: string[] }>
   { value: '\tX-A\t,x-a', expected: ['x-a'] },
   { value: ['a', 'B, c', ''], expected: ['a', 'b', 'c'] },
   { value: ', ,', expected: [] },
+  // Request smuggling: obeying these would forward the body unframed, or the request without its host.
+  { value: 'content-length', expected: [] },
+  { value: 'Content-Length, Host, X-A', expected: ['x-a'] },
+  { value: ['close', ' HOST ', 'content-length\t'], expected: ['close'] },
 ]
 for (const { value, expected } of tokenCases) {
   Tokens(`should read ${JSON.stringify(value) ?? 'undefined'} as [${expected.join(', ')}]`, () => {
@@ -92,14 +99,14 @@ for (const { value, expected } of tokenCases) {
   })
 }
 
-Tokens('should yield exactly the non-empty, trimmed, lower-cased list elements of every line (property)', () => {
+Tokens('should yield exactly the non-empty, trimmed, lower-cased list elements of every line but Content-Length and Host (property)', () => {
   fc.assert(
     fc.property(connectionHeader, (value) => {
       const expected = new Set<string>()
       for (const line of lines(value)) {
         for (const element of line.split(',')) {
           const name = element.trim().toLowerCase()
-          if (name !== '') expected.add(name)
+          if (name !== '' && !PINNED.includes(name)) expected.add(name)
         }
       }
       assert.equal([...connectionTokens(value)].sort(), [...expected].sort())
@@ -130,6 +137,13 @@ Names('should add the names Connection lists', () => {
   assert.equal([...hopByHopNames(['X-A', 'x-b'])].sort(), [...FIXED, 'x-a', 'x-b'].sort())
 })
 
+Names('should never contain Content-Length or Host, whatever Connection names', () => {
+  for (const value of ['content-length', 'Host', 'host, content-length, x-a', ['Content-Length', 'HOST']]) {
+    const names = hopByHopNames(value)
+    for (const pinned of PINNED) assert.not.ok(names.has(pinned), `${pinned} in ${JSON.stringify(value)}`)
+  }
+})
+
 Names('should return a fresh set each time, so that a caller may extend it', () => {
   const first = hopByHopNames(null)
   first.add('host')
@@ -146,6 +160,7 @@ Names('should be exactly the fixed set plus the Connection tokens (property)', (
       const lower = name.toLowerCase()
       assert.is(names.has(lower), isHopByHopHeader(name) || connectionTokens(value).has(lower), name)
       for (const listed of names) assert.ok(isHopByHopHeader(listed) || connectionTokens(value).has(listed), listed)
+      for (const pinned of PINNED) assert.not.ok(names.has(pinned), pinned)
     }),
     fcParams(),
   )

@@ -4,17 +4,11 @@ import { performance } from 'node:perf_hooks'
 import type { Peer } from 'sticky-core'
 import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
 import { isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
+import { hasBody, upstreamFraming } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import type { ProxyError } from './options'
 import { errorBody, errorHeaders } from './respond'
 import { originForm, requestUpstream } from './upstream'
-
-/** Whether the request carries a body (RFC 9112 section 6.3: framed by Transfer-Encoding or Content-Length). */
-function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true
-  const length = req.headers['content-length']
-  return length !== undefined && length !== '0'
-}
 
 /**
  * Proxies one request: asks the balancer, forwards to the peer it names, streams both bodies,
@@ -93,10 +87,8 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     try {
       // Drop `Expect`: the 100 Continue was already answered to the client (by node:http, or by
       // the application's 'checkContinue' handler), and the body is streamed right away.
-      const headers = upstreamHeaders(ctx, req, peer, ['expect'])
-      if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) {
-        headers.push('Transfer-Encoding', 'chunked')
-      }
+      const headers = upstreamHeaders(ctx, req, peer, ['expect', 'content-length'])
+      headers.push(...upstreamFraming(req))
       up = requestUpstream(peer, { method, path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
     } catch {
       return fail(502, 'connect', 'cannot reach the peer')

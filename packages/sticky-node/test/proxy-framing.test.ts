@@ -1,0 +1,108 @@
+import { withScope } from 'sticky-conformance'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { listenProxy } from './_server'
+import { rawClient } from './_raw'
+import { fetchOnce, httpUpstream } from './_upstream'
+
+/** What the peer parsed: one entry per request, in arrival order. */
+interface Logged {
+  readonly method: string
+  readonly url: string
+  readonly host: string | undefined
+  readonly contentLength: string | undefined
+  readonly transferEncoding: string | undefined
+  readonly body: string
+}
+
+/** A peer that logs every request it parses, and answers once the body is read. */
+async function loggingPeer(): Promise<{ log: Logged[] } & Awaited<ReturnType<typeof httpUpstream>>> {
+  const log: Logged[] = []
+  const up = await httpUpstream((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      log.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        host: req.headers.host,
+        contentLength: req.headers['content-length'],
+        transferEncoding: req.headers['transfer-encoding'],
+        body: Buffer.concat(chunks).toString(),
+      })
+      res.end(`${req.method} ${req.url}`)
+    })
+  })
+  return Object.assign(up, { log })
+}
+
+// ----------------------------------------------------------------------------------------------
+const framing = suite('createStickyProxy: request framing')
+
+const SMUGGLED = 'GET /admin HTTP/1.1\r\nHost: internal\r\n\r\n'
+
+for (const method of ['DELETE', 'GET', 'OPTIONS', 'POST', 'PUT']) {
+  framing(`should keep the body of ${method} framed when Connection names Content-Length (no smuggling)`, () =>
+    withScope(async (scope) => {
+      const peer = scope.defer(await loggingPeer(), (u) => u.close())
+      const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
+      const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+      const answer = await client.exchange(
+        `${method} /item HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+      )
+      assert.is(answer.status, 200)
+      assert.is(answer.body.toString(), `${method} /item`)
+      // The next request shares the pooled upstream connection: a smuggled request would be parsed before it.
+      const after = await fetchOnce(`${proxy.url}/after`)
+      assert.is(after.status, 200)
+      assert.equal(peer.log.map((r) => `${r.method} ${r.url}`), [`${method} /item`, 'GET /after'])
+      assert.is(peer.log[0]?.body, SMUGGLED)
+      assert.is(peer.log[0]?.contentLength, String(SMUGGLED.length))
+      assert.is(peer.log[0]?.host, 'x')
+    }))
+}
+
+framing('should keep the Host when Connection names it', () =>
+  withScope(async (scope) => {
+    const peer = scope.defer(await loggingPeer(), (u) => u.close())
+    const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
+    const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+    const answer = await client.exchange('GET /h HTTP/1.1\r\nHost: x.example\r\nConnection: host, keep-alive\r\n\r\n')
+    assert.is(answer.status, 200)
+    assert.is(peer.log[0]?.host, 'x.example')
+  }))
+
+framing('should state chunked framing upstream for a chunked body of any method', () =>
+  withScope(async (scope) => {
+    const peer = scope.defer(await loggingPeer(), (u) => u.close())
+    const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
+    const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+    for (const method of ['DELETE', 'GET', 'POST']) {
+      const answer = await client.exchange(
+        `${method} /c HTTP/1.1\r\nHost: x\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n` +
+          `5\r\nhello\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`,
+      )
+      assert.is(answer.status, 200, method)
+    }
+    assert.equal(peer.log.map((r) => `${r.method} ${r.url} ${r.transferEncoding ?? '-'} ${r.contentLength ?? '-'}`), [
+      'DELETE /c chunked -',
+      'GET /c chunked -',
+      'POST /c chunked -',
+    ])
+    for (const r of peer.log) assert.is(r.body, `hello${SMUGGLED}`)
+  }))
+
+framing('should send no framing for a request without a body, and Content-Length: 0 when the client sent it', () =>
+  withScope(async (scope) => {
+    const peer = scope.defer(await loggingPeer(), (u) => u.close())
+    const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
+    const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+    assert.is((await client.exchange('DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200)
+    assert.is((await client.exchange('POST /b HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: 0\r\n\r\n')).status, 200)
+    assert.equal(peer.log.map((r) => `${r.method} ${r.url} ${r.transferEncoding ?? '-'} ${r.contentLength ?? '-'}`), [
+      'DELETE /a - -',
+      'POST /b - 0',
+    ])
+  }))
+
+framing.run()

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import type { Peer } from 'sticky-core'
 import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
 import { isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
-import { hasBody, upstreamFraming } from './framing'
+import { hasBody, requestDefect, upstreamFraming } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import type { ProxyError } from './options'
 import { errorBody, errorHeaders } from './respond'
@@ -62,7 +62,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   // An aborted upload errors the request stream; the response's 'close' does the rest.
   req.on('error', leave)
 
-  const fail = (status: 502 | 504, kind: ProxyError, reason: string): void => {
+  const fail = (status: 400 | 501 | 502 | 504, kind: ProxyError, reason: string): void => {
     error = kind
     if (clientGone) return
     if (res.headersSent) {
@@ -71,8 +71,9 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     }
     const body = errorBody(status, reason)
     const headers = errorHeaders(body)
-    // An unread upload would otherwise be drained before the connection could be reused.
-    if (withBody && !req.complete) headers['connection'] = 'close'
+    // An unread upload would otherwise be drained before the connection could be reused; after a
+    // malformed request the connection is not trusted for another one.
+    if ((withBody && !req.complete) || kind === 'rejected') headers['connection'] = 'close'
     res.writeHead(status, headers).end(body)
   }
 
@@ -176,6 +177,8 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     })
   }
 
+  const defect = requestDefect(req)
+  if (defect !== undefined) return fail(defect.status, 'rejected', defect.reason)
   attempt()
 }
 

@@ -19,3 +19,32 @@ export function upstreamFraming(req: IncomingMessage): string[] {
   const length = req.headers['content-length']
   return length === undefined ? [] : ['Content-Length', length]
 }
+
+/** Why the proxy refuses a request itself, before asking the balancer for a peer. */
+export interface RequestDefect {
+  readonly status: 400 | 501
+  readonly reason: string
+}
+
+/**
+ * What nginx refuses before proxying: more than one `Host` (400; the peer and `X-Forwarded-Host`
+ * could disagree on the site), more than one `Transfer-Encoding` (400), and a transfer coding other
+ * than exactly `chunked` (501 Not Implemented: the peer would be handed coded bytes as plain ones).
+ * node:http has already refused the framings it cannot parse.
+ */
+export function requestDefect(req: IncomingMessage): RequestDefect | undefined {
+  let hosts = 0
+  const codings: string[] = []
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]?.toLowerCase()
+    if (name === 'host') hosts += 1
+    else if (name === 'transfer-encoding') codings.push(req.rawHeaders[i + 1] ?? '')
+  }
+  if (hosts > 1) return { status: 400, reason: 'more than one Host header' }
+  if (codings.length > 1) return { status: 400, reason: 'more than one Transfer-Encoding header' }
+  const coding = codings[0]
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
+    return { status: 501, reason: 'transfer codings other than chunked are not supported' }
+  }
+  return undefined
+}

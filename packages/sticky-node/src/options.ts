@@ -61,6 +61,12 @@ export type ProxyError =
   | 'upstream-aborted'
   /** The client went away before the response was complete. */
   | 'client-aborted'
+  /**
+   * The proxy refused the request without asking a peer, as nginx does: 400 for more than one
+   * `Host` or `Transfer-Encoding`, or an upgrade request with a body; 501 for a transfer coding
+   * other than `chunked`.
+   */
+  | 'rejected'
 
 /** What `onResponse` receives once per request, when the exchange with the client is over. */
 export interface ProxyResponseEvent {

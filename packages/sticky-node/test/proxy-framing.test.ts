@@ -1,9 +1,10 @@
 import { withScope } from 'sticky-conformance'
+import type { ProxyResponseEvent } from '../src/proxy'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { listenProxy } from './_server'
 import { rawClient } from './_raw'
-import { fetchOnce, httpUpstream } from './_upstream'
+import { EventLog, fetchOnce, httpUpstream } from './_upstream'
 
 /** What the peer parsed: one entry per request, in arrival order. */
 interface Logged {
@@ -106,3 +107,54 @@ framing('should send no framing for a request without a body, and Content-Length
   }))
 
 framing.run()
+
+// ----------------------------------------------------------------------------------------------
+const refused = suite('createStickyProxy: requests refused as nginx refuses them')
+
+const refusals: ReadonlyArray<{ name: string; request: string; status: number }> = [
+  { name: 'two Host headers (400)', request: 'GET /h HTTP/1.1\r\nHost: good\r\nHost: evil\r\n\r\n', status: 400 },
+  { name: 'two Host headers of the same value (400)', request: 'GET /h HTTP/1.1\r\nHost: good\r\nhost: good\r\n\r\n', status: 400 },
+  {
+    name: 'a transfer coding before chunked (501)',
+    request: 'POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    status: 501,
+  },
+  {
+    name: 'any coding list ending in chunked (501)',
+    request: 'PUT /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: compress ,CHUNKED\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    status: 501,
+  },
+]
+for (const { name, request, status } of refusals) {
+  refused(`should refuse ${name} without contacting the peer, and close the connection`, () =>
+    withScope(async (scope) => {
+      const peer = scope.defer(await loggingPeer(), (u) => u.close())
+      const log = new EventLog<ProxyResponseEvent>()
+      const proxy = scope.defer(await listenProxy({ peers: [peer.address], onResponse: log.push }), (p) => p.close())
+      const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+      const answer = await client.exchange(request)
+      assert.is(answer.status, status)
+      assert.equal(answer.headers.get('connection'), ['close'])
+      await client.closed()
+      const [event] = await log.first(1)
+      assert.is(event?.status, status)
+      assert.is(event?.error, 'rejected')
+      assert.is(event?.attempts, 0)
+      assert.is(peer.connections, 0)
+      // The peer is not blamed: it was never asked.
+      assert.is(proxy.proxy.balancer.decide(null).outcome, 'new')
+    }))
+}
+
+refused('should still accept one Host and exactly chunked, in any case', () =>
+  withScope(async (scope) => {
+    const peer = scope.defer(await loggingPeer(), (u) => u.close())
+    const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
+    const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+    const answer = await client.exchange('POST /t HTTP/1.1\r\nHOST: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n')
+    assert.is(answer.status, 200)
+    assert.is(peer.log[0]?.body, 'hello')
+    assert.is(peer.log[0]?.host, 'x')
+  }))
+
+refused.run()

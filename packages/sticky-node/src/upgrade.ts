@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { Peer } from 'sticky-core'
 import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
 import { isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
+import { hasBody, requestDefect, type RequestDefect } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import type { ProxyError } from './options'
 import { rawError, rawHead } from './respond'
@@ -67,7 +68,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     finish()
   })
 
-  const refuse = (code: 502 | 504, kind: ProxyError, reason: string): void => {
+  const refuse = (code: 400 | 501 | 502 | 504, kind: ProxyError, reason: string): void => {
     error = kind
     if (socket.destroyed) return
     status = code
@@ -152,5 +153,15 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     up.end()
   }
 
+  const defect = requestDefect(req) ?? upgradeDefect(req)
+  if (defect !== undefined) return refuse(defect.status, 'rejected', defect.reason)
   attempt()
+}
+
+/**
+ * An upgrade request with a body is refused: the body arrives with the tunnel's first bytes, so a
+ * peer would wait for it forever and the proxy would blame the peer for the silence.
+ */
+function upgradeDefect(req: IncomingMessage): RequestDefect | undefined {
+  return hasBody(req) ? { status: 400, reason: 'an upgrade request cannot carry a body' } : undefined
 }

@@ -5,8 +5,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { ProxyResponseEvent } from '../src/proxy'
+import { rawClient } from './_raw'
 import { listenProxy } from './_server'
-import { EventLog, once, until } from './_upstream'
+import { EventLog, once, rawUpstream, until } from './_upstream'
 
 /** A WebSocket backend that greets with its name and echoes every message prefixed by it. */
 interface WsBackend {
@@ -233,5 +234,34 @@ upgrade('should tunnel any HTTP Upgrade, including bytes sent with the request h
     assert.match(text, /\r\nSet-Cookie: route=[0-9a-f]{32}; Path=\/\r\n/)
     assert.ok(text.endsWith('\r\n\r\nearly-bytes;later-bytes'), JSON.stringify(text))
   }))
+
+const refusedUpgrades: ReadonlyArray<{ name: string; head: string; status: number }> = [
+  { name: 'a body framed by Content-Length', head: 'Content-Length: 5\r\n\r\nhello', status: 400 },
+  { name: 'a chunked body', head: 'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', status: 400 },
+  { name: 'two Host headers', head: 'Host: evil\r\n\r\n', status: 400 },
+]
+for (const { name, head, status } of refusedUpgrades) {
+  upgrade(`should refuse an upgrade request with ${name} (${status}) without asking or blaming the peer`, () =>
+    withScope(async (scope) => {
+      // A peer that would wait for the body forever: the handshake must never reach it.
+      const peer = scope.defer(await rawUpstream(() => undefined), (u) => u.close())
+      const log = new EventLog<ProxyResponseEvent>()
+      const proxy = scope.defer(await listenProxy({ peers: [peer.address], onResponse: log.push, proxy: { timeout: 2_000 } }), (p) => p.close())
+      const [only] = proxy.proxy.balancer.peers
+      if (only === undefined) throw new Error('peers not configured')
+      const cookie = `route=${proxy.proxy.balancer.cookieValue(only)}`
+      const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+      const answer = await client.exchange(`GET /ws HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${head}`)
+      assert.is(answer.status, status)
+      await client.closed()
+      const [event] = await log.first(1)
+      assert.is(event?.upgrade, true)
+      assert.is(event?.status, status)
+      assert.is(event?.error, 'rejected')
+      assert.is(event?.attempts, 0)
+      assert.is(peer.connections, 0)
+      assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit')
+    }))
+}
 
 upgrade.run()

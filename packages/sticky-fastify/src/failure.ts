@@ -55,6 +55,15 @@ export function classifyFailure(error: unknown): UpstreamFailure {
   return BROKEN
 }
 
+/**
+ * Whether a failure counts against the peer in passive health tracking: a connection that failed
+ * or an answer that did not come in time (nginx's default `proxy_next_upstream error timeout`).
+ * An unrecognised error may not be the peer's doing, so it is not counted.
+ */
+export function blamesPeer(failure: UpstreamFailure): boolean {
+  return failure.retryable || failure.status === 504
+}
+
 /** The `code` of each error in the `cause` chain, innermost first; bounded against cycles. */
 function causeCodes(error: unknown): string[] {
   const codes: string[] = []

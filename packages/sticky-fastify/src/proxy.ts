@@ -2,12 +2,14 @@ import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { StickyConfigError } from 'sticky-core'
 import type { Peer } from 'sticky-core'
-import { classifyFailure } from './failure'
+import { clientCaused } from './client'
+import { blamesPeer, classifyFailure } from './failure'
 import { addForwarded } from './forwarded'
 import { StickyGatewayError } from './gateway-error'
 import { stripForUpstream, stripHopByHop } from './hop-by-hop'
 import type { ResolvedOptions } from './options'
 import { upstreamPath } from './prefix'
+import { relayBody } from './request-body'
 import { mayRetry } from './retry'
 import { appendSetCookie } from './set-cookie'
 import { targetUrl } from './target'
@@ -18,7 +20,8 @@ const noSameUrlRetry = (): null => null
 /**
  * Registers the proxy in its own encapsulated context (the caller passes `prefix` to
  * `register`): a private `@fastify/reply-from`, a catch-all content-type parser that hands the
- * raw request stream through unparsed, and routes for every method on the prefix and below it.
+ * raw request stream through unparsed (relayed, see `relayBody`), and routes for every method on
+ * the prefix and below it.
  */
 export function registerProxy(instance: FastifyInstance, options: ResolvedOptions): void {
   const { balancer, prefix, rewritePrefix, retries, timeout, xForwarded } = options
@@ -26,7 +29,7 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
 
   instance.register(replyFrom, options.replyFrom)
   instance.removeAllContentTypeParsers()
-  instance.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, payload))
+  instance.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, relayBody(payload)))
 
   function forward(request: FastifyRequest, reply: FastifyReply, path: string, tried: readonly Peer[]): void {
     const cookie = request.headers.cookie
@@ -57,10 +60,14 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
         reply.send(upstream.stream)
       },
       onError: (_reply, { error }) => {
-        balancer.report(peer, false)
+        if (clientCaused(error, request.raw, reply.raw)) {
+          // Nobody reads this answer; nginx logs 499. The peer is neither blamed nor replaced.
+          reply.code(499).send()
+          return
+        }
         const failure = classifyFailure(error)
-        const clientGone = request.raw.destroyed
-        if (failure.retryable && !clientGone && mayRetry(request.method, request.body !== undefined, attempts.length, retries)) {
+        if (blamesPeer(failure)) balancer.report(peer, false)
+        if (failure.retryable && mayRetry(request.method, request.body !== undefined, attempts.length, retries)) {
           forward(request, reply, path, attempts)
           return
         }

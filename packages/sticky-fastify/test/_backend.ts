@@ -77,3 +77,63 @@ export async function startTrackedBackend(name: string, socketPath?: string): Pr
     },
   }
 }
+
+/** A backend that takes requests and never answers them. */
+export interface StalledBackend {
+  readonly address: string
+  /** Requests that reached the backend so far. */
+  readonly requests: () => number
+  /** Resolves when the first request's head, and its first body bytes if it has a body, have arrived. */
+  readonly arrived: Promise<void>
+  close(): Promise<void>
+}
+
+/** Starts a {@link StalledBackend} on 127.0.0.1 (port 0). */
+export async function startStalledBackend(): Promise<StalledBackend> {
+  const arrived = signalled('a request reaching the stalled backend')
+  const sockets = new Set<Socket>()
+  let requests = 0
+  const server = createServer((req) => {
+    requests += 1
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > 0 || req.headers['transfer-encoding'] !== undefined) req.once('data', () => arrived.signal())
+    else arrived.signal()
+    req.resume()
+  })
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    arrived: arrived.done,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
+  }
+}
+
+/**
+ * A promise and the function that resolves it; it rejects after `guardMs` (a hang guard, not a
+ * speed check), naming `what` did not happen.
+ */
+export function signalled<T = void>(what: string, guardMs = 5_000): { signal: (value: T) => void; done: Promise<T> } {
+  let signal!: (value: T) => void
+  const done = new Promise<T>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error(`guard: ${what} did not happen within ${guardMs} ms`)), guardMs)
+    signal = (value) => {
+      clearTimeout(guard)
+      resolve(value)
+    }
+  })
+  // A case that fails before awaiting must not leave an unhandled rejection behind.
+  done.catch(() => undefined)
+  return { signal, done }
+}

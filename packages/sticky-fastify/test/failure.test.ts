@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Peer } from 'sticky-core'
-import { classifyFailure } from '../src/failure'
+import { blamesPeer, classifyFailure } from '../src/failure'
 import { StickyGatewayError } from '../src/gateway-error'
 import { mayRetry } from '../src/retry'
 import { targetUrl } from '../src/target'
@@ -61,6 +61,36 @@ classify('should classify by the innermost code, however deep reply-from wraps i
 })
 
 classify.run()
+
+const blames = suite('blamesPeer')
+
+const blameCases: ReadonlyArray<readonly [string, unknown, boolean]> = [
+  ['a refused connection', wrapped('ECONNREFUSED'), true],
+  ['a reset connection', wrapped('ECONNRESET'), true],
+  ['a connect timeout', wrapped('UND_ERR_CONNECT_TIMEOUT'), true],
+  ['a headers timeout', wrapped('UND_ERR_HEADERS_TIMEOUT'), true],
+  ['an error without a code', new Error('odd'), false],
+  ['a content-length mismatch of the request', wrapped('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'), false],
+]
+for (const [name, error, expected] of blameCases) {
+  blames(`should ${expected ? '' : 'not '}count ${name} against the peer`, () => {
+    assert.is(blamesPeer(classifyFailure(error)), expected)
+  })
+}
+
+blames('should count exactly the connection failures and the timeouts', () => {
+  const peerFaults = [
+    'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENOTFOUND',
+    'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT', 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT',
+  ]
+  const codes = fc.oneof(fc.constantFrom(...peerFaults), fc.string())
+  checkProperty('blamesPeer', codes, (code) => {
+    assert.is(blamesPeer(classifyFailure(wrapped(code))), peerFaults.includes(code), code)
+  })
+})
+
+blames.run()
 
 const retry = suite('mayRetry')
 

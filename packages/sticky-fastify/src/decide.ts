@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ResolvedOptions } from './options'
+import { originForm } from './origin-form'
 import { isUnderPrefix } from './prefix'
 
 /**
@@ -10,7 +11,7 @@ import { isUnderPrefix } from './prefix'
 export function addDecideHook(fastify: FastifyInstance, options: ResolvedOptions): void {
   const { balancer, prefix } = options
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (!isUnderPrefix(request.url, prefix)) {
+    if (!isUnderPrefix(originForm(request.url), prefix)) {
       done()
       return
     }

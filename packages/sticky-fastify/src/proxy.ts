@@ -8,6 +8,7 @@ import { addForwarded } from './forwarded'
 import { StickyGatewayError } from './gateway-error'
 import { stripForUpstream, stripHopByHop } from './hop-by-hop'
 import type { ResolvedOptions } from './options'
+import { originForm } from './origin-form'
 import { upstreamPath } from './prefix'
 import { relayBody } from './request-body'
 import { mayRetry } from './retry'
@@ -79,7 +80,7 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     // The router matched the prefix; the raw URL still carries it as the client sent it.
-    const path = upstreamPath(request.url, prefix, rewritePrefix)
+    const path = upstreamPath(originForm(request.url), prefix, rewritePrefix)
     try {
       forward(request, reply, path, [])
     } catch (error) {

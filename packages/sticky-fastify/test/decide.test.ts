@@ -1,5 +1,5 @@
 import { createBalancer } from 'sticky-core'
-import { CookieJar, deadPort, send, withScope } from 'sticky-conformance'
+import { CookieJar, deadPort, send, sendRaw, withScope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { stickyProxy } from '../src/index'
@@ -52,6 +52,21 @@ test('should decide only under the prefix', () =>
       const answer = await send(url, { path, jar: new CookieJar() })
       assert.equal(JSON.parse(answer.body.toString()), { decided }, path)
       assert.is(answer.setCookies.length, decided ? 1 : 0, path)
+    }
+  }))
+
+test('should decide for an absolute-form target under the prefix', () =>
+  withScope(async (scope) => {
+    const app = createApp()
+    scope.defer(app, () => app.close())
+    await app.register(stickyProxy, { peers: ['127.0.0.1:9'], proxy: false, prefix: '/shop' })
+    app.get('/shop/cart', async (request) => ({ decided: request.sticky !== null }))
+    app.get('/shopping', async (request) => ({ decided: request.sticky !== null }))
+    const url = await listen(app)
+    for (const [target, decided] of [['http://front.example/shop/cart', true], ['http://front.example/shopping', false]] as const) {
+      const answer = await sendRaw(url, `GET ${target} HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n`)
+      assert.is(answer.status, 200, target)
+      assert.is(/^set-cookie: route=/im.test(answer.head), decided, target)
     }
   }))
 

@@ -1,7 +1,7 @@
 import replyFrom from '@fastify/reply-from'
 import { createBalancer } from 'sticky-core'
 import type { Outcome } from 'sticky-core'
-import { CookieJar, deadPort, send, startBackend, withScope } from 'sticky-conformance'
+import { CookieJar, deadPort, send, sendRaw, startBackend, withScope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { stickyProxy } from '../src/index'
@@ -41,6 +41,31 @@ test('should proxy only under the prefix, strip it, and leave the app\'s own rou
     assert.equal(JSON.parse(own.body.toString()), { ok: true, sticky: null })
     assert.equal(own.setCookies, [])
     assert.is(backend.seen.length, cases.length, 'nothing outside the prefix reached the peer')
+  }))
+
+test('should forward only the path and query of an absolute-form target, under the prefix rules', () =>
+  withScope(async (scope) => {
+    const backend = await startTrackedBackend('b1')
+    scope.defer(backend, () => backend.close())
+    const app = createApp()
+    scope.defer(app, () => app.close())
+    await app.register(stickyProxy, { peers: [backend.address], prefix: '/app' })
+    await app.register(stickyProxy, { peers: [backend.address], prefix: '/keep', rewritePrefix: '/keep', cookie: { name: 'k' } })
+    const url = await listen(app)
+
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ['http://evil.example/app/x?q=1', '/x?q=1'],
+      ['HTTP://evil.example:8080/app', '/'],
+      ['http://evil.example/app?q=2', '/?q=2'],
+      ['https://evil.example/keep/y', '/keep/y'],
+    ]
+    for (const [target, upstream] of cases) {
+      const answer = await sendRaw(url, `GET ${target} HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n`)
+      assert.is(answer.status, 200, target)
+      const seen = backend.seen.at(-1)
+      assert.is(seen?.url, upstream, target)
+      assert.is(seen?.headers['host'], backend.address, `${target}: the target's host never reaches the peer`)
+    }
   }))
 
 test('should answer 400 to a path that climbs out of the root, without contacting a peer', () =>

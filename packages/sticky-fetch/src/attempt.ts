@@ -8,7 +8,7 @@ export type AttemptResult =
   | { readonly kind: 'network-error'; readonly error: unknown }
   /** No response head within the timeout. */
   | { readonly kind: 'timeout' }
-  /** The client went away (its request's signal aborted): says nothing about the peer. */
+  /** The client went away (its request's signal aborted, or its body failed): says nothing about the peer. */
   | { readonly kind: 'client-aborted' }
 
 /** One upstream request, described without the peer-specific URL. */
@@ -24,6 +24,8 @@ export interface AttemptInput {
    * request is aborted with it. `undefined` when the runtime gives none.
    */
   readonly clientSignal: AbortSignal | undefined
+  /** Whether the client's request body failed while it streamed upstream (see `watchClientBody`). */
+  readonly clientBodyFailed: () => boolean
 }
 
 /**
@@ -53,7 +55,8 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
     client?.removeEventListener('abort', onClientAbort)
     if (timedOut) return { kind: 'timeout' }
     // Checked after the timeout: a peer that was already too slow is at fault whatever the client did.
-    return isAborted(client) ? { kind: 'client-aborted' } : { kind: 'network-error', error }
+    if (isAborted(client) || input.clientBodyFailed()) return { kind: 'client-aborted' }
+    return { kind: 'network-error', error }
   } finally {
     if (timer !== undefined) clearTimeout(timer)
   }

@@ -1,7 +1,7 @@
 import { createBalancer, StickyConfigError } from 'sticky-core'
 import type { Balancer, Decision, Peer } from 'sticky-core'
 import { attempt } from './attempt'
-import { isReplayable, prepareBody } from './body'
+import { ClientBodyError, isReplayable, prepareBody, watchClientBody } from './body'
 import type { UpstreamBody } from './body'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers'
 import { resolveProxyOptions } from './options'
@@ -31,8 +31,9 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRAC
  * response, streamed, plus the balancer's `Set-Cookie` beside the upstream's own. A network error on an
  * idempotent request with a replayable body is retried on another peer (`proxy.retries`); every attempt is
  * reported to the balancer's passive health tracking. No usable peer: 502. No response head within
- * `proxy.timeout`: 504. When the client goes away (`request.signal` aborts), the upstream request is
- * aborted too, nothing is reported against the peer, and the handler resolves with a 499 nobody reads.
+ * `proxy.timeout`: 504. When the client goes away (`request.signal` aborts, or its request body fails),
+ * the upstream request is aborted too, nothing is reported against the peer, and the handler resolves
+ * with a 499 nobody reads.
  *
  * @throws StickyConfigError for invalid options, including a `unix:` peer, which fetch cannot reach
  */
@@ -64,7 +65,15 @@ async function handle(
   const url = new URL(request.url)
   const target = url.pathname + url.search
   const retryable = IDEMPOTENT.has(request.method)
-  const body: UpstreamBody = retryable ? await prepareBody(request, proxy.retryBodyLimit) : bodyAsStream(request)
+  let prepared: UpstreamBody
+  try {
+    prepared = retryable ? await prepareBody(request, proxy.retryBodyLimit) : bodyAsStream(request)
+  } catch (error) {
+    // The client left while its body was being buffered; no peer has seen the request.
+    if (error instanceof ClientBodyError) return failure(499, 'client closed request')
+    throw error
+  }
+  const { body, clientFailed } = watchClientBody(prepared)
   const headers = upstreamRequestHeaders(
     request.headers,
     proxy.xForwarded
@@ -73,7 +82,15 @@ async function handle(
   )
   // Some runtimes hand over request objects without a signal; the type says otherwise.
   const clientSignal = (request.signal as AbortSignal | null | undefined) ?? undefined
-  const input = { method: request.method, headers, body, timeout: proxy.timeout, fetch: proxy.fetch, clientSignal }
+  const input = {
+    method: request.method,
+    headers,
+    body,
+    timeout: proxy.timeout,
+    fetch: proxy.fetch,
+    clientSignal,
+    clientBodyFailed: clientFailed,
+  }
 
   const retries = proxy.retries ?? balancer.peers.length - 1
   const tried: Peer[] = []

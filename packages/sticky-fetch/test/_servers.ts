@@ -76,23 +76,34 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/** How {@link serveFetch} hands requests over. */
+export interface ServeOptions {
+  /**
+   * Abort the Request's `signal` when the client disconnects, as most runtimes do. `false` models a
+   * runtime that never does: a client that leaves mid-upload is then seen only as its body failing.
+   * @default true
+   */
+  readonly abortOnClose?: boolean
+}
+
 /**
  * Serves a fetch handler from node:http: the request body streams in (`duplex: 'half'`), the response
  * body streams out, and each `Set-Cookie` stays its own header. The remote address reaches the handler
  * as `env.remoteAddress`. The Request's `signal` aborts when the client disconnects before the response
- * is complete.
+ * is complete (unless `abortOnClose` is `false`).
  */
-export function serveFetch(handler: FetchHandler): Promise<Listening> {
+export function serveFetch(handler: FetchHandler, options: ServeOptions = {}): Promise<Listening> {
+  const abortOnClose = options.abortOnClose ?? true
   return listen((req, res) => {
-    void respond(handler, req, res)
+    void respond(handler, req, res, abortOnClose)
   })
 }
 
-async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, abortOnClose: boolean): Promise<void> {
   // As runtimes do: the Request's signal aborts when the client leaves before the response is complete.
   const clientGone = new AbortController()
   res.once('close', () => {
-    if (!res.writableFinished) clientGone.abort()
+    if (abortOnClose && !res.writableFinished) clientGone.abort()
   })
   const request = toRequest(req, clientGone.signal)
   if (request === undefined) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { isReplayable, prepareBody } from '../src/body'
+import { ClientBodyError, isReplayable, prepareBody, watchClientBody } from '../src/body'
 import type { UpstreamBody } from '../src/body'
 import { fcParams } from './_fc'
 
@@ -62,7 +62,81 @@ prepare('should keep every byte and buffer exactly the bodies within the limit',
     fcParams(),
   )
 })
+/** A client stream that yields `first` and then fails with `error`, as an upload cut off half-way. */
+function failingAfter(first: Uint8Array, error: Error): ReadableStream<Uint8Array> {
+  let sent = false
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) controller.error(error)
+      else controller.enqueue(first)
+      sent = true
+    },
+  })
+}
+
+prepare('should reject with a ClientBodyError when the client body fails while buffered', async () => {
+  const cut = new Error('aborted')
+  const request = new Request('http://proxy.test/upload', { method: 'PUT', body: failingAfter(bytes('ab'), cut), duplex: 'half' } as RequestInit)
+  try {
+    await prepareBody(request, 1024)
+    assert.unreachable('expected a ClientBodyError')
+  } catch (error) {
+    assert.instance(error, ClientBodyError)
+    assert.is((error as ClientBodyError).cause, cut)
+  }
+})
 prepare.run()
+
+const watch = suite('watchClientBody')
+
+const unwatched: ReadonlyArray<UpstreamBody> = [{ kind: 'none' }, { kind: 'buffered', bytes: new Uint8Array([1, 2]) }]
+for (const body of unwatched) {
+  watch(`should hand a ${body.kind} body through as it is, never failed`, () => {
+    const watched = watchClientBody(body)
+    assert.is(watched.body, body)
+    assert.is(watched.clientFailed(), false)
+  })
+}
+
+watch('should relay every byte of a stream and not report a failure', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 1, maxLength: 64 }), { maxLength: 8 }), async (chunks) => {
+      const watched = watchClientBody({ kind: 'stream', stream: streamOf(chunks) })
+      assert.equal([...(await bytesOf(watched.body))], chunks.flatMap((chunk) => [...chunk]))
+      assert.is(watched.clientFailed(), false)
+    }),
+    fcParams(),
+  )
+})
+
+watch("should record a failure of the client's stream and fail the relay with a ClientBodyError", async () => {
+  const cut = new Error('aborted')
+  const watched = watchClientBody({ kind: 'stream', stream: failingAfter(bytes('ab'), cut) })
+  assert.is(watched.clientFailed(), false)
+  try {
+    await bytesOf(watched.body)
+    assert.unreachable('expected the relay to fail')
+  } catch (error) {
+    assert.instance(error, ClientBodyError)
+    assert.is((error as ClientBodyError).cause, cut)
+  }
+  assert.is(watched.clientFailed(), true)
+})
+
+watch("should pass a reader's cancel on to the client's stream, which is no failure of the client", async () => {
+  let cancelled: unknown
+  const source = new ReadableStream<Uint8Array>({
+    cancel(reason) {
+      cancelled = reason
+    },
+  })
+  const watched = watchClientBody({ kind: 'stream', stream: source })
+  if (watched.body.kind !== 'stream') throw new Error('unreachable')
+  await watched.body.stream.cancel('peer failed')
+  assert.is(cancelled, 'peer failed')
+  assert.is(watched.clientFailed(), false)
+})
+watch.run()
 
 const replayable = suite('isReplayable')
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { createStickyFetch } from '../src/index'
 import type { StickyFetch } from '../src/index'
 import { echoBackend, listen, readBody, resettingBackend, serveFetch } from './_servers'
-import type { Echo, Listening } from './_servers'
+import type { Echo, Listening, ServeOptions } from './_servers'
 
 const test = suite('createStickyFetch')
 
@@ -295,15 +295,33 @@ clientGone.after.each(async () => {
   servers = []
 })
 
-/** The handler behind a real node:http server, with every answer it resolved with. */
-async function served(handler: StickyFetch): Promise<{ server: Listening; answers: Promise<Response>[] }> {
+/**
+ * The handler behind a real node:http server, with every answer it resolved with; `called` resolves
+ * when the first request reaches the handler.
+ */
+async function served(
+  handler: StickyFetch,
+  options: ServeOptions = {},
+): Promise<{ server: Listening; answers: Promise<Response>[]; called: Promise<void> }> {
   const answers: Promise<Response>[] = []
+  const first = signalled('a request reaching the handler')
   const server = await started(serveFetch((request, env, ctx) => {
     const answer = handler(request, env, ctx)
     answers.push(answer)
+    first.signal()
     return answer
-  }))
-  return { server, answers }
+  }, options))
+  return { server, answers, called: first.done }
+}
+
+/** A raw client of the harness: sends a request head and the first bytes of a longer body. */
+async function partialUpload(port: number, head: string, scope: Socket[]): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1')
+  scope.push(socket)
+  socket.on('error', () => undefined)
+  await new Promise<void>((resolve) => socket.once('connect', resolve))
+  socket.write(`${head}\r\nContent-Length: 1000\r\n\r\n0123456789`)
+  return socket
 }
 
 clientGone('should abort the upstream request, count no failure and try no other peer when the client leaves before the head', async () => {
@@ -342,6 +360,48 @@ clientGone('should stop the upstream body when the client leaves mid-download', 
   assert.is((await answers[0])?.status, 200, 'the head had arrived: the peer answered')
   assert.is(handler.balancer.decide(pinnedTo(handler, stalled)).outcome, 'hit')
 })
+
+/** Runtimes that abort `request.signal` when the client leaves, and runtimes that do not. */
+const runtimes: ReadonlyArray<readonly [string, ServeOptions]> = [
+  ['a runtime that aborts request.signal', {}],
+  ['a runtime that never aborts request.signal', { abortOnClose: false }],
+]
+
+for (const [runtime, serveOptions] of runtimes) {
+  clientGone(`should count no failure and try no other peer when the client aborts a streamed upload (${runtime})`, async () => {
+    const stalled = await stalledPeer(false)
+    const other = await started(echoBackend('other'))
+    const handler = createStickyFetch({ peers: [stalled.address, other.address], proxy: { timeout: 0 } })
+    const { server, answers } = await served(handler, serveOptions)
+    const cookie = pinnedTo(handler, stalled)
+
+    const socket = await partialUpload(server.port, `POST /upload HTTP/1.1\r\nHost: shop.example\r\nCookie: ${cookie}`, sockets)
+    await stalled.arrived
+    socket.destroy()
+
+    const answer = await answers[0]
+    assert.is(handler.balancer.decide(cookie).outcome, 'hit', 'the peer the client left is still usable')
+    assert.is(other.connections(), 0, 'a client abort is not retried on another peer')
+    assert.is(answer?.status, 499)
+  })
+
+  clientGone(`should answer 499, not throw, when the client leaves while its body is being buffered for a retry (${runtime})`, async () => {
+    const backend = await started(echoBackend('b1'))
+    const handler = createStickyFetch({ peers: [backend.address] })
+    const { server, answers, called } = await served(handler, serveOptions)
+    const cookie = pinnedTo(handler, backend)
+
+    const socket = await partialUpload(server.port, `PUT /upload HTTP/1.1\r\nHost: shop.example\r\nCookie: ${cookie}`, sockets)
+    await called
+    socket.destroy()
+
+    const answer = await answers[0]?.catch((error: unknown) => error)
+    assert.instance(answer, Response, 'the handler resolved with a response')
+    assert.is((answer as Response).status, 499)
+    assert.is(backend.connections(), 0, 'an incomplete body is not sent to the peer')
+    assert.is(handler.balancer.decide(cookie).outcome, 'hit')
+  })
+}
 
 clientGone('should not call the peer for a request whose client already left', async () => {
   const backend = await started(echoBackend('b1'))

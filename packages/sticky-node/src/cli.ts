@@ -101,8 +101,10 @@ function serve(config: ServeConfig): void {
       inFlight -= 1
       if (stopping && inFlight === 0) finish()
     })
-    // A request that arrives on a kept-alive connection during shutdown is served, then its connection closed.
-    if (stopping) res.setHeader('connection', 'close')
+    // A request that arrives on a kept-alive connection during shutdown is served, then its connection
+    // closed. Not through a header: a header set here would make node:http keep one value per name of
+    // the peer's (one Set-Cookie of several).
+    if (stopping) res.shouldKeepAlive = false
     proxy(req, res)
   })
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => proxy.upgrade(req, socket, head))

@@ -7,7 +7,7 @@ import { isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
 import { hasBody, requestDefect, upstreamFraming } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import type { ProxyError } from './options'
-import { errorBody, errorHeaders } from './respond'
+import { errorBody, errorHeaders, writeRawHead } from './respond'
 import { originForm, requestUpstream } from './upstream'
 
 /**
@@ -138,7 +138,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       const headers = endToEndHeaders(response.rawHeaders)
       if (decision.setCookie !== null) headers.push('Set-Cookie', decision.setCookie)
       try {
-        res.writeHead(response.statusCode ?? 502, response.statusMessage, headers)
+        writeRawHead(res, response.statusCode ?? 502, response.statusMessage, headers)
       } catch {
         up.destroy()
         return fail(502, 'protocol', 'invalid response from the peer')

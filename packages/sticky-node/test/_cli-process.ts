@@ -122,13 +122,16 @@ export async function startCli(args: readonly string[], env: NodeJS.ProcessEnv =
   }
 }
 
-/** A real node:http backend on 127.0.0.1 that names itself in `x-backend`. `/slow` answers after `slowMs`. */
+/**
+ * A real node:http backend on 127.0.0.1 that names itself in `x-backend`. `/slow` answers after
+ * `slowMs`, `/slower` after twice that; `/cookies` sets two cookies of its own.
+ */
 export interface TestBackend {
   readonly name: string
   readonly address: string
   /** Requests seen so far, with their headers. */
   readonly seen: Array<{ url: string; headers: IncomingHttpHeaders }>
-  /** Resolves when the next `/slow` request has arrived. */
+  /** Resolves when the next `/slow` or `/slower` request has arrived. */
   slowArrived(): Promise<void>
   close(): Promise<void>
 }
@@ -139,12 +142,13 @@ export async function startBackend(name: string, slowMs = 800): Promise<TestBack
   const server: Server = createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers })
     const answer = (): void => {
+      if (req.url === '/cookies') res.setHeader('set-cookie', ['a=1', 'b=2'])
       res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name })
       res.end(`hello from ${name}\n`)
     }
-    if (req.url === '/slow') {
+    if (req.url === '/slow' || req.url === '/slower') {
       arrived?.()
-      const timer = setTimeout(answer, slowMs)
+      const timer = setTimeout(answer, req.url === '/slow' ? slowMs : 2 * slowMs)
       res.on('close', () => clearTimeout(timer))
     } else {
       answer()

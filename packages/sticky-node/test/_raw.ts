@@ -11,7 +11,7 @@ export interface RawResponse {
 /** A raw TCP client: for requests that node:http refuses to send (smuggling attempts, duplicate Host). */
 export interface RawClient {
   readonly socket: Socket
-  /** Writes `bytes` and resolves with the next complete response (framed by Content-Length or close). */
+  /** Writes `bytes` and resolves with the next complete response (framed by Content-Length, chunked, or close). */
   exchange(bytes: string | Buffer): Promise<RawResponse>
   /** Writes `bytes` without waiting for anything. */
   write(bytes: string | Buffer): void
@@ -95,6 +95,32 @@ function parse(buffered: Buffer, ended: boolean): { response: RawResponse; used:
     if (buffered.length < stop) return undefined
     return { response: { status, headers, body: buffered.subarray(start, stop) }, used: stop }
   }
+  if (headers.get('transfer-encoding')?.[0]?.toLowerCase() === 'chunked') return dechunk(buffered, start, status, headers)
   if (!ended) return undefined
   return { response: { status, headers, body: buffered.subarray(start) }, used: buffered.length }
+}
+
+function dechunk(
+  buffered: Buffer,
+  start: number,
+  status: number,
+  headers: ReadonlyMap<string, readonly string[]>,
+): { response: RawResponse; used: number } | undefined {
+  const parts: Buffer[] = []
+  let at = start
+  for (;;) {
+    const lineEnd = buffered.indexOf('\r\n', at)
+    if (lineEnd === -1) return undefined
+    const size = Number.parseInt(buffered.subarray(at, lineEnd).toString('latin1'), 16)
+    if (size === 0) {
+      // No trailers in these tests: the last chunk is followed by the blank line.
+      const stop = buffered.indexOf('\r\n\r\n', lineEnd - 2)
+      if (stop === -1) return undefined
+      return { response: { status, headers, body: Buffer.concat(parts) }, used: stop + 4 }
+    }
+    const dataEnd = lineEnd + 2 + size
+    if (buffered.length < dataEnd + 2) return undefined
+    parts.push(buffered.subarray(lineEnd + 2, dataEnd))
+    at = dataEnd + 2
+  }
 }

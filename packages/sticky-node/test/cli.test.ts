@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { rawClient } from './_raw'
 import { get, runCli, setCookieValue, startBackend, startCli, type CliProcess, type TestBackend } from './_cli-process'
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
@@ -208,6 +209,41 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     })
   })
 }
+
+Shutdown('should close a kept-alive connection after a request that arrives during shutdown, keeping every Set-Cookie', async () => {
+  await withProxy(['slow'], ['--quiet'], async (cli, [backend]) => {
+    if (backend === undefined) throw new Error('no backend')
+    const kept = await rawClient(cli.port)
+    const other = await rawClient(cli.port)
+    try {
+      let arrived = backend.slowArrived()
+      const slow = kept.exchange('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n')
+      await arrived
+      arrived = backend.slowArrived()
+      // Keeps the proxy running after the first connection went idle.
+      const slower = other.exchange('GET /slower HTTP/1.1\r\nHost: x\r\n\r\n')
+      // Awaited below; marked handled so that an earlier failed assertion does not end the run.
+      for (const pending of [slow, slower]) pending.catch(() => undefined)
+      await arrived
+      cli.child.kill('SIGTERM')
+      await cli.waitFor(/SIGTERM: no new connections; waiting for 2 request/, 'stderr')
+      // Busy at the signal, so the connection survived it; once idle, a request may still arrive on it.
+      assert.is((await slow).status, 200)
+      const late = await kept.exchange('GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n')
+      assert.is(late.status, 200)
+      assert.equal(late.headers.get('connection'), ['close'])
+      const cookies = late.headers.get('set-cookie') ?? []
+      assert.equal(cookies.slice(0, 2), ['a=1', 'b=2'])
+      assert.match(cookies[2] ?? '', /^route=[0-9a-f]{32}; Path=\/$/)
+      await kept.closed()
+      assert.is((await slower).status, 200)
+      assert.equal(await cli.exited(), { code: 0, signal: null })
+    } finally {
+      kept.close()
+      other.close()
+    }
+  })
+})
 
 Shutdown('should exit 0 at once on SIGTERM when nothing is in flight', async () => {
   await withProxy(['one'], [], async (cli) => {

@@ -1,10 +1,10 @@
-import { Agent, request, type IncomingMessage } from 'node:http'
+import { Agent, createServer, request, type IncomingMessage } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { withScope } from 'sticky-conformance'
 import { StickyConfigError } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ProxyResponseEvent } from '../src/proxy'
+import { createStickyProxy, type ProxyResponseEvent } from '../src/proxy'
 import { listenProxy } from './_server'
 import { EventLog, fetchOnce, httpUpstream, once, rawUpstream } from './_upstream'
 
@@ -175,6 +175,35 @@ headers('should relay 103 Early Hints and response trailers', () =>
     assert.equal(hints, ['</style.css>; rel=preload; as=style'])
     assert.is(answer.body, 'body')
     assert.is(answer.trailers['x-checksum'], 'abc')
+  }))
+
+headers('should relay every upstream Set-Cookie when the application already set a header on the response', () =>
+  withScope(async (scope) => {
+    const up = scope.defer(
+      await httpUpstream((req, res) => {
+        req.resume()
+        res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/'])
+        res.setHeader('x-dup', ['one', 'two'])
+        res.end('ok')
+      }),
+      (u) => u.close(),
+    )
+    const proxy = createStickyProxy({ peers: [up.address] })
+    // As an application (or the CLI during shutdown) may do before handing the response over.
+    const server = createServer((req, res) => {
+      res.setHeader('x-app', 'yes')
+      proxy(req, res)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    scope.defer(server, (s) => new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve()), proxy.close())))
+    const answer = await fetchOnce(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+    assert.is(answer.status, 200)
+    assert.is(answer.headers['x-app'], 'yes')
+    assert.is(answer.headers['x-dup'], 'one, two')
+    const cookies = answer.headers['set-cookie'] ?? []
+    assert.equal(cookies.slice(0, 2), ['a=1; Path=/', 'b=2; Path=/'])
+    assert.is(cookies.length, 3)
+    assert.match(cookies[2] ?? '', /^route=[0-9a-f]{32}; Path=\/$/)
   }))
 
 headers.run()

@@ -3,6 +3,13 @@ import { Agent as HttpsAgent, type AgentOptions } from 'node:https'
 import type { Peer } from 'sticky-core'
 
 /**
+ * How long an idle pooled connection is kept open. Below the 5 s keep-alive timeout of node:http
+ * servers (and far below nginx's 75 s), so that the proxy, not the peer, closes an idle connection,
+ * and a request seldom meets a connection the peer is closing.
+ */
+export const IDLE_TIMEOUT_MS = 4_000
+
+/**
  * One connection pool per upstream origin, created on first use so that a peer list of thousands
  * costs nothing until traffic arrives. Pools built here are destroyed by `close`; an `Agent`
  * returned by the user's factory is the user's to destroy.
@@ -19,7 +26,7 @@ export class AgentPool {
   /** The pool for `peer`'s origin. May throw if the user's factory throws. */
   get(peer: Peer): Agent {
     const target = peer.target
-    const key = target.kind === 'unix' ? `unix:${target.socketPath}` : target.origin
+    const key = poolKey(peer)
     const existing = this.#agents.get(key)
     if (existing !== undefined) return existing
     const given = this.#factory?.(peer) ?? {}
@@ -27,12 +34,25 @@ export class AgentPool {
     if (given instanceof HttpAgent) {
       agent = given
     } else {
-      const options: AgentOptions = { keepAlive: true, ...given }
+      const options: AgentOptions = { keepAlive: true, timeout: IDLE_TIMEOUT_MS, ...given }
       agent = target.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options)
       this.#owned.add(agent)
     }
     this.#agents.set(key, agent)
     return agent
+  }
+
+  /**
+   * Closes the idle connections of `peer`'s pool, when this object created it (a user's agent may
+   * serve other origins too). Called when one of them turned out closed by the peer: the pool hands
+   * out the most recently used connection first, so the others are idle for longer still.
+   */
+  discardIdle(peer: Peer): void {
+    const agent = this.#agents.get(poolKey(peer))
+    if (agent === undefined || !this.#owned.has(agent)) return
+    for (const sockets of Object.values(agent.freeSockets)) {
+      for (const socket of sockets ?? []) socket.destroy()
+    }
   }
 
   /** Destroys the pools this object created and forgets all of them. */
@@ -41,4 +61,9 @@ export class AgentPool {
     this.#owned.clear()
     this.#agents.clear()
   }
+}
+
+function poolKey(peer: Peer): string {
+  const target = peer.target
+  return target.kind === 'unix' ? `unix:${target.socketPath}` : target.origin
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Peer } from 'sticky-core'
 import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
-import { isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
+import { isConnectionReset, isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
 import { hasBody, requestDefect, upstreamFraming } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import type { ProxyError } from './options'
@@ -19,7 +19,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   const started = performance.now()
   const method = req.method ?? 'GET'
   const cookieHeader = req.headers.cookie
-  const withBody = hasBody(req)
+  const withBody = hasBody(req.headers)
   const retryable = isIdempotent(method)
   const maxAttempts = attemptsAllowed(ctx)
   const path = originForm(req.url)
@@ -28,6 +28,9 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   let upstream: ClientRequest | undefined
   let error: ProxyError | undefined
   let bodyTouched = false
+  // Whether a byte of the body left the client's stream: then the request cannot be sent again.
+  let bodySent = false
+  let staleResent = false
   let clientGone = false
   let finished = false
 
@@ -89,7 +92,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       // Drop `Expect`: the 100 Continue was already answered to the client (by node:http, or by
       // the application's 'checkContinue' handler), and the body is streamed right away.
       const headers = upstreamHeaders(ctx, req, peer, ['expect', 'content-length'])
-      headers.push(...upstreamFraming(req))
+      headers.push(...upstreamFraming(req.headers))
       up = requestUpstream(peer, { method, path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
     } catch {
       return fail(502, 'connect', 'cannot reach the peer')
@@ -112,6 +115,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       connected = true
       if (clientGone || up.destroyed) return
       if (!withBody) return
+      if (!bodyTouched) req.once('data', () => (bodySent = true))
       bodyTouched = true
       req.on('pause', arm)
       req.on('resume', arm)
@@ -165,6 +169,17 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       // After the response head, the response's own 'close' decides: a complete response (say an
       // early 413 while the upload was still going) must still reach the client whole.
       if (clientGone || responded) return
+      if (up.reusedSocket && !timedOut && isConnectionReset(cause)) {
+        // A kept-alive connection the peer closed as it was reused says nothing about the peer's
+        // health (nginx counts no failure for cached connections). The request most likely never
+        // reached the application: it is sent once more, on a fresh connection to the same peer,
+        // unless a byte of its body is gone.
+        if (bodySent || staleResent) return fail(502, 'connect', 'the peer closed the connection')
+        staleResent = true
+        ctx.agents.discardIdle(peer)
+        tried.pop()
+        return attempt()
+      }
       ctx.balancer.report(peer, false)
       if (timedOut && connected) return fail(504, 'timeout', 'the peer did not answer in time')
       if (isProtocolError(cause)) return fail(502, 'protocol', 'invalid response from the peer')
@@ -177,7 +192,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     })
   }
 
-  const defect = requestDefect(req)
+  const defect = requestDefect(req.rawHeaders)
   if (defect !== undefined) return fail(defect.status, 'rejected', defect.reason)
   attempt()
 }

@@ -1,9 +1,9 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 
 /** Whether the request carries a body (RFC 9112 section 6.3: framed by Transfer-Encoding or Content-Length). */
-export function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true
-  const length = req.headers['content-length']
+export function hasBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true
+  const length = headers['content-length']
   return length !== undefined && length !== '0'
 }
 
@@ -14,9 +14,9 @@ export function hasBody(req: IncomingMessage): boolean {
  * would otherwise choose by method and send the body of a DELETE or GET unframed, for the peer to
  * read as a second request.
  */
-export function upstreamFraming(req: IncomingMessage): string[] {
-  if (req.headers['transfer-encoding'] !== undefined) return ['Transfer-Encoding', 'chunked']
-  const length = req.headers['content-length']
+export function upstreamFraming(headers: IncomingHttpHeaders): string[] {
+  if (headers['transfer-encoding'] !== undefined) return ['Transfer-Encoding', 'chunked']
+  const length = headers['content-length']
   return length === undefined ? [] : ['Content-Length', length]
 }
 
@@ -31,14 +31,16 @@ export interface RequestDefect {
  * could disagree on the site), more than one `Transfer-Encoding` (400), and a transfer coding other
  * than exactly `chunked` (501 Not Implemented: the peer would be handed coded bytes as plain ones).
  * node:http has already refused the framings it cannot parse.
+ *
+ * @param rawHeaders - the request's flat `[name, value, ...]` list, repeated fields apart
  */
-export function requestDefect(req: IncomingMessage): RequestDefect | undefined {
+export function requestDefect(rawHeaders: readonly string[]): RequestDefect | undefined {
   let hosts = 0
   const codings: string[] = []
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]?.toLowerCase()
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]?.toLowerCase()
     if (name === 'host') hosts += 1
-    else if (name === 'transfer-encoding') codings.push(req.rawHeaders[i + 1] ?? '')
+    else if (name === 'transfer-encoding') codings.push(rawHeaders[i + 1] ?? '')
   }
   if (hosts > 1) return { status: 400, reason: 'more than one Host header' }
   if (codings.length > 1) return { status: 400, reason: 'more than one Transfer-Encoding header' }

@@ -36,7 +36,8 @@ export interface ProxyOptions {
    * as is, or options for the agent the proxy creates (TLS options such as `ca` apply to
    * `https://` peers). Agents the proxy creates are destroyed by
    * `close()`; agents you return are yours to destroy.
-   * @default one keep-alive agent per peer: `{ keepAlive: true }`
+   * @default one keep-alive agent per peer: `{ keepAlive: true, timeout: 4000 }` (idle connections
+   * closed after 4 s, before a node:http peer's 5 s `keepAliveTimeout`); returned options are merged over it
    */
   agent?: ((peer: Peer) => Agent | AgentOptions) | undefined
   /**

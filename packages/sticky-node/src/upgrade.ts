@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import type { Peer } from 'sticky-core'
 import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
-import { isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
+import { isConnectionReset, isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
 import { hasBody, requestDefect, type RequestDefect } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import type { ProxyError } from './options'
@@ -44,6 +44,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   let error: ProxyError | undefined
   let status = 0
   let finished = false
+  let staleResent = false
 
   const finish = (): void => {
     if (finished) return
@@ -140,6 +141,14 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
 
     up.on('error', (cause: unknown) => {
       if (socket.destroyed || status !== 0) return
+      if (up.reusedSocket && !timedOut && !staleResent && isConnectionReset(cause)) {
+        // A kept-alive connection closed by the peer as it was reused: no failure of the peer
+        // (nginx counts none for cached connections); the handshake goes again on a fresh one.
+        staleResent = true
+        ctx.agents.discardIdle(peer)
+        tried.pop()
+        return attempt()
+      }
       ctx.balancer.report(peer, false)
       if (timedOut && connected) return refuse(504, 'timeout', 'the peer did not answer in time')
       if (isProtocolError(cause)) return refuse(502, 'protocol', 'invalid response from the peer')
@@ -153,7 +162,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     up.end()
   }
 
-  const defect = requestDefect(req) ?? upgradeDefect(req)
+  const defect = requestDefect(req.rawHeaders) ?? upgradeDefect(req)
   if (defect !== undefined) return refuse(defect.status, 'rejected', defect.reason)
   attempt()
 }
@@ -163,5 +172,5 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
  * peer would wait for it forever and the proxy would blame the peer for the silence.
  */
 function upgradeDefect(req: IncomingMessage): RequestDefect | undefined {
-  return hasBody(req) ? { status: 400, reason: 'an upgrade request cannot carry a body' } : undefined
+  return hasBody(req.headers) ? { status: 400, reason: 'an upgrade request cannot carry a body' } : undefined
 }

@@ -2,8 +2,9 @@ import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fastCheckSeed } from 'sticky-conformance'
-import { connectionTokens, StickyConfigError } from 'sticky-core'
-import { isIdempotent, isProtocolError } from '../src/failure'
+import { connectionTokens, createBalancer, StickyConfigError } from 'sticky-core'
+import { AgentPool, IDLE_TIMEOUT_MS } from '../src/agents'
+import { isConnectionReset, isIdempotent, isProtocolError } from '../src/failure'
 import { endToEndHeaders } from '../src/hop-by-hop'
 import { resolveProxyOptions } from '../src/options'
 import { errorBody, rawError, rawHead } from '../src/respond'
@@ -206,3 +207,59 @@ rawErr('should be a complete response that closes the connection', () => {
   assert.match(headPart, new RegExp(`content-length: ${Buffer.byteLength(bodyPart)}`, 'i'))
 })
 rawErr.run()
+
+// ----------------------------------------------------------------------------------------------
+const reset = suite('isConnectionReset')
+
+for (const [error, expected] of [
+  [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), true],
+  [Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), true],
+  [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false],
+  [Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }), false],
+  [Object.assign(new Error('parse'), { code: 'HPE_INVALID_CONSTANT' }), false],
+  [null, false],
+  ['ECONNRESET', false],
+] as const) {
+  reset(`should say ${expected} for ${String((error as { code?: string } | null)?.code ?? error)}`, () => {
+    assert.is(isConnectionReset(error), expected)
+  })
+}
+
+reset('should never throw, whatever it is given (property)', () => {
+  fc.assert(fc.property(fc.anything(), (value) => void isConnectionReset(value)), { seed: fastCheckSeed('isConnectionReset') })
+})
+reset.run()
+
+// ----------------------------------------------------------------------------------------------
+const pool = suite('AgentPool')
+
+/** node:http keeps an agent's options on it; the typings do not say so. */
+function optionsOf(agent: object): { keepAlive?: boolean; timeout?: number } {
+  return (agent as { options: { keepAlive?: boolean; timeout?: number } }).options
+}
+
+pool('should give its own agents keep-alive and an idle timeout below node:http servers\' 5 s keepAliveTimeout', () => {
+  const [peer] = createBalancer({ peers: ['127.0.0.1:1'] }).peers
+  if (peer === undefined) throw new Error('peers not configured')
+  const agents = new AgentPool(undefined)
+  try {
+    const options = optionsOf(agents.get(peer))
+    assert.is(options.keepAlive, true)
+    assert.is(options.timeout, IDLE_TIMEOUT_MS)
+    assert.ok(IDLE_TIMEOUT_MS < 5_000)
+  } finally {
+    agents.close()
+  }
+})
+
+pool('should let the agent option override the idle timeout', () => {
+  const [peer] = createBalancer({ peers: ['127.0.0.1:1'] }).peers
+  if (peer === undefined) throw new Error('peers not configured')
+  const agents = new AgentPool(() => ({ timeout: 1_000 }))
+  try {
+    assert.is(optionsOf(agents.get(peer)).timeout, 1_000)
+  } finally {
+    agents.close()
+  }
+})
+pool.run()

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, type Agent } from 'node:http'
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https'
+import type { Socket } from 'node:net'
 import type { Peer } from 'sticky-core'
 
 /**
@@ -18,13 +19,22 @@ export class AgentPool {
   readonly #agents = new Map<string, Agent>()
   readonly #owned = new Set<Agent>()
   readonly #factory: ((peer: Peer) => Agent | AgentOptions) | undefined
+  readonly #peers: (() => readonly Peer[]) | undefined
+  #seen: readonly Peer[] | undefined
 
-  constructor(factory: ((peer: Peer) => Agent | AgentOptions) | undefined) {
+  /**
+   * @param factory - the `proxy.agent` option
+   * @param peers - the configured peers, read on each request: the pools of peers that left the
+   *   list (the balancer's `setPeers`) are retired on the next request
+   */
+  constructor(factory: ((peer: Peer) => Agent | AgentOptions) | undefined, peers?: () => readonly Peer[]) {
     this.#factory = factory
+    this.#peers = peers
   }
 
   /** The pool for `peer`'s origin. May throw if the user's factory throws. */
   get(peer: Peer): Agent {
+    this.#prune()
     const target = peer.target
     const key = poolKey(peer)
     const existing = this.#agents.get(key)
@@ -49,9 +59,25 @@ export class AgentPool {
    */
   discardIdle(peer: Peer): void {
     const agent = this.#agents.get(poolKey(peer))
-    if (agent === undefined || !this.#owned.has(agent)) return
-    for (const sockets of Object.values(agent.freeSockets)) {
-      for (const socket of sockets ?? []) socket.destroy()
+    if (agent !== undefined && this.#owned.has(agent)) destroyIdle(agent)
+  }
+
+  /**
+   * Forgets the pools of origins no configured peer has any more. A pool this object created is
+   * retired gracefully: its idle connections close now, the busy ones as soon as their exchange
+   * is over, so requests in flight to a removed peer still finish. A user's agent is only forgotten.
+   */
+  #prune(): void {
+    const peers = this.#peers?.()
+    if (peers === undefined || peers === this.#seen) return
+    this.#seen = peers
+    const wanted = new Set(peers.map(poolKey))
+    for (const [key, agent] of this.#agents) {
+      if (wanted.has(key)) continue
+      this.#agents.delete(key)
+      if (!this.#owned.delete(agent)) continue
+      agent.on('free', (socket: Socket) => socket.destroy())
+      destroyIdle(agent)
     }
   }
 
@@ -66,4 +92,10 @@ export class AgentPool {
 function poolKey(peer: Peer): string {
   const target = peer.target
   return target.kind === 'unix' ? `unix:${target.socketPath}` : target.origin
+}
+
+function destroyIdle(agent: Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) {
+    for (const socket of sockets ?? []) socket.destroy()
+  }
 }

@@ -43,7 +43,7 @@ export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
   const { proxy: proxyOptions, onResponse, ...balancerOptions } = options
   const resolved = resolveProxyOptions(proxyOptions)
   const balancer = createBalancer(balancerOptions)
-  const agents = new AgentPool(resolved.agent)
+  const agents = new AgentPool(resolved.agent, () => balancer.peers)
   const ctx: ProxyContext = { balancer, options: resolved, agents, onResponse }
   const handler = (req: IncomingMessage, res: ServerResponse): void => forwardRequest(ctx, req, res)
   return Object.assign(handler, {

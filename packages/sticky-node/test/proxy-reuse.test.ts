@@ -3,6 +3,7 @@ import { withScope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ProxyResponseEvent } from '../src/proxy'
+import { rawClient } from './_raw'
 import { listenProxy } from './_server'
 import { EventLog, fetchOnce, httpUpstream, rawUpstream } from './_upstream'
 
@@ -116,6 +117,27 @@ reuse('should answer 502 without blaming the peer when the body was already sent
     const next = await fetchOnce(`${proxy.url}/next`, { headers: { cookie } })
     assert.is(next.status, 200)
     assert.is(next.body.toString(), 'ok:', 'served by the pinned peer on a fresh connection')
+  }))
+
+reuse('should resend an upgrade handshake on a fresh connection, counting no failure', () =>
+  withScope(async (scope) => {
+    const peer = scope.defer(await stalePeer(false), (u) => u.close())
+    const other = scope.defer(await spare(), (u) => u.close())
+    const proxy = scope.defer(await listenProxy({ peers: [peer.address, other.address], proxy: { retries: 0 } }), (p) => p.close())
+    const [pinned] = proxy.proxy.balancer.peers
+    if (pinned === undefined) throw new Error('peers not configured')
+    const cookie = `route=${proxy.proxy.balancer.cookieValue(pinned)}`
+    assert.is((await fetchOnce(`${proxy.url}/warm`, { headers: { cookie } })).status, 200)
+    const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
+    // This peer declines every upgrade with a plain 200: the proxy relays it and closes.
+    const answer = await client.exchange(`GET /ws HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`)
+    assert.is(answer.status, 200)
+    assert.equal(peer.received.map((r) => [r.connection, r.head.split(' ', 2).join(' '), r.answered]), [
+      [1, 'GET /warm', true],
+      [1, 'GET /ws', false],
+      [2, 'GET /ws', true],
+    ])
+    assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit', 'the peer is still usable')
   }))
 
 reuse.run()

@@ -154,3 +154,26 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request | undefin
   }
   return new Request(url, init)
 }
+
+/** The per-case `after.each` hook of a uvu suite. */
+interface AfterEachHook {
+  after: { each(hook: () => Promise<void>): void }
+}
+
+/**
+ * Registers an `after.each` hook on `suite` that closes every server the running case started through the
+ * returned `started`, whether the case passed or not.
+ */
+export function closeAfterEach(suite: AfterEachHook): (server: Promise<Listening>) => Promise<Listening> {
+  let servers: Listening[] = []
+  suite.after.each(async () => {
+    const closing = servers
+    servers = []
+    await Promise.all(closing.map((server) => server.close()))
+  })
+  return async (server) => {
+    const s = await server
+    servers.push(s)
+    return s
+  }
+}

@@ -2,21 +2,12 @@ import { StickyConfigError } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyFetchFromEnv } from '../src/index'
-import { echoBackend, resettingBackend } from './_servers'
-import type { Echo, Listening } from './_servers'
+import { closeAfterEach, echoBackend, resettingBackend } from './_servers'
+import type { Echo } from './_servers'
 
 const test = suite('createStickyFetchFromEnv')
 
-let servers: Listening[] = []
-test.after.each(async () => {
-  await Promise.all(servers.map((server) => server.close()))
-  servers = []
-})
-async function started(server: Promise<Listening>): Promise<Listening> {
-  const s = await server
-  servers.push(s)
-  return s
-}
+const started = closeAfterEach(test)
 
 const request = (): Request => new Request('https://shop.example/')
 

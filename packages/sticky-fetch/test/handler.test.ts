@@ -7,22 +7,12 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyFetch } from '../src/index'
 import type { StickyFetch } from '../src/index'
-import { echoBackend, listen, readBody, resettingBackend, serveFetch } from './_servers'
+import { closeAfterEach, echoBackend, listen, readBody, resettingBackend, serveFetch } from './_servers'
 import type { Echo, Listening, ServeOptions } from './_servers'
 
 const test = suite('createStickyFetch')
 
-/** Servers started by the running case, closed after it whether it passed or not. */
-let servers: Listening[] = []
-test.after.each(async () => {
-  await Promise.all(servers.map((server) => server.close()))
-  servers = []
-})
-async function started(server: Promise<Listening>): Promise<Listening> {
-  const s = await server
-  servers.push(s)
-  return s
-}
+const started = closeAfterEach(test)
 
 /** The client side: a request as a runtime hands it to the handler. */
 function clientRequest(path: string, init: RequestInit & { duplex?: 'half' } = {}): Request {
@@ -291,9 +281,9 @@ let sockets: Socket[] = []
 clientGone.after.each(async () => {
   for (const socket of sockets) socket.destroy()
   sockets = []
-  await Promise.all(servers.map((server) => server.close()))
-  servers = []
 })
+/** Servers started by a running `clientGone` case, closed after it. */
+const startedGone = closeAfterEach(clientGone)
 
 /**
  * The handler behind a real node:http server, with every answer it resolved with; `called` resolves
@@ -305,7 +295,7 @@ async function served(
 ): Promise<{ server: Listening; answers: Promise<Response>[]; called: Promise<void> }> {
   const answers: Promise<Response>[] = []
   const first = signalled('a request reaching the handler')
-  const server = await started(serveFetch((request, env, ctx) => {
+  const server = await startedGone(serveFetch((request, env, ctx) => {
     const answer = handler(request, env, ctx)
     answers.push(answer)
     first.signal()
@@ -326,7 +316,7 @@ async function partialUpload(port: number, head: string, scope: Socket[]): Promi
 
 clientGone('should abort the upstream request, count no failure and try no other peer when the client leaves before the head', async () => {
   const stalled = await stalledPeer(false)
-  const other = await started(echoBackend('other'))
+  const other = await startedGone(echoBackend('other'))
   const handler = createStickyFetch({ peers: [stalled.address, other.address], proxy: { timeout: 0 } })
   const { server, answers } = await served(handler)
   const cookie = pinnedTo(handler, stalled)
@@ -370,7 +360,7 @@ const runtimes: ReadonlyArray<readonly [string, ServeOptions]> = [
 for (const [runtime, serveOptions] of runtimes) {
   clientGone(`should count no failure and try no other peer when the client aborts a streamed upload (${runtime})`, async () => {
     const stalled = await stalledPeer(false)
-    const other = await started(echoBackend('other'))
+    const other = await startedGone(echoBackend('other'))
     const handler = createStickyFetch({ peers: [stalled.address, other.address], proxy: { timeout: 0 } })
     const { server, answers } = await served(handler, serveOptions)
     const cookie = pinnedTo(handler, stalled)
@@ -386,7 +376,7 @@ for (const [runtime, serveOptions] of runtimes) {
   })
 
   clientGone(`should answer 499, not throw, when the client leaves while its body is being buffered for a retry (${runtime})`, async () => {
-    const backend = await started(echoBackend('b1'))
+    const backend = await startedGone(echoBackend('b1'))
     const handler = createStickyFetch({ peers: [backend.address] })
     const { server, answers, called } = await served(handler, serveOptions)
     const cookie = pinnedTo(handler, backend)
@@ -404,7 +394,7 @@ for (const [runtime, serveOptions] of runtimes) {
 }
 
 clientGone('should not call the peer for a request whose client already left', async () => {
-  const backend = await started(echoBackend('b1'))
+  const backend = await startedGone(echoBackend('b1'))
   const handler = createStickyFetch({ peers: [backend.address] })
   const gone = new AbortController()
   gone.abort()
@@ -415,8 +405,8 @@ clientGone('should not call the peer for a request whose client already left', a
 })
 
 clientGone('should still count a failure when the peer is unreachable and the client stays', async () => {
-  const refusing = await started(resettingBackend())
-  const live = await started(echoBackend('live'))
+  const refusing = await startedGone(resettingBackend())
+  const live = await startedGone(echoBackend('live'))
   const handler = createStickyFetch({ peers: [refusing.address, live.address], proxy: { retries: 0 } })
   const cookie = pinnedTo(handler, refusing)
   const stays = new AbortController()

@@ -27,13 +27,11 @@ async function listen(server: Server | NetServer): Promise<number> {
   return (server.address() as AddressInfo).port
 }
 
-/** A `node:http` upstream running `handler`. */
-export async function httpUpstream(handler: RequestListener): Promise<Upstream & { readonly server: Server }> {
-  const server = createServer(handler)
+/** Starts `server` on an ephemeral loopback port, counting and tracking its connections. */
+async function started(server: Server | NetServer): Promise<Upstream> {
   const tracked = track(server)
   const port = await listen(server)
   return {
-    server,
     port,
     address: `127.0.0.1:${port}`,
     get connections() {
@@ -43,30 +41,21 @@ export async function httpUpstream(handler: RequestListener): Promise<Upstream &
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const s of tracked.sockets) s.destroy()
-      server.closeAllConnections()
+      if ('closeAllConnections' in server) server.closeAllConnections()
       await closed
     },
   }
 }
 
+/** A `node:http` upstream running `handler`. */
+export async function httpUpstream(handler: RequestListener): Promise<Upstream & { readonly server: Server }> {
+  const server = createServer(handler)
+  return Object.assign(await started(server), { server })
+}
+
 /** A TCP upstream that speaks whatever `onConnection` writes (garbage, half responses). */
-export async function rawUpstream(onConnection: (socket: Socket) => void): Promise<Upstream> {
-  const server = createNetServer(onConnection)
-  const tracked = track(server)
-  const port = await listen(server)
-  return {
-    port,
-    address: `127.0.0.1:${port}`,
-    get connections() {
-      return tracked.count()
-    },
-    sockets: tracked.sockets,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const s of tracked.sockets) s.destroy()
-      await closed
-    },
-  }
+export function rawUpstream(onConnection: (socket: Socket) => void): Promise<Upstream> {
+  return started(createNetServer(onConnection))
 }
 
 /** An answer read completely, or the error that ended it. */

@@ -20,3 +20,7 @@ export type {
   Outcome,
   StickyCookieOptions,
 } from './balancer'
+export { attemptBudget, isIdempotent, judgeAttempt } from './attempt'
+export type { AttemptError, AttemptEvent, AttemptFacts, AttemptVerdict } from './attempt'
+export { appendForwardedFor, forwardedFields, forwardedNames, upstreamHost } from './forwarding'
+export type { ForwardedInput, ForwardedSelection } from './forwarding'

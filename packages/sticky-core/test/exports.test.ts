@@ -8,19 +8,25 @@ const Exports = suite('sticky-core exports')
 Exports('should export exactly the public runtime API', () => {
   assert.equal(Object.keys(core).sort(), [
     'StickyConfigError',
+    'appendForwardedFor',
     'assertCookieDomain',
     'assertCookieName',
     'assertCookiePath',
     'assertCookieValue',
+    'attemptBudget',
     'connectionTokens',
     'createBalancer',
     'formatDuration',
     'formatHttpDate',
+    'forwardedFields',
+    'forwardedNames',
     'hmac',
     'hmacBytes',
     'hopByHopNames',
     'isHopByHopHeader',
+    'isIdempotent',
     'joinCookieParts',
+    'judgeAttempt',
     'md5',
     'md5Bytes',
     'parseCookie',
@@ -31,6 +37,7 @@ Exports('should export exactly the public runtime API', () => {
     'sha1Bytes',
     'sha256',
     'sha256Bytes',
+    'upstreamHost',
   ])
 })
 

@@ -1,213 +1,192 @@
 import type { ClientRequest, IncomingMessage, InformationEvent, ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Peer } from 'sticky-core'
-import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
-import { isConnectionReset, isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
+import { upstreamHeaders, type ProxyContext } from './context'
+import { Exchange } from './exchange'
 import { hasBody, requestDefect, upstreamFraming } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
-import type { ProxyError } from './options'
-import { errorBody, errorHeaders, writeRawHead } from './respond'
+import { errorBody, errorHeaders, errorReason, reasonPhrase, standardReason, writeRawHead } from './respond'
+import { notifyResponse } from './notify'
 import { originForm, requestUpstream } from './upstream'
 
 /**
  * Proxies one request: asks the balancer, forwards to the peer it names, streams both bodies,
- * appends the balancer's `Set-Cookie`, and reports the outcome. Connection failures of idempotent
- * requests whose body was not touched yet are retried on the peers not tried so far.
+ * appends the balancer's `Set-Cookie`, and leaves every failure to sticky-core's attempt policy
+ * (through {@link Exchange}): whom to blame, whether to retry, resend or answer.
  */
 export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const started = performance.now()
-  const method = req.method ?? 'GET'
-  const cookieHeader = req.headers.cookie
   const withBody = hasBody(req.headers)
-  const retryable = isIdempotent(method)
-  const maxAttempts = attemptsAllowed(ctx)
+  // HTTP/2 has no reason phrase (RFC 9113 section 8.3.2): node:http2's compatibility layer warns on one.
+  const http2 = req.httpVersionMajor >= 2
   const path = originForm(req.url)
-  const tried: Peer[] = []
-  let decision = ctx.balancer.decide(cookieHeader)
-  let upstream: ClientRequest | undefined
-  let error: ProxyError | undefined
-  let bodyTouched = false
   // Whether a byte of the body left the client's stream: then the request cannot be sent again.
-  let bodySent = false
-  let staleResent = false
-  let clientGone = false
-  let finished = false
+  let bodyLeft = false
+  let watched = false
+  let piped: ClientRequest | undefined
+  let upRes: IncomingMessage | undefined
+  let rejection = ''
 
-  const finish = (): void => {
-    if (finished) return
-    finished = true
-    ctx.onResponse?.({
-      req,
-      decision,
-      status: res.headersSent ? res.statusCode : 499,
-      peer: tried.at(-1) ?? null,
-      attempts: tried.length,
-      durationMs: performance.now() - started,
-      error,
-      upgrade: false,
-    })
-  }
-
-  const leave = (): void => {
-    if (clientGone) return
-    clientGone = true
-    upstream?.destroy()
-  }
-
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      error ??= 'client-aborted'
-      leave()
-    }
-    finish()
-  })
-  // An aborted upload errors the request stream; the response's 'close' does the rest.
-  req.on('error', leave)
-
-  const fail = (status: 400 | 501 | 502 | 504, kind: ProxyError, reason: string): void => {
-    error = kind
-    if (clientGone) return
-    if (res.headersSent) {
-      res.destroy()
-      return
-    }
-    const body = errorBody(status, reason)
-    const headers = errorHeaders(body)
-    // An unread upload would otherwise be drained before the connection could be reused; after a
-    // malformed request the connection is not trusted for another one.
-    if ((withBody && !req.complete) || kind === 'rejected') headers['connection'] = 'close'
-    res.writeHead(status, headers).end(body)
-  }
-
-  const attempt = (): void => {
-    const peer = decision.peer
-    if (peer === null) return fail(502, 'unavailable', 'no peer available')
-    tried.push(peer)
-    let connected = false
-    let timedOut = false
-    let responded = false
-    let up: ClientRequest
-    try {
+  const exchange = new Exchange(ctx, req, {
+    open(peer: Peer): ClientRequest {
+      if (piped !== undefined) req.unpipe(piped)
+      piped = undefined
+      upRes = undefined
       // Drop `Expect`: the 100 Continue was already answered to the client (by node:http, or by
       // the application's 'checkContinue' handler), and the body is streamed right away.
       const headers = upstreamHeaders(ctx, req, peer, ['expect', 'content-length'])
       headers.push(...upstreamFraming(req.headers))
-      up = requestUpstream(peer, { method, path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
-    } catch {
-      return fail(502, 'connect', 'cannot reach the peer')
-    }
-    upstream = up
-    let upRes: IncomingMessage | undefined
-    let settled = false
-
-    // `proxy.timeout` measures the peer's silence, not the client's: while the proxy waits for
-    // upload bytes from the client, or for a slow client to read the response, the clock stops.
-    const arm = (): void => {
-      const socket = up.socket
-      if (settled || socket === null) return
-      const waitingOnClient = (bodyTouched && !req.readableEnded && !req.isPaused()) || upRes?.isPaused() === true
-      socket.setTimeout(waitingOnClient ? 0 : ctx.options.timeout)
-    }
-    up.once('close', () => (settled = true))
-
-    const sendBody = (): void => {
-      connected = true
-      if (clientGone || up.destroyed) return
+      const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
+      wire(up, peer)
+      if (!withBody) up.end()
+      return up
+    },
+    connected(up: ClientRequest): void {
       if (!withBody) return
-      if (!bodyTouched) req.once('data', () => (bodySent = true))
-      bodyTouched = true
-      req.on('pause', arm)
-      req.on('resume', arm)
-      req.once('end', arm)
+      if (!watched) req.once('data', () => (bodyLeft = true))
+      watched = true
+      piped = up
       req.pipe(up)
-    }
-    up.once('socket', (socket: Socket) => {
-      if (!socket.connecting) return sendBody()
-      socket.once('encrypted' in socket ? 'secureConnect' : 'connect', sendBody)
-    })
-    if (!withBody) up.end()
-
-    up.on('timeout', () => {
-      timedOut = true
-      up.destroy(new UpstreamTimeoutError(ctx.options.timeout))
-    })
-    up.on('information', (info: InformationEvent) => relayInformation(res, info))
-
-    up.once('response', (response: IncomingMessage) => {
-      upRes = response
-      responded = true
-      ctx.balancer.report(peer, true)
-      if (clientGone) return void response.resume()
-      const headers = endToEndHeaders(response.rawHeaders)
-      if (decision.setCookie !== null) headers.push('Set-Cookie', decision.setCookie)
-      try {
-        writeRawHead(res, response.statusCode ?? 502, response.statusMessage, headers)
-      } catch {
-        up.destroy()
-        return fail(502, 'protocol', 'invalid response from the peer')
-      }
-      response.on('error', () => undefined)
-      response.once('close', () => {
-        settled = true
-        if (response.complete) return
-        error ??= timedOut ? 'timeout' : 'upstream-aborted'
+      arm()
+    },
+    bodyReplayable: () => !withBody || !bodyLeft,
+    answer(status: number, error): void {
+      if (res.headersSent) {
         res.destroy()
-      })
-      response.once('end', () => {
-        settled = true
-        const trailers = pairs(response.rawTrailers)
-        if (trailers.length > 0) res.addTrailers(trailers)
-        res.end()
-      })
-      response.on('pause', arm)
-      response.on('resume', arm)
-      response.pipe(res, { end: false })
-    })
+        return
+      }
+      const body = errorBody(status, error === 'rejected' ? rejection : errorReason(error))
+      const headers = errorHeaders(body)
+      // An unread upload would otherwise be drained before the connection could be reused; after a
+      // malformed request the connection is not trusted for another one.
+      if ((withBody && !req.complete) || error === 'rejected') headers['connection'] = 'close'
+      try {
+        if (http2) res.writeHead(status, headers).end(body)
+        else res.writeHead(status, standardReason(status), headers).end(body)
+      } catch {
+        res.destroy()
+      }
+    },
+  })
 
-    up.on('error', (cause: unknown) => {
-      // After the response head, the response's own 'close' decides: a complete response (say an
-      // early 413 while the upload was still going) must still reach the client whole.
-      if (clientGone || responded) return
-      if (up.reusedSocket && !timedOut && isConnectionReset(cause)) {
-        // A kept-alive connection the peer closed as it was reused says nothing about the peer's
-        // health (nginx counts no failure for cached connections). The request most likely never
-        // reached the application: it is sent once more, on a fresh connection to the same peer,
-        // unless a byte of its body is gone.
-        if (bodySent || staleResent) return fail(502, 'connect', 'the peer closed the connection')
-        staleResent = true
-        ctx.agents.discardIdle(peer)
-        tried.pop()
-        return attempt()
-      }
-      ctx.balancer.report(peer, false)
-      if (timedOut && connected) return fail(504, 'timeout', 'the peer did not answer in time')
-      if (isProtocolError(cause)) return fail(502, 'protocol', 'invalid response from the peer')
-      if (retryable && !bodyTouched && tried.length < maxAttempts) {
-        decision = ctx.balancer.decide(cookieHeader, { exclude: tried })
-        return attempt()
-      }
-      if (timedOut) return fail(504, 'timeout', 'the peer did not accept the connection in time')
-      fail(502, 'connect', 'cannot reach the peer')
-    })
+  // `proxy.timeout` measures the peer's silence, not the client's: while the proxy waits for
+  // upload bytes from the client, or for a slow client to read the response, the clock stops.
+  const arm = (): void => {
+    const socket = exchange.upstream?.socket
+    if (socket === null || socket === undefined || !exchange.live) return
+    const waitingOnClient = (piped !== undefined && !req.readableEnded && !req.isPaused()) || upRes?.isPaused() === true
+    socket.setTimeout(waitingOnClient ? 0 : ctx.options.timeout)
+  }
+  if (withBody) {
+    req.on('pause', arm)
+    req.on('resume', arm)
+    req.once('end', arm)
   }
 
+  const wire = (up: ClientRequest, peer: Peer): void => {
+    up.on('information', (info: InformationEvent) => relayInformation(res, info))
+    up.once('response', (response: IncomingMessage) => relay(up, peer, response))
+  }
+
+  const relay = (up: ClientRequest, peer: Peer, response: IncomingMessage): void => {
+    if (up !== exchange.upstream || !exchange.live) return void response.resume()
+    const status = response.statusCode ?? 0
+    const headers = endToEndHeaders(response.rawHeaders)
+    const setCookie = exchange.decision.setCookie
+    if (setCookie !== null) headers.push('Set-Cookie', setCookie)
+    if (!writeHead(res, status, http2 ? undefined : response.statusMessage, headers)) {
+      response.resume()
+      exchange.settle(peer, 'peer-protocol-error')
+      return
+    }
+    exchange.settle(peer, 'peer-answered')
+    upRes = response
+    response.on('error', () => undefined)
+    response.once('close', () => {
+      if (!exchange.relayEnded(peer, response.complete)) res.destroy()
+    })
+    response.once('end', () => {
+      const trailers = pairs(response.rawTrailers)
+      if (trailers.length > 0) res.addTrailers(trailers)
+      res.end()
+      // An early answer (a 413 while the upload still arrives): the peer wants no more of the
+      // body, and the connection carries a half-sent request, so it is not reused. node:http
+      // reads and discards the rest of the client's body before the client's connection is reused.
+      if (withBody && !req.complete) {
+        req.unpipe(up)
+        up.destroy()
+      }
+    })
+    response.on('pause', arm)
+    response.on('resume', arm)
+    response.pipe(res, { end: false })
+  }
+
+  res.once('close', () => {
+    if (!res.writableFinished) exchange.abandon()
+    notifyResponse(ctx, {
+      req,
+      decision: exchange.decision,
+      status: res.headersSent ? res.statusCode : 499,
+      peer: exchange.peer,
+      attempts: exchange.tried.length,
+      durationMs: performance.now() - exchange.started,
+      error: exchange.error,
+      upgrade: false,
+    })
+  })
+  // An aborted upload errors the request stream; the response's 'close' does the rest.
+  req.on('error', () => exchange.abandon())
+
   const defect = requestDefect(req.rawHeaders)
-  if (defect !== undefined) return fail(defect.status, 'rejected', defect.reason)
-  attempt()
+  if (defect !== undefined) {
+    rejection = defect.reason
+    exchange.answer(defect.status, 'rejected')
+    return
+  }
+  exchange.attempt()
+}
+
+/**
+ * Writes the relayed head; `false` when the peer's status cannot be relayed (not a final status
+ * node:http can write). A reason phrase or field the client's side refuses is not worth a 502:
+ * the phrase is replaced by the standard one, and the offending fields are left out.
+ */
+function writeHead(res: ServerResponse, status: number, message: string | undefined, headers: string[]): boolean {
+  if (!Number.isInteger(status) || status < 200 || status > 999) return false
+  const reason = message === undefined ? undefined : reasonPhrase(status, message)
+  try {
+    writeRawHead(res, status, reason, headers)
+    return true
+  } catch {
+    if (reason !== undefined) res.statusMessage = reason
+  }
+  try {
+    writeRawHead(res, status, reason, validFields(headers))
+    return true
+  } catch {
+    return false
+  }
+}
+
+function validFields(headers: readonly string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] ?? ''
+    const value = headers[i + 1] ?? ''
+    if (/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) && !/[^\t\x20-\x7e\x80-\xff]/.test(value)) kept.push(name, value)
+  }
+  return kept
 }
 
 /** Relays the interim responses a client can use: 102 Processing and 103 Early Hints. */
 function relayInformation(res: ServerResponse, info: InformationEvent): void {
   if (res.headersSent) return
-  if (info.statusCode === 102) return res.writeProcessing()
-  const link = info.headers['link']
-  if (info.statusCode === 103 && link !== undefined) {
-    try {
-      res.writeEarlyHints({ link })
-    } catch {
-      // A hint the client library rejects is dropped: hints are optional by definition.
-    }
+  try {
+    if (info.statusCode === 102) return res.writeProcessing()
+    const link = info.headers['link']
+    if (info.statusCode === 103 && link !== undefined) res.writeEarlyHints({ link })
+  } catch {
+    // Interim responses are optional by definition: one the client's side refuses is dropped.
   }
 }
 

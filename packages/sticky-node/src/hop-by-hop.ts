@@ -22,7 +22,8 @@ export function endToEndHeaders(rawHeaders: readonly string[], drop: ReadonlySet
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? ''
     const lower = name.toLowerCase()
-    if (isHopByHopHeader(lower) || named.has(lower) || drop.has(lower)) continue
+    // HTTP/2 pseudo-header fields (RFC 9113 section 8.3) have no place in an HTTP/1.1 message.
+    if (lower.startsWith(':') || isHopByHopHeader(lower) || named.has(lower) || drop.has(lower)) continue
     kept.push(name, rawHeaders[i + 1] ?? '')
   }
   return kept

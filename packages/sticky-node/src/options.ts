@@ -48,7 +48,10 @@ export interface ProxyOptions {
   xForwarded?: boolean | XForwardedOptions | undefined
 }
 
-/** Why the proxy, rather than a peer, produced the status (or the response was cut short). */
+/**
+ * Why the proxy, rather than a peer, produced the status (or the response was cut short): sticky-core's
+ * `AttemptError`, plus what the proxy decides before any attempt.
+ */
 export type ProxyError =
   /** The balancer had no usable peer (its decision's `status`). */
   | 'unavailable'
@@ -62,6 +65,8 @@ export type ProxyError =
   | 'upstream-aborted'
   /** The client went away before the response was complete. */
   | 'client-aborted'
+  /** The client's request body broke off. */
+  | 'client-body'
   /**
    * The proxy refused the request without asking a peer, as nginx does: 400 for more than one
    * `Host` or `Transfer-Encoding`, or an upgrade request with a body; 501 for a transfer coding
@@ -97,10 +102,16 @@ export interface StickyProxyOptions extends BalancerOptions {
   /** Transport settings. */
   proxy?: ProxyOptions | undefined
   /**
-   * Called once per request (and per upgrade) when it is over, for access logs and metrics.
-   * It must not throw.
+   * Called once per request (and per upgrade) when it is over, for access logs and metrics. An
+   * exception it throws goes to `onError`; the request is complete either way.
    */
   onResponse?: ((event: ProxyResponseEvent) => void) | undefined
+  /**
+   * Receives what a callback of yours threw (`onResponse`), so that a bug there never takes the
+   * process down with every other request.
+   * @default emits a process warning (`process.emitWarning`, code `STICKY_HOOK_ERROR`)
+   */
+  onError?: ((error: unknown) => void) | undefined
 }
 
 /** `ProxyOptions` with every default applied. */

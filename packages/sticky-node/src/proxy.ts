@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { createBalancer, type Balancer } from 'sticky-core'
+import { createBalancer, StickyConfigError, type Balancer } from 'sticky-core'
 import { AgentPool } from './agents'
 import type { ProxyContext } from './context'
 import { forwardRequest } from './forward'
@@ -40,15 +40,21 @@ export interface StickyProxy {
  * balancer's and `proxy.*` alike; request-time problems never throw, they become 502 / 504 answers.
  */
 export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
-  const { proxy: proxyOptions, onResponse, ...balancerOptions } = options
+  const { proxy: proxyOptions, onResponse, onError, ...balancerOptions } = options
   const resolved = resolveProxyOptions(proxyOptions)
+  if (onResponse !== undefined && typeof onResponse !== 'function') throw new StickyConfigError('onResponse', onResponse, 'expected a function')
+  if (onError !== undefined && typeof onError !== 'function') throw new StickyConfigError('onError', onError, 'expected a function')
   const balancer = createBalancer(balancerOptions)
   const agents = new AgentPool(resolved.agent, () => balancer.peers)
-  const ctx: ProxyContext = { balancer, options: resolved, agents, onResponse }
+  const ctx: ProxyContext = { balancer, options: resolved, agents, onResponse, onError: onError ?? warn }
   const handler = (req: IncomingMessage, res: ServerResponse): void => forwardRequest(ctx, req, res)
   return Object.assign(handler, {
     upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => forwardUpgrade(ctx, req, socket, head),
     balancer,
     close: (): void => agents.close(),
   })
+}
+
+function warn(error: unknown): void {
+  process.emitWarning(error instanceof Error ? error : String(error), { code: 'STICKY_HOOK_ERROR' })
 }

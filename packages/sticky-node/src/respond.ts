@@ -1,4 +1,35 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { ProxyError } from './options'
+
+/** The standard reason phrase of `status` (RFC 9110 section 15), empty for an unknown status. */
+export function standardReason(status: number): string {
+  return STATUS_CODES[status] ?? ''
+}
+
+/**
+ * The reason phrase to relay: the peer's own when node:http can write it (RFC 9112 section 4 allows
+ * HTAB, SP, visible ASCII and obs-text), else the standard one. The phrase carries no meaning, so a
+ * peer's control byte in it is no reason for a 502, and must never reach the client's socket.
+ */
+export function reasonPhrase(status: number, message: string | undefined): string {
+  return message !== undefined && !/[^\t\x20-\x7e\x80-\xff]/.test(message) ? message : standardReason(status)
+}
+
+const REASONS: Readonly<Record<ProxyError, string>> = {
+  unavailable: 'no peer available',
+  connect: 'cannot reach the peer',
+  timeout: 'the peer did not answer in time',
+  protocol: 'invalid response from the peer',
+  'upstream-aborted': 'the peer closed the connection',
+  'client-aborted': 'client closed request',
+  'client-body': 'the request body was cut short',
+  rejected: 'the request was refused',
+}
+
+/** The short text of the proxy's own answer for `error`. */
+export function errorReason(error: ProxyError): string {
+  return REASONS[error]
+}
 
 /** The short plain-text body of a status the proxy produces itself. */
 export function errorBody(status: number, reason: string): string {
@@ -16,7 +47,7 @@ export function errorHeaders(body: string): Record<string, string> {
 
 /** A complete HTTP/1.1 response head for a raw socket (upgrades), ending with the blank line. */
 export function rawHead(status: number, message: string | undefined, headers: readonly string[]): string {
-  let head = `HTTP/1.1 ${status} ${message ?? STATUS_CODES[status] ?? ''}\r\n`
+  let head = `HTTP/1.1 ${status} ${reasonPhrase(status, message)}\r\n`
   for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`
   return `${head}\r\n`
 }
@@ -36,9 +67,11 @@ export function rawError(status: number, reason: string): string {
  */
 export function writeRawHead(res: ServerResponse, status: number, message: string | undefined, headers: readonly string[]): void {
   if (res.getHeaderNames().length === 0) {
-    res.writeHead(status, message, headers as string[])
+    if (message === undefined) res.writeHead(status, headers as string[])
+    else res.writeHead(status, message, headers as string[])
     return
   }
   for (let i = 0; i + 1 < headers.length; i += 2) res.appendHeader(headers[i] ?? '', headers[i + 1] ?? '')
-  res.writeHead(status, message)
+  if (message === undefined) res.writeHead(status)
+  else res.writeHead(status, message)
 }

@@ -3,12 +3,12 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import type { Peer } from 'sticky-core'
-import { attemptsAllowed, upstreamHeaders, type ProxyContext } from './context'
-import { isConnectionReset, isIdempotent, isProtocolError, UpstreamTimeoutError } from './failure'
+import { upstreamHeaders, type ProxyContext } from './context'
+import { Exchange } from './exchange'
 import { hasBody, requestDefect, type RequestDefect } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
-import type { ProxyError } from './options'
-import { rawError, rawHead } from './respond'
+import { notifyResponse } from './notify'
+import { errorReason, rawError, rawHead } from './respond'
 import { originForm, requestUpstream } from './upstream'
 
 /**
@@ -28,89 +28,50 @@ function closeAfterFlush(stream: Duplex, hadError: boolean): void {
  * Proxies an HTTP Upgrade (WebSocket or any other protocol) to the peer the balancer picks for
  * the request's cookie: the upgrade request goes out with its `Connection: Upgrade` and
  * `Upgrade`, the peer's 101 comes back with the balancer's `Set-Cookie` added, and then bytes are
- * piped both ways until either side closes.
+ * piped both ways until either side closes. Failures follow sticky-core's attempt policy, through
+ * the same {@link Exchange} as plain requests.
  */
 export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  const started = performance.now()
-  const method = req.method ?? 'GET'
-  const cookieHeader = req.headers.cookie
-  const maxAttempts = attemptsAllowed(ctx)
   const path = originForm(req.url)
   const protocol = req.headers.upgrade ?? ''
-  const tried: Peer[] = []
-  let decision = ctx.balancer.decide(cookieHeader)
-  let upstream: ClientRequest | undefined
   let tunnel: Duplex | undefined
-  let error: ProxyError | undefined
   let status = 0
-  let finished = false
-  let staleResent = false
+  let rejection = ''
 
-  const finish = (): void => {
-    if (finished) return
-    finished = true
-    ctx.onResponse?.({
-      req,
-      decision,
-      status: status === 0 ? 499 : status,
-      peer: tried.at(-1) ?? null,
-      attempts: tried.length,
-      durationMs: performance.now() - started,
-      error,
-      upgrade: true,
-    })
-  }
-
-  socket.on('error', () => socket.destroy())
-  socket.once('close', (hadError: boolean) => {
-    if (status === 0) error ??= 'client-aborted'
-    upstream?.destroy()
-    if (tunnel !== undefined) closeAfterFlush(tunnel, hadError)
-    finish()
-  })
-
-  const refuse = (code: 400 | 501 | 502 | 504, kind: ProxyError, reason: string): void => {
-    error = kind
-    if (socket.destroyed) return
-    status = code
-    socket.end(rawError(code, reason))
-  }
-
-  const attempt = (): void => {
-    const peer = decision.peer
-    if (peer === null) return refuse(502, 'unavailable', 'no peer available')
-    tried.push(peer)
-    let connected = false
-    let timedOut = false
-    let up: ClientRequest
-    try {
+  const exchange = new Exchange(ctx, req, {
+    open(peer: Peer): ClientRequest {
       const headers = upstreamHeaders(ctx, req, peer, [])
       headers.push('Connection', 'Upgrade', 'Upgrade', protocol)
-      up = requestUpstream(peer, { method, path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
-    } catch {
-      return refuse(502, 'connect', 'cannot reach the peer')
-    }
-    upstream = up
-    up.once('socket', (s: Socket) => {
-      if (!s.connecting) connected = true
-      else s.once('connect', () => (connected = true))
-    })
-    up.on('timeout', () => {
-      timedOut = true
-      up.destroy(new UpstreamTimeoutError(ctx.options.timeout))
-    })
+      const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
+      wire(up, peer)
+      up.end()
+      return up
+    },
+    connected: () => undefined,
+    // An upgrade request never has a body (see `upgradeDefect`).
+    bodyReplayable: () => true,
+    answer(code: number, error): void {
+      if (socket.destroyed) return
+      status = code
+      socket.end(rawError(code, error === 'rejected' ? rejection : errorReason(error)))
+    },
+  })
 
+  const wire = (up: ClientRequest, peer: Peer): void => {
     up.once('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-      ctx.balancer.report(peer, true)
-      upstream = undefined
-      if (socket.destroyed) return void upSocket.destroy()
+      if (up !== exchange.upstream || !exchange.live) return void upSocket.destroy()
+      if (socket.destroyed) {
+        exchange.abandon()
+        return void upSocket.destroy()
+      }
+      exchange.settle(peer, 'peer-answered')
       tunnel = upSocket
       // An open tunnel may idle legitimately (WebSocket); proxy.timeout governs the handshake only.
       upSocket.setTimeout(0)
       status = upRes.statusCode ?? 101
       const headers = endToEndHeaders(upRes.rawHeaders)
       headers.push('Connection', 'Upgrade', 'Upgrade', upRes.headers.upgrade ?? protocol)
-      if (decision.setCookie !== null) headers.push('Set-Cookie', decision.setCookie)
+      if (exchange.decision.setCookie !== null) headers.push('Set-Cookie', exchange.decision.setCookie)
       socket.write(rawHead(status, upRes.statusMessage, headers))
       if (upHead.length > 0) socket.write(upHead)
       if (head.length > 0) upSocket.write(head)
@@ -122,49 +83,48 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
 
     // The peer declined the upgrade: relay its answer as a normal response, then close.
     up.once('response', (upRes: IncomingMessage) => {
-      ctx.balancer.report(peer, true)
-      if (socket.destroyed) return void upRes.resume()
+      if (up !== exchange.upstream || !exchange.live) return void upRes.resume()
+      if (socket.destroyed) {
+        exchange.abandon()
+        return void upRes.resume()
+      }
+      exchange.settle(peer, 'peer-answered')
       status = upRes.statusCode ?? 502
       const headers = endToEndHeaders(upRes.rawHeaders)
-      if (decision.setCookie !== null) headers.push('Set-Cookie', decision.setCookie)
+      if (exchange.decision.setCookie !== null) headers.push('Set-Cookie', exchange.decision.setCookie)
       headers.push('Connection', 'close')
       socket.write(rawHead(status, upRes.statusMessage, headers))
-      upRes.on('error', () => socket.destroy())
+      upRes.on('error', () => undefined)
       upRes.once('close', () => {
-        if (!upRes.complete) {
-          error ??= 'upstream-aborted'
-          socket.destroy()
-        }
+        if (!exchange.relayEnded(peer, upRes.complete)) socket.destroy()
       })
       upRes.pipe(socket)
     })
-
-    up.on('error', (cause: unknown) => {
-      if (socket.destroyed || status !== 0) return
-      if (up.reusedSocket && !timedOut && !staleResent && isConnectionReset(cause)) {
-        // A kept-alive connection closed by the peer as it was reused: no failure of the peer
-        // (nginx counts none for cached connections); the handshake goes again on a fresh one.
-        staleResent = true
-        ctx.agents.discardIdle(peer)
-        tried.pop()
-        return attempt()
-      }
-      ctx.balancer.report(peer, false)
-      if (timedOut && connected) return refuse(504, 'timeout', 'the peer did not answer in time')
-      if (isProtocolError(cause)) return refuse(502, 'protocol', 'invalid response from the peer')
-      if (isIdempotent(method) && tried.length < maxAttempts) {
-        decision = ctx.balancer.decide(cookieHeader, { exclude: tried })
-        return attempt()
-      }
-      if (timedOut) return refuse(504, 'timeout', 'the peer did not accept the connection in time')
-      refuse(502, 'connect', 'cannot reach the peer')
-    })
-    up.end()
   }
 
+  socket.on('error', () => socket.destroy())
+  socket.once('close', (hadError: boolean) => {
+    if (status === 0) exchange.abandon()
+    if (tunnel !== undefined) closeAfterFlush(tunnel, hadError)
+    notifyResponse(ctx, {
+      req,
+      decision: exchange.decision,
+      status: status === 0 ? 499 : status,
+      peer: exchange.peer,
+      attempts: exchange.tried.length,
+      durationMs: performance.now() - exchange.started,
+      error: exchange.error,
+      upgrade: true,
+    })
+  })
+
   const defect = requestDefect(req.rawHeaders) ?? upgradeDefect(req)
-  if (defect !== undefined) return refuse(defect.status, 'rejected', defect.reason)
-  attempt()
+  if (defect !== undefined) {
+    rejection = defect.reason
+    exchange.answer(defect.status, 'rejected')
+    return
+  }
+  exchange.attempt()
 }
 
 /**

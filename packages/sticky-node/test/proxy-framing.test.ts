@@ -11,6 +11,7 @@ interface Logged {
   readonly method: string
   readonly url: string
   readonly host: string | undefined
+  readonly forwardedHost: string | string[] | undefined
   readonly contentLength: string | undefined
   readonly transferEncoding: string | undefined
   readonly body: string
@@ -27,6 +28,7 @@ async function loggingPeer(): Promise<{ log: Logged[] } & Awaited<ReturnType<typ
         method: req.method ?? '',
         url: req.url ?? '',
         host: req.headers.host,
+        forwardedHost: req.headers['x-forwarded-host'],
         contentLength: req.headers['content-length'],
         transferEncoding: req.headers['transfer-encoding'],
         body: Buffer.concat(chunks).toString(),
@@ -59,18 +61,20 @@ for (const method of ['DELETE', 'GET', 'OPTIONS', 'POST', 'PUT']) {
       assert.equal(peer.log.map((r) => `${r.method} ${r.url}`), [`${method} /item`, 'GET /after'])
       assert.is(peer.log[0]?.body, SMUGGLED)
       assert.is(peer.log[0]?.contentLength, String(SMUGGLED.length))
-      assert.is(peer.log[0]?.host, 'x')
+      assert.is(peer.log[0]?.host, peer.address)
+      assert.is(peer.log[0]?.forwardedHost, 'x')
     }))
 }
 
-framing('should keep the Host when Connection names it', () =>
+framing('should keep Host and X-Forwarded-Host when Connection names them', () =>
   withScope(async (scope) => {
     const peer = scope.defer(await loggingPeer(), (u) => u.close())
     const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
     const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
-    const answer = await client.exchange('GET /h HTTP/1.1\r\nHost: x.example\r\nConnection: host, keep-alive\r\n\r\n')
+    const answer = await client.exchange('GET /h HTTP/1.1\r\nHost: x.example\r\nConnection: host, x-forwarded-host, keep-alive\r\n\r\n')
     assert.is(answer.status, 200)
-    assert.is(peer.log[0]?.host, 'x.example')
+    assert.is(peer.log[0]?.host, peer.address)
+    assert.is(peer.log[0]?.forwardedHost, 'x.example')
   }))
 
 framing('should state chunked framing upstream for a chunked body of any method', () =>
@@ -154,7 +158,8 @@ refused('should still accept one Host and exactly chunked, in any case', () =>
     const answer = await client.exchange('POST /t HTTP/1.1\r\nHOST: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n')
     assert.is(answer.status, 200)
     assert.is(peer.log[0]?.body, 'hello')
-    assert.is(peer.log[0]?.host, 'x')
+    assert.is(peer.log[0]?.host, peer.address)
+    assert.is(peer.log[0]?.forwardedHost, 'x')
   }))
 
 refused.run()

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import { fastCheckSeed } from 'sticky-conformance'
 import { connectionTokens, createBalancer, StickyConfigError } from 'sticky-core'
 import { AgentPool, IDLE_TIMEOUT_MS } from '../src/agents'
-import { isConnectionReset, isIdempotent, isProtocolError } from '../src/failure'
+import { isConnectionReset, isProtocolError } from '../src/failure'
 import { endToEndHeaders } from '../src/hop-by-hop'
 import { resolveProxyOptions } from '../src/options'
 import { errorBody, rawError, rawHead } from '../src/respond'
@@ -81,14 +81,6 @@ origin('should always yield a path or "*" and never throw (property)', () => {
 origin.run()
 
 // ----------------------------------------------------------------------------------------------
-const idem = suite('isIdempotent')
-
-idem('should allow retries of exactly the idempotent methods nginx retries', () => {
-  for (const m of ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']) assert.ok(isIdempotent(m), m)
-  for (const m of ['POST', 'PATCH', 'LOCK', 'CONNECT', 'get', 'MKCOL', '']) assert.not.ok(isIdempotent(m), m)
-})
-idem.run()
-
 // ----------------------------------------------------------------------------------------------
 const proto = suite('isProtocolError')
 

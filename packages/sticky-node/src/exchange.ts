@@ -1,0 +1,201 @@
+import type { ClientRequest, IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { judgeAttempt, type AttemptEvent, type AttemptVerdict, type Decision, type Peer } from 'sticky-core'
+import type { ProxyContext } from './context'
+import { isConnectionReset, isProtocolError, UpstreamTimeoutError } from './failure'
+import type { ProxyError } from './options'
+
+/**
+ * Where one client exchange stands:
+ * - `routing`: no attempt is open (before the first, or between two);
+ * - `connecting`: the attempt's connection is not established yet;
+ * - `sending`: connected, the request (and its body) goes out, no response head yet;
+ * - `relaying`: the peer's response head arrived, its answer (or tunnel) is being relayed;
+ * - `answered`: the proxy answered itself (502, 504, ...);
+ * - `abandoned`: the client went away.
+ */
+export type ExchangePhase = 'routing' | 'connecting' | 'sending' | 'relaying' | 'answered' | 'abandoned'
+
+/** What a kind of exchange (a request, an upgrade) does on the wire; the {@link Exchange} decides when. */
+export interface ExchangeIo {
+  /** Builds the request to `peer`. It may throw (a user's agent factory): no peer was contacted then. */
+  open(peer: Peer): ClientRequest
+  /** The attempt's connection is established: start sending what follows the head. */
+  connected(up: ClientRequest): void
+  /** Whether the whole request could still be sent again (no body, or none of it left the client). */
+  bodyReplayable(): boolean
+  /** The proxy answers the client itself. */
+  answer(status: number, error: ProxyError): void
+}
+
+/**
+ * One client exchange and its attempts: asks the balancer, opens each attempt, translates what
+ * node:http reports into the core's {@link AttemptEvent}s, and does what `judgeAttempt` says
+ * (report, retry on another peer, resend on a fresh connection, or answer). Shared by requests and
+ * upgrades, so both follow the one policy of sticky-core.
+ */
+export class Exchange {
+  phase: ExchangePhase = 'routing'
+  decision: Decision
+  /** Distinct peers tried, in order; the last one is the current attempt's. */
+  readonly tried: Peer[] = []
+  /** Why the proxy, not the peer, ended the exchange; `undefined` while the peer's answer is relayed. */
+  error: ProxyError | undefined
+  readonly started: number = performance.now()
+  #resent = false
+  #upstream: ClientRequest | undefined
+  #timedOut = false
+  readonly #ctx: ProxyContext
+  readonly #req: IncomingMessage
+  readonly #io: ExchangeIo
+
+  constructor(ctx: ProxyContext, req: IncomingMessage, io: ExchangeIo) {
+    this.#ctx = ctx
+    this.#req = req
+    this.#io = io
+    this.decision = ctx.balancer.decide(req.headers.cookie)
+  }
+
+  /** The upstream request of the current attempt, if one is open. */
+  get upstream(): ClientRequest | undefined {
+    return this.#upstream
+  }
+
+  /** The peer of the current (or last) attempt. */
+  get peer(): Peer | null {
+    return this.tried.at(-1) ?? null
+  }
+
+  /** Whether the client can still be answered by the proxy or relayed to. */
+  get live(): boolean {
+    return this.phase !== 'answered' && this.phase !== 'abandoned'
+  }
+
+  /** Opens an attempt to the decision's peer; its outcome comes back through {@link settle}. */
+  attempt(): void {
+    const peer = this.decision.peer
+    if (peer === null) return this.answer(this.decision.status ?? 502, 'unavailable')
+    if (!this.#resent) this.tried.push(peer)
+    let up: ClientRequest
+    try {
+      up = this.#io.open(peer)
+    } catch {
+      // The request could not even be built (a throwing agent factory): no peer saw anything.
+      return this.answer(502, 'connect')
+    }
+    this.#upstream = up
+    this.#timedOut = false
+    this.phase = 'connecting'
+    const connected = (): void => {
+      if (up !== this.#upstream || this.phase !== 'connecting') return
+      this.phase = 'sending'
+      this.#io.connected(up)
+    }
+    up.once('socket', (socket: Socket) => {
+      if (!socket.connecting) connected()
+      else socket.once('encrypted' in socket ? 'secureConnect' : 'connect', connected)
+    })
+    up.on('timeout', () => {
+      this.#timedOut = true
+      up.destroy(new UpstreamTimeoutError(this.#ctx.options.timeout))
+    })
+    // node:http closes some attempts without an error (an unasked 101 when nobody listens for
+    // upgrades): an attempt that ends before any answer is a peer that broke the protocol.
+    up.once('close', () => {
+      if (up === this.#upstream && (this.phase === 'connecting' || this.phase === 'sending')) this.settle(peer, 'peer-protocol-error')
+    })
+    up.on('error', (cause: unknown) => {
+      // After the head, the response's own end decides (see `relayEnded`); an old attempt is over.
+      if (up !== this.#upstream || (this.phase !== 'connecting' && this.phase !== 'sending')) return
+      this.settle(peer, this.#classify(up, cause))
+    })
+  }
+
+  /** Whether the current attempt's socket timed out (then a cut response is the peer's silence). */
+  get timedOut(): boolean {
+    return this.#timedOut
+  }
+
+  /**
+   * Applies the core's verdict on `event` for `peer`: reports to the balancer, then relays (returns
+   * `true`: the caller relays the response), retries, resends or answers (returns `false`).
+   */
+  settle(peer: Peer, event: AttemptEvent): boolean {
+    const ctx = this.#ctx
+    const verdict = this.#judge(event, this.#io.bodyReplayable())
+    if (verdict.blame) ctx.balancer.report(peer, false)
+    if (verdict.credit) ctx.balancer.report(peer, true)
+    switch (verdict.next) {
+      case 'relay':
+        this.phase = 'relaying'
+        return true
+      case 'resend-same':
+        this.#resent = true
+        ctx.agents.discardIdle(peer)
+        this.attempt()
+        return false
+      case 'retry-other':
+        this.#resent = false
+        this.decision = ctx.balancer.decide(this.#req.headers.cookie, { exclude: this.tried })
+        if (this.decision.peer === null) this.answer(verdict.status ?? 502, verdict.error ?? 'connect')
+        else this.attempt()
+        return false
+      case 'answer':
+        this.answer(verdict.status ?? 502, verdict.error ?? 'connect')
+        return false
+    }
+  }
+
+  /**
+   * The relayed response ended: completely, or cut by the peer (its fault: closed, reset or silent
+   * mid-body). Returns whether it was complete.
+   */
+  relayEnded(peer: Peer, complete: boolean): boolean {
+    if (complete || !this.live) return complete
+    const verdict = this.#judge('peer-cut-response', false)
+    if (verdict.blame) this.#ctx.balancer.report(peer, false)
+    this.error ??= this.#timedOut ? 'timeout' : verdict.error
+    return false
+  }
+
+  /** The client went away: nobody reads the answer, and the peer is not to blame. */
+  abandon(): void {
+    if (!this.live) return
+    this.phase = 'abandoned'
+    const peer = this.peer
+    const verdict = this.#judge('client-gone', false)
+    if (peer !== null && verdict.blame) this.#ctx.balancer.report(peer, false)
+    this.error ??= verdict.error
+    this.#upstream?.destroy()
+  }
+
+  #judge(event: AttemptEvent, bodyReplayable: boolean): AttemptVerdict {
+    return judgeAttempt(event, {
+      method: this.#req.method ?? 'GET',
+      bodyReplayable,
+      tried: this.tried.length,
+      retries: this.#ctx.options.retries,
+      peers: this.#ctx.balancer.peers.length,
+      resent: this.#resent,
+    })
+  }
+
+  /** The proxy answers the client itself (once, while it can), closing the current attempt. */
+  answer(status: number, error: ProxyError): void {
+    if (!this.live) return
+    this.phase = 'answered'
+    this.error = error
+    this.#upstream?.destroy()
+    this.#io.answer(status, error)
+  }
+
+  /** What node:http's error means, in the core's words. */
+  #classify(up: ClientRequest, cause: unknown): AttemptEvent {
+    const connecting = this.phase === 'connecting'
+    if (this.#timedOut) return connecting ? 'connect-timeout' : 'peer-silent'
+    if (isProtocolError(cause)) return 'peer-protocol-error'
+    if (up.reusedSocket && isConnectionReset(cause)) return 'stale-connection'
+    return connecting ? 'connect-failed' : 'peer-reset'
+  }
+}

@@ -1,3 +1,5 @@
+import { forwardedFields, forwardedNames, upstreamHost } from 'sticky-core'
+import type { ForwardedSelection, Peer } from 'sticky-core'
 import type { HeaderMap } from './hop-by-hop'
 
 /** What the proxy knows about the client connection. */
@@ -10,20 +12,30 @@ export interface ClientConnection {
   readonly host: string | undefined
 }
 
+const ALL: ForwardedSelection = { for: true, proto: true, host: true }
+const NONE: ForwardedSelection = { for: false, proto: false, host: false }
+
 /**
- * `headers` with the de-facto `X-Forwarded-*` fields set for the upstream: the client's address is
- * appended to an existing `X-Forwarded-For` chain (nginx `$proxy_add_x_forwarded_for`), `Proto`
- * and `Host` are replaced, so a client cannot pass its own values through this hop.
+ * `headers` (already without hop-by-hop fields) as they go to `peer`, by sticky-core's rules:
+ * `Host` names the peer (`upstreamHost`), and with `xForwarded` the `X-Forwarded-*` fields
+ * (`forwardedFields`) replace the client's own, `X-Forwarded-For` extending its chain. Without
+ * `xForwarded` the client's fields pass through untouched.
  */
-export function addForwarded<T extends HeaderMap>(headers: T, client: ClientConnection): T {
+export function upstreamHeaders<T extends HeaderMap>(headers: T, peer: Peer, client: ClientConnection, xForwarded: boolean): T {
+  const select = xForwarded ? ALL : NONE
   const out: HeaderMap = { ...headers }
-  if (client.address !== undefined) {
-    const chain = headers['x-forwarded-for']
-    const prior = Array.isArray(chain) ? chain.join(', ') : chain === undefined ? '' : String(chain).trim()
-    out['x-forwarded-for'] = prior === '' ? client.address : `${prior}, ${client.address}`
-  }
-  out['x-forwarded-proto'] = client.protocol
-  if (client.host !== undefined && client.host !== '') out['x-forwarded-host'] = client.host
-  else delete out['x-forwarded-host']
+  for (const name of forwardedNames(select)) delete out[name]
+  const incoming = headers['x-forwarded-for']
+  const fields = forwardedFields(
+    {
+      forwardedFor: typeof incoming === 'number' ? String(incoming) : incoming,
+      client: client.address,
+      proto: client.protocol,
+      host: client.host,
+    },
+    select,
+  )
+  for (let i = 0; i + 1 < fields.length; i += 2) out[(fields[i] as string).toLowerCase()] = fields[i + 1] as string
+  out['host'] = upstreamHost(peer)
   return out as T
 }

@@ -1,11 +1,21 @@
+import type { AttemptError } from 'sticky-core'
+
 /** Why the proxy answered itself instead of a peer. */
-export type GatewayErrorCode = 'STICKY_NO_PEER' | 'STICKY_UPSTREAM_FAILED' | 'STICKY_UPSTREAM_TIMEOUT' | 'STICKY_BAD_PATH'
+export type GatewayErrorCode =
+  | 'STICKY_NO_PEER'
+  | 'STICKY_UPSTREAM_FAILED'
+  | 'STICKY_UPSTREAM_TIMEOUT'
+  | 'STICKY_UPSTREAM_INVALID'
+  | 'STICKY_BAD_PATH'
+  | 'STICKY_BAD_BODY'
 
 const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
   STICKY_NO_PEER: 'No usable upstream peer',
   STICKY_UPSTREAM_FAILED: 'The upstream peer could not be reached',
   STICKY_UPSTREAM_TIMEOUT: 'The upstream peer did not answer in time',
+  STICKY_UPSTREAM_INVALID: 'The upstream peer sent an invalid or incomplete response',
   STICKY_BAD_PATH: 'The request path cannot be forwarded',
+  STICKY_BAD_BODY: 'The request body could not be read',
 }
 
 /**
@@ -24,5 +34,21 @@ export class StickyGatewayError extends Error {
     this.name = 'StickyGatewayError'
     this.statusCode = statusCode
     this.code = code
+  }
+}
+
+/** The code for the core's `AttemptError`: what went wrong, as the plugin's errors name it. */
+export function gatewayCode(error: AttemptError | undefined): GatewayErrorCode {
+  switch (error) {
+    case 'timeout':
+      return 'STICKY_UPSTREAM_TIMEOUT'
+    case 'protocol':
+    case 'upstream-aborted':
+      return 'STICKY_UPSTREAM_INVALID'
+    case 'client-body':
+    case 'client-aborted':
+      return 'STICKY_BAD_BODY'
+    default:
+      return 'STICKY_UPSTREAM_FAILED'
   }
 }

@@ -29,16 +29,24 @@ export interface StickyFastifyPluginOptions {
    */
   proxy?: boolean | undefined
   /**
-   * How many other peers an idempotent request without a body may try after a connection
-   * failure (nginx `proxy_next_upstream error`, `proxy_next_upstream_tries`). `0` turns retries
-   * off; the balancer's `exclude` keeps every attempt on a peer not tried yet.
-   * @default 2
+   * How many other peers a request may be sent to after its peer failed to connect or dropped
+   * the connection (nginx `proxy_next_upstream error timeout`, `proxy_next_upstream_tries`). Only
+   * idempotent requests (`GET`, `HEAD`, `OPTIONS`, `TRACE`, `PUT`, `DELETE`) whose body has not
+   * started to stream are retried, and never after a peer went silent. `0` turns retries off; the
+   * balancer's `exclude` keeps every attempt on a peer not tried yet.
+   *
+   * The default is sticky-core's `attemptBudget`: every other configured peer once, like nginx's
+   * `proxy_next_upstream_tries 0`. A fixed number would either leave live peers untried in a large
+   * cluster or promise retries a small one cannot give; every sticky adapter shares this default.
+   * @default every other peer once (peers - 1)
    */
   retries?: number | undefined
   /**
-   * Milliseconds to wait for the upstream's response headers and between body chunks
-   * (nginx `proxy_read_timeout`). A timeout answers 504 and counts as a failure of the peer. `0`
-   * means no limit, as in every sticky adapter.
+   * Milliseconds the peer may stay silent: before its response head, while it does not take
+   * the request body, and between response body chunks (nginx `proxy_read_timeout`). A peer
+   * silent before its head is answered 504 and counted as failed; one silent mid-body has its
+   * response cut. Time spent waiting for a slow client (uploading, or not reading) never counts.
+   * `0` means no limit, as in every sticky adapter.
    * @default undefined (`@fastify/reply-from`'s default for its transport)
    */
   timeout?: number | undefined
@@ -77,7 +85,8 @@ export interface ResolvedOptions {
   readonly prefix: string
   readonly rewritePrefix: string
   readonly proxy: boolean
-  readonly retries: number
+  /** `undefined`: the core's default budget (every other peer once), counted per request. */
+  readonly retries: number | undefined
   readonly timeout: number | undefined
   readonly xForwarded: boolean
   readonly replyFrom: FastifyReplyFromOptions
@@ -111,7 +120,7 @@ export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
     prefix: normalizePrefix('prefix', prefix),
     rewritePrefix: normalizePrefix('rewritePrefix', rewritePrefix),
     proxy: proxy ?? true,
-    retries: retries ?? 2,
+    retries,
     timeout,
     xForwarded: xForwarded ?? true,
     replyFrom: { destroyAgent: true, ...replyFrom },

@@ -1,92 +1,54 @@
 import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { StickyConfigError } from 'sticky-core'
-import type { Peer } from 'sticky-core'
-import { clientCaused } from './client'
-import { blamesPeer, classifyFailure } from './failure'
-import { addForwarded } from './forwarded'
-import { StickyGatewayError } from './gateway-error'
-import { stripForUpstream, stripHopByHop } from './hop-by-hop'
+import { Exchange } from './exchange'
+import type { ExchangeContext } from './exchange'
 import type { ResolvedOptions } from './options'
 import { originForm } from './origin-form'
 import { upstreamPath } from './prefix'
-import { relayBody } from './request-body'
-import { mayRetry } from './retry'
-import { appendSetCookie } from './set-cookie'
-import { targetUrl } from './target'
-
-/** reply-from's own retries repeat the same URL; ours go to another peer, so its are off. */
-const noSameUrlRetry = (): null => null
+import { ClientBody } from './request-body'
+import { answerOwn } from './respond'
+import { watchTransport } from './transport-probe'
 
 /**
  * Registers the proxy in its own encapsulated context (the caller passes `prefix` to
  * `register`): a private `@fastify/reply-from`, a catch-all content-type parser that hands the
- * raw request stream through unparsed (relayed, see `relayBody`), and routes for every method on
+ * raw request stream through unparsed (see {@link ClientBody}), and routes for every method on
  * the prefix and below it.
  */
 export function registerProxy(instance: FastifyInstance, options: ResolvedOptions): void {
-  const { balancer, prefix, rewritePrefix, retries, timeout, xForwarded } = options
+  const { prefix, rewritePrefix } = options
   checkTransport(options)
+  const ctx: ExchangeContext = {
+    balancer: options.balancer,
+    retries: options.retries,
+    timeout: options.timeout,
+    xForwarded: options.xForwarded,
+  }
+  const bodies = new WeakMap<FastifyRequest, ClientBody>()
 
   instance.register(replyFrom, options.replyFrom)
+  const release = watchTransport()
+  instance.addHook('onClose', (_instance, done) => {
+    release()
+    done()
+  })
   instance.removeAllContentTypeParsers()
-  instance.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, relayBody(payload)))
-
-  function forward(request: FastifyRequest, reply: FastifyReply, path: string, tried: readonly Peer[]): void {
-    const cookie = request.headers.cookie
-    const decision = tried.length === 0 ? balancer.decide(cookie) : balancer.decide(cookie, { exclude: tried })
-    request.sticky = decision
-    const peer = decision.peer
-    if (peer === null) {
-      reply.send(new StickyGatewayError(decision.status ?? 502, 'STICKY_NO_PEER'))
-      return
-    }
-    const attempts = [...tried, peer]
-    reply.from(targetUrl(peer, path), {
-      retryDelay: noSameUrlRetry,
-      ...(timeout === undefined ? {} : { timeout }),
-      rewriteRequestHeaders: (req, headers) => {
-        const hopFree = stripForUpstream(headers)
-        if (!xForwarded) return hopFree
-        return addForwarded(hopFree, { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host })
-      },
-      rewriteHeaders: (headers) => appendSetCookie(stripHopByHop(headers), decision.setCookie),
-      onResponse: (_request, _reply, upstream) => {
-        // reply-from still calls onResponse after it answered an invalid upstream status itself.
-        if (reply.sent) {
-          upstream.stream.destroy()
-          return
-        }
-        balancer.report(peer, true)
-        reply.send(upstream.stream)
-      },
-      onError: (_reply, { error }) => {
-        if (clientCaused(error, request.raw, reply.raw)) {
-          // Nobody reads this answer; nginx logs 499. The peer is neither blamed nor replaced.
-          reply.code(499).send()
-          return
-        }
-        const failure = classifyFailure(error)
-        if (blamesPeer(failure)) balancer.report(peer, false)
-        if (failure.retryable && mayRetry(request.method, request.body !== undefined, attempts.length, retries)) {
-          forward(request, reply, path, attempts)
-          return
-        }
-        const code = failure.status === 504 ? 'STICKY_UPSTREAM_TIMEOUT' : 'STICKY_UPSTREAM_FAILED'
-        reply.send(new StickyGatewayError(failure.status, code, { cause: error }))
-      },
-    })
-  }
+  instance.addContentTypeParser('*', (request, payload, parsed) => {
+    const body = new ClientBody(payload)
+    bodies.set(request, body)
+    parsed(null, body.open())
+  })
 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     // The router matched the prefix; the raw URL still carries it as the client sent it.
     const path = upstreamPath(originForm(request.url), prefix, rewritePrefix)
     try {
-      forward(request, reply, path, [])
+      new Exchange(ctx, request, reply, path, bodies.get(request)).start()
     } catch (error) {
       // reply-from refuses, before any I/O, a path that climbs out of the root or does not decode.
       if (!(error instanceof URIError) && (error as { statusCode?: unknown }).statusCode !== 400) throw error
-      reply.send(new StickyGatewayError(400, 'STICKY_BAD_PATH', { cause: error }))
+      answerOwn(reply, 400, 'STICKY_BAD_PATH', [], error)
     }
   }
   instance.all('/', handler)

@@ -1,7 +1,9 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { addForwarded } from '../src/forwarded'
+import { upstreamHost } from 'sticky-core'
+import type { Peer } from 'sticky-core'
+import { upstreamHeaders } from '../src/forwarded'
 import { stripForUpstream, stripHopByHop } from '../src/hop-by-hop'
 import type { HeaderMap } from '../src/hop-by-hop'
 import { appendSetCookie } from '../src/set-cookie'
@@ -107,28 +109,68 @@ cookie('should keep the upstream cookies first, in order, and add exactly one', 
 
 cookie.run()
 
-const forwarded = suite('addForwarded')
+const forwarded = suite('upstreamHeaders')
 
-forwarded('should start a chain, and append to one the client sent', () => {
-  const client = { address: '10.0.0.9', protocol: 'http', host: 'shop.example' }
-  assert.equal(addForwarded({}, client), { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'shop.example' })
-  assert.is(addForwarded({ 'x-forwarded-for': '1.1.1.1, 2.2.2.2' }, client)['x-forwarded-for'], '1.1.1.1, 2.2.2.2, 10.0.0.9')
-  assert.is(addForwarded({ 'x-forwarded-for': ['1.1.1.1', '2.2.2.2'] }, client)['x-forwarded-for'], '1.1.1.1, 2.2.2.2, 10.0.0.9')
+function tcpPeer(host: string, port: number, protocol: 'http:' | 'https:' = 'http:'): Peer {
+  const origin = `${protocol}//${host.includes(':') ? `[${host}]` : host}:${port}`
+  return { id: 'x', address: 'x', route: undefined, weight: 1, backup: false, down: false, drain: false, maxFails: 1, failTimeout: 10_000, target: { kind: 'tcp', protocol, host, port, origin } }
+}
+
+const PEER = tcpPeer('10.0.0.5', 8080)
+const CLIENT = { address: '10.0.0.9', protocol: 'http', host: 'shop.example' }
+
+forwarded('should start a chain, and append to the one the client sent, in every shape', () => {
+  assert.equal(upstreamHeaders({}, PEER, CLIENT, true), {
+    'x-forwarded-for': '10.0.0.9',
+    'x-forwarded-proto': 'http',
+    'x-forwarded-host': 'shop.example',
+    host: '10.0.0.5:8080',
+  })
+  const chains: ReadonlyArray<readonly [HeaderMap[string], string]> = [
+    ['1.1.1.1, 2.2.2.2', '1.1.1.1, 2.2.2.2, 10.0.0.9'],
+    [['1.1.1.1', ' 2.2.2.2 ,'], '1.1.1.1, 2.2.2.2, 10.0.0.9'],
+    ['', '10.0.0.9'],
+    [' , ', '10.0.0.9'],
+  ]
+  for (const [incoming, expected] of chains) {
+    assert.is(upstreamHeaders({ 'x-forwarded-for': incoming }, PEER, CLIENT, true)['x-forwarded-for'], expected, JSON.stringify(incoming))
+  }
 })
 
-forwarded('should replace Proto and Host the client sent, and drop Host when unknown', () => {
-  const out = addForwarded({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' }, { address: undefined, protocol: 'http', host: undefined })
-  assert.equal(out, { 'x-forwarded-proto': 'http' })
+forwarded('should replace the Proto and Host the client claimed, and drop a Host it cannot name', () => {
+  const out = upstreamHeaders({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' }, PEER, { address: undefined, protocol: 'http', host: undefined }, true)
+  assert.equal(out, { 'x-forwarded-proto': 'http', host: '10.0.0.5:8080' })
+})
+
+forwarded('should pass the client\'s X-Forwarded-* through untouched without xForwarded', () => {
+  const incoming = { 'x-forwarded-for': '1.1.1.1', 'x-forwarded-host': 'forged', cookie: 'a=1' }
+  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, false), { ...incoming, host: '10.0.0.5:8080' })
+})
+
+forwarded('should name the peer in Host, as sticky-core\'s upstreamHost does', () => {
+  const unix: Peer = { ...PEER, target: { kind: 'unix', protocol: 'http:', socketPath: '/run/app.sock', origin: 'http://localhost' } }
+  const peers: ReadonlyArray<readonly [Peer, string]> = [
+    [PEER, '10.0.0.5:8080'],
+    [tcpPeer('app.internal', 80), 'app.internal'],
+    [tcpPeer('app.internal', 443, 'https:'), 'app.internal'],
+    [tcpPeer('::1', 9000), '[::1]:9000'],
+    [unix, 'localhost'],
+  ]
+  for (const [peer, host] of peers) {
+    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, true)['host'], host)
+    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, true)['host'], upstreamHost(peer))
+  }
 })
 
 forwarded('should end the chain with the client address and keep every other field', () => {
   const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'))
-  checkProperty('addForwarded', headerMap, fc.option(ipv4, { nil: undefined }), fc.constantFrom('http', 'https'), (headers, address, protocol) => {
-    const out = addForwarded(headers, { address, protocol, host: 'h.example' })
+  checkProperty('upstreamHeaders', headerMap, fc.option(ipv4, { nil: undefined }), fc.constantFrom('http', 'https'), (headers, address, protocol) => {
+    const out = upstreamHeaders(headers, PEER, { address, protocol, host: 'h.example' }, true)
     if (address !== undefined) assert.ok(String(out['x-forwarded-for']).endsWith(address))
     assert.is(out['x-forwarded-proto'], protocol)
+    assert.is(out['x-forwarded-host'], 'h.example')
     for (const [name, value] of Object.entries(headers)) {
-      if (!name.startsWith('x-forwarded-')) assert.equal(out[name], value)
+      if (!name.startsWith('x-forwarded-') && name !== 'host') assert.equal(out[name], value)
     }
   })
 })

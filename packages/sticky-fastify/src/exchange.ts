@@ -1,0 +1,178 @@
+import { PassThrough } from 'node:stream'
+import type { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { judgeAttempt } from 'sticky-core'
+import type { AttemptEvent, AttemptVerdict, Balancer, Decision, Peer } from 'sticky-core'
+import { cutEvent, failureEvent } from './attempt-event'
+import { clientGone } from './client'
+import { upstreamHeaders } from './forwarded'
+import { gatewayCode } from './gateway-error'
+import { stripForUpstream, stripHopByHop } from './hop-by-hop'
+import { answerOwn, ownError } from './respond'
+import type { ClientBody } from './request-body'
+import { appendSetCookie } from './set-cookie'
+import { targetUrl } from './target'
+import { probing, TransportProbe } from './transport-probe'
+
+/** What every exchange of one plugin instance shares. */
+export interface ExchangeContext {
+  readonly balancer: Balancer
+  /** The `retries` option as given: `undefined` lets the core's default budget apply. */
+  readonly retries: number | undefined
+  readonly timeout: number | undefined
+  readonly xForwarded: boolean
+}
+
+/** reply-from's own retries repeat the same URL; the core decides every retry, so its are off. */
+const noSameUrlRetry = (): null => null
+
+/**
+ * One client request on its way through the peers: each attempt is sent with reply-from, what
+ * happened is translated into the core's vocabulary (`failureEvent`, `cutEvent`), and
+ * `judgeAttempt` decides whom to blame or credit and whether to relay, retry elsewhere, resend or
+ * answer. The exchange only does what the verdict says.
+ */
+export class Exchange {
+  readonly #ctx: ExchangeContext
+  readonly #request: FastifyRequest
+  readonly #reply: FastifyReply
+  readonly #path: string
+  readonly #body: ClientBody | undefined
+  readonly #tried: Peer[] = []
+  /** Names of the upstream fields copied onto the reply, to take back for an own answer. */
+  #copied: readonly string[] = []
+
+  constructor(ctx: ExchangeContext, request: FastifyRequest, reply: FastifyReply, path: string, body: ClientBody | undefined) {
+    this.#ctx = ctx
+    this.#request = request
+    this.#reply = reply
+    this.#path = path
+    this.#body = body
+  }
+
+  /**
+   * Sends the first attempt.
+   * @throws what reply-from throws before any I/O (a path it refuses)
+   */
+  start(): void {
+    const decision = this.#ctx.balancer.decide(this.#request.headers.cookie)
+    this.#request.sticky = decision
+    if (decision.peer === null) {
+      answerOwn(this.#reply, decision.status ?? 502, 'STICKY_NO_PEER', [])
+      return
+    }
+    this.#send(decision, decision.peer, false)
+  }
+
+  #send(decision: Decision, peer: Peer, resent: boolean): void {
+    if (!resent) this.#tried.push(peer)
+    this.#request.sticky = decision
+    // Each attempt reads the body through its own stream (reply-from sends `request.body`).
+    if (this.#body !== undefined) this.#request.body = this.#body.open()
+    const probe = new TransportProbe()
+    let settled = false
+    const { timeout, xForwarded } = this.#ctx
+    probing(probe, () =>
+      this.#reply.from(targetUrl(peer, this.#path), {
+        retryDelay: noSameUrlRetry,
+        ...(timeout === undefined ? {} : { timeout }),
+        rewriteRequestHeaders: (req, headers) =>
+          upstreamHeaders(stripForUpstream(headers), peer, { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host }, xForwarded),
+        rewriteHeaders: (headers) => {
+          const relayed = appendSetCookie(stripHopByHop(headers), decision.setCookie)
+          this.#copied = Object.keys(relayed)
+          return relayed
+        },
+        onResponse: (_request, _reply, upstream) => {
+          // reply-from still calls onResponse after it answered an invalid upstream status itself.
+          if (settled || this.#reply.sent) {
+            upstream.stream.destroy()
+            return
+          }
+          settled = true
+          // A head that arrives while the transport still sends the body: the peer refuses the rest.
+          const event: AttemptEvent = this.#body !== undefined && !this.#body.sent ? 'peer-answered-early' : 'peer-answered'
+          this.#apply(this.#judge(event, resent), peer, decision, undefined)
+          this.#relay(upstream.stream, peer, resent)
+        },
+        onError: (_reply, { error }) => {
+          // node:http may report the request's failure after the response head was relayed.
+          if (settled) return
+          settled = true
+          const event = failureEvent(error, {
+            ...probe.facts(),
+            clientGone: clientGone(this.#request.raw, this.#reply.raw),
+            awaitingClient: this.#body?.awaitingClient ?? false,
+          })
+          this.#apply(this.#judge(event, resent), peer, decision, error)
+        },
+      }),
+    )
+  }
+
+  #judge(event: AttemptEvent, resent: boolean): AttemptVerdict {
+    return judgeAttempt(event, {
+      method: this.#request.method,
+      bodyReplayable: this.#body?.replayable ?? true,
+      tried: this.#tried.length,
+      retries: this.#ctx.retries,
+      peers: this.#ctx.balancer.peers.length,
+      resent,
+    })
+  }
+
+  /** Does what the verdict says; `relay` is left to the caller, which holds the response. */
+  #apply(verdict: AttemptVerdict, peer: Peer, decision: Decision, cause: unknown): void {
+    if (verdict.blame) this.#ctx.balancer.report(peer, false)
+    if (verdict.credit) this.#ctx.balancer.report(peer, true)
+    switch (verdict.next) {
+      case 'relay':
+        return
+      case 'resend-same':
+        this.#send(decision, peer, true)
+        return
+      case 'retry-other': {
+        const next = this.#ctx.balancer.decide(this.#request.headers.cookie, { exclude: this.#tried })
+        if (next.peer !== null) {
+          this.#send(next, next.peer, false)
+          return
+        }
+        this.#request.sticky = next
+        break
+      }
+      case 'answer':
+        break
+    }
+    answerOwn(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copied, cause)
+  }
+
+  /**
+   * Streams the peer's response body to the client through a relay of its own, so that a peer
+   * that cuts its body short is answered by the proxy (502 before any byte went out, a cut
+   * response after) instead of by Fastify with the transport's raw error.
+   */
+  #relay(upstream: Readable, peer: Peer, resent: boolean): void {
+    const out = new PassThrough()
+    let ended = false
+    const cut = (): void => {
+      if (ended) return
+      ended = true
+      const verdict = this.#judge(cutEvent(clientGone(this.#request.raw, this.#reply.raw)), resent)
+      if (verdict.blame) this.#ctx.balancer.report(peer, false)
+      if (this.#reply.raw.headersSent || verdict.status === 499) {
+        out.destroy()
+        return
+      }
+      out.destroy(ownError(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copied))
+    }
+    upstream.once('end', () => (ended = true))
+    upstream.on('error', cut)
+    upstream.once('close', cut)
+    // The client's side ended first (it left, or Fastify gave up): let go of the peer's response.
+    out.once('close', () => {
+      if (!upstream.destroyed) upstream.destroy()
+    })
+    upstream.pipe(out)
+    this.#reply.send(out)
+  }
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DEFAULT_CHROMIUM, dumpDom, findChromium, tail } from './_chromium'
+import { chromiumGate, dumpDom, tail } from './_chromium'
 import { readPageOutput, renderPage, scenarioScript, type PageOutput } from './_page'
 import { drawSamples, seed } from './_samples'
 import {
@@ -206,21 +206,19 @@ InNode('should throw StickyConfigError, a TypeError naming the option, for each 
 InNode.run()
 
 // ---------------------------------------------------------------- runScenario, in Chromium
-const chromium = findChromium()
-const ci = process.env.CI !== undefined && process.env.CI !== ''
+const gate = chromiumGate('browser test')
 
-if (chromium === undefined && !ci) {
+if (gate.kind === 'not-run') {
   // Registering nothing: the repository's runner miscounts uvu skips.
-  process.stdout.write(
-    `browser test NOT RUN: Chromium not found at ${process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM}; install it (Debian: apt-get install chromium) or set CHROMIUM_PATH\n`,
-  )
-} else if (chromium === undefined) {
+  process.stdout.write(`${gate.message}\n`)
+} else if (gate.kind === 'fail') {
   const Missing = suite('runScenario in Chromium')
   Missing('should find Chromium (CI must install it)', () => {
-    assert.unreachable(`Chromium not found at ${process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM}: CI must install it (apt-get install chromium) or set CHROMIUM_PATH`)
+    assert.unreachable(gate.message)
   })
   Missing.run()
 } else {
+  const chromium = gate.executable
   const inBrowser = browserRun(chromium)
   const browserResult = async (): Promise<{ result: unknown; run: BrowserRun }> => {
     const run = await inBrowser()

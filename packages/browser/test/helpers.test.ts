@@ -1,10 +1,13 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { findChromium, tail } from './_chromium'
+import WebSocket from 'ws'
+import { SOCKET_PATH, startBackend, WHOAMI_PATH } from './_backends'
+import { chromiumGate, findChromium, tail } from './_chromium'
 import { ERROR_PREFIX, readPageOutput, renderPage, RESULT_PREFIX } from './_page'
 import { arbitraryHeader, arbitraryText, drawSamples, seed } from './_samples'
 import { encodeResult, type Samples } from './_scenario'
+import { stepOf } from './_sticky-scenario'
 
 const arbitrarySamples: fc.Arbitrary<Samples> = fc.record({
   texts: fc.array(arbitraryText, { maxLength: 5 }),
@@ -133,3 +136,86 @@ Draw('should draw the same samples from the same seed', () => {
   assert.ok(drawSamples(seed).texts.length > 0)
 })
 Draw.run()
+
+// ---------------------------------------------------------------- chromiumGate
+const Gate = suite('chromiumGate')
+
+Gate('should run an executable Chromium, CI or not', () => {
+  for (const CI of [undefined, '', 'true']) {
+    assert.equal(chromiumGate('x test', { CHROMIUM_PATH: process.execPath, CI }), { kind: 'run', executable: process.execPath })
+  }
+})
+
+Gate('should not run, and say so, when Chromium is missing outside CI', () => {
+  for (const CI of [undefined, '']) {
+    const gate = chromiumGate('x test', { CHROMIUM_PATH: '/nonexistent/chromium', CI })
+    assert.is(gate.kind, 'not-run')
+    if (gate.kind === 'not-run') assert.match(gate.message, /^x test NOT RUN: Chromium not found at \/nonexistent\/chromium;/)
+  }
+})
+
+Gate('should fail when Chromium is missing under CI', () => {
+  for (const CI of ['true', '1']) {
+    const gate = chromiumGate('x test', { CHROMIUM_PATH: '/nonexistent/chromium', CI })
+    assert.is(gate.kind, 'fail')
+    if (gate.kind === 'fail') assert.match(gate.message, /CI must install it/)
+  }
+})
+Gate.run()
+
+// ---------------------------------------------------------------- startBackend
+const Backends = suite('startBackend')
+
+Backends('should serve its page, its JSON and its WebSocket, each naming it, and refuse connections once stopped', async () => {
+  const backend = await startBackend('b1')
+  try {
+    const origin = `http://${backend.address}`
+    const page = await fetch(`${origin}/page?step=p`, { headers: { cookie: 'route=x' } })
+    assert.is(page.status, 200)
+    const html = await page.text()
+    assert.ok(html.includes('<h1 id="backend">b1</h1>'), html)
+    assert.ok(html.includes('<link rel="icon" href="data:,">'), 'no favicon request')
+    const json = await fetch(`${origin}${WHOAMI_PATH}?step=j`)
+    assert.equal(await json.json(), { backend: 'b1', url: `${WHOAMI_PATH}?step=j`, cookie: null })
+    assert.is((await fetch(`${origin}/favicon.ico`)).status, 404)
+
+    const ws = new WebSocket(`ws://${backend.address}${SOCKET_PATH}?step=w`, { headers: { cookie: 'route=y' } })
+    const messages: string[] = []
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (data) => {
+        messages.push(String(data))
+        if (messages.length === 1) ws.send('ping')
+        else resolve()
+      })
+      ws.once('error', reject)
+    })
+    assert.equal(messages, [JSON.stringify({ backend: 'b1', cookie: 'route=y' }), 'b1:ping'])
+    assert.equal(backend.requests.map((r) => [r.kind, r.url, r.cookie]), [
+      ['http', '/page?step=p', 'route=x'],
+      ['http', `${WHOAMI_PATH}?step=j`, null],
+      ['http', '/favicon.ico', null],
+      ['websocket', `${SOCKET_PATH}?step=w`, 'route=y'],
+    ])
+
+    await backend.stop()
+    assert.is(backend.stopped, true)
+    assert.is(await closed, 1006, 'the open WebSocket is cut without a close frame')
+    assert.is(backend.server.listening, false)
+    const refused = await fetch(`${origin}/page`).then(() => 'answered', (error: unknown) => String((error as { cause?: { code?: string } }).cause?.code))
+    assert.is(refused, 'ECONNREFUSED')
+  } finally {
+    await backend.stop()
+  }
+})
+Backends.run()
+
+// ---------------------------------------------------------------- stepOf
+const Steps = suite('stepOf')
+
+Steps('should read the step parameter of a request target', () => {
+  assert.is(stepOf('/page?step=s1-nav1'), 's1-nav1')
+  assert.is(stepOf('/api/whoami?x=1&step=s2-fetch1'), 's2-fetch1')
+  assert.is(stepOf('/favicon.ico'), null)
+})
+Steps.run()

@@ -153,10 +153,10 @@ export class Exchange {
    */
   #relay(upstream: Readable, peer: Peer, resent: boolean): void {
     const out = new PassThrough()
-    let ended = false
+    let over = upstream.readableEnded
     const cut = (): void => {
-      if (ended) return
-      ended = true
+      if (over) return
+      over = true
       const verdict = this.#judge(cutEvent(clientGone(this.#request.raw, this.#reply.raw)), resent)
       if (verdict.blame) this.#ctx.balancer.report(peer, false)
       if (this.#reply.raw.headersSent || verdict.status === 499) {
@@ -165,9 +165,11 @@ export class Exchange {
       }
       out.destroy(ownError(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copied))
     }
-    upstream.once('end', () => (ended = true))
+    upstream.once('end', () => (over = true))
     upstream.on('error', cut)
     upstream.once('close', cut)
+    // The transport may have failed the body between the head and this call.
+    if (upstream.closed) cut()
     // The client's side ended first (it left, or Fastify gave up): let go of the peer's response.
     out.once('close', () => {
       if (!upstream.destroyed) upstream.destroy()

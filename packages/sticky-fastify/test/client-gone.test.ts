@@ -11,6 +11,7 @@ import { stickyProxy } from '../src/index'
 import type { ReplyFromOptions } from '../src/index'
 import { createApp, listen } from './_app'
 import { signalled, startStalledBackend, startTrackedBackend } from './_backend'
+import { recordingBalancer } from './_balancer'
 
 const test = suite('stickyProxy: a client that goes away')
 
@@ -62,6 +63,39 @@ for (const [transport, replyFrom] of transports) {
       assert.is(balancer.decide(cookie).outcome, 'hit', 'the peer the client left is still usable')
       assert.is(other.seen.length, 0, 'the request was not sent to another peer')
       assert.is(status, 499, "nginx's status for a client that closed the request")
+    }))
+}
+
+for (const [transport, replyFrom] of transports) {
+  test(`should count no failure when the client leaves in the middle of a download (${transport})`, () =>
+    withScope(async (scope) => {
+      const over = signalled('the peer seeing its response end')
+      const streaming = createServer((_req, res) => {
+        res.writeHead(200, { 'content-length': String(1024 * 1024) })
+        // Half of the body, then nothing: the client leaves while the rest is awaited.
+        res.write(Buffer.alloc(512 * 1024, 1))
+        res.once('close', () => over.signal())
+      })
+      await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', () => resolve()))
+      scope.defer(streaming, (s) => {
+        s.closeAllConnections()
+        return new Promise<void>((resolve) => s.close(() => resolve()))
+      })
+      const address = streaming.address()
+      if (address === null || typeof address === 'string') throw new Error('unreachable')
+      const { balancer, reports } = recordingBalancer({ peers: [`127.0.0.1:${address.port}`] })
+      const app = createApp()
+      scope.defer(app, () => app.close())
+      await app.register(stickyProxy, { balancer, replyFrom })
+      const url = await listen(app)
+
+      const socket = await rawClient(scope, url)
+      socket.write('GET /download HTTP/1.1\r\nHost: shop.example\r\n\r\n')
+      await new Promise((resolve) => socket.once('data', resolve))
+      socket.destroy()
+      await over.done
+
+      assert.equal(reports, [[`127.0.0.1:${address.port}`, true]], 'the answer counted, the client leaving did not')
     }))
 }
 

@@ -281,6 +281,29 @@ test('should send X-Forwarded-* upstream, strip hop-by-hop fields both ways, and
     assert.is(seenOff?.['x-forwarded-host'], undefined)
   }))
 
+test('should extend the incoming X-Forwarded-For lines, empty or repeated, and replace the claimed Proto and Host', () =>
+  withScope(async (scope) => {
+    const backend = await startTrackedBackend('b1')
+    scope.defer(backend, () => backend.close())
+    const app = createApp()
+    scope.defer(app, () => app.close())
+    await app.register(stickyProxy, { peers: [backend.address] })
+    const url = await listen(app)
+    const lines: ReadonlyArray<readonly [string, string]> = [
+      ['X-Forwarded-For: \r\n', '127.0.0.1'],
+      ['X-Forwarded-For: 203.0.113.7,\r\nX-Forwarded-For: , 10.0.0.2\r\n', '203.0.113.7, 10.0.0.2, 127.0.0.1'],
+    ]
+    for (const [fields, chain] of lines) {
+      const forged = 'X-Forwarded-Proto: https\r\nX-Forwarded-Host: forged.example\r\n'
+      const answer = await sendRaw(url, `GET /x HTTP/1.1\r\nHost: shop.example\r\n${fields}${forged}Connection: close\r\n\r\n`)
+      assert.is(answer.status, 200)
+      const seen = backend.seen.at(-1)?.headers
+      assert.is(seen?.['x-forwarded-for'], chain, JSON.stringify(fields))
+      assert.is(seen?.['x-forwarded-proto'], 'http')
+      assert.is(seen?.['x-forwarded-host'], 'shop.example')
+    }
+  }))
+
 test('should close the upstream keep-alive connections when Fastify closes', () =>
   withScope(async (scope) => {
     const backend = await startTrackedBackend('b1')
@@ -315,6 +338,7 @@ test('should reach a unix-socket peer through reply-from\'s node:http transport'
     assert.is(answer.status, 200)
     assert.is(answer.body.toString(), 'sock GET /s?x=1')
     assert.ok(answer.setCookies.some((l) => l.startsWith('route=')))
+    assert.is(backend.seen[0]?.headers['host'], 'localhost', "Host names a unix-socket peer as sticky-core's upstreamHost does")
   }))
 
 test('should keep its reply-from private, beside one the app registered for its own routes', () =>

@@ -142,6 +142,32 @@ test('should answer 502 without blame, and send it nowhere else, when a kept-ali
     assert.equal(reports, [[peer.address, true]], 'a stale connection is no failure of the peer')
   }))
 
+test('should send an idempotent request with a body to another peer when its body never left the client (refused connection)', () =>
+  withScope(async (scope) => {
+    const seen: string[] = []
+    const live = await httpBackend(scope, (req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        seen.push(`${req.method ?? ''} ${Buffer.concat(chunks).toString()}`)
+        res.end('stored')
+      })
+    })
+    // maxFails 0 keeps the dead peer in service, so the POST below is still pinned to it.
+    const { balancer, reports, cookieFor } = recordingBalancer({ peers: [{ address: `127.0.0.1:${await deadPort()}`, maxFails: 0 }, live] })
+    const url = await startProxy(scope, { balancer })
+    const answer = await send(url, { method: 'PUT', path: '/doc', headers: { cookie: cookieFor(0) }, body: Buffer.from('the whole document') })
+    assert.is(answer.status, 200)
+    assert.equal(seen, ['PUT the whole document'], 'the other peer got the body whole')
+    assert.equal(
+      reports.map(([, ok]) => ok),
+      [false, true],
+    )
+    const post = await send(url, { method: 'POST', path: '/doc', headers: { cookie: cookieFor(0) }, body: Buffer.from('x') })
+    assert.is(post.status, 502, 'a POST is never sent twice')
+    assert.is(seen.length, 1)
+  }))
+
 test('should answer 504 and blame a peer that stays silent past timeout, trying no other', () =>
   withScope(async (scope) => {
     const stalled = await startStalledBackend()

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type { Peer } from 'sticky-core'
 import { upstreamHeaders, type ProxyContext } from './context'
 import { Exchange } from './exchange'
+import { relayBody, type BodyRelay } from './body-relay'
 import { hasBody, requestDefect, upstreamFraming } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import { errorBody, errorHeaders, errorReason, reasonPhrase, standardReason, writeRawHead } from './respond'
@@ -22,13 +23,13 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   // Whether a byte of the body left the client's stream: then the request cannot be sent again.
   let bodyLeft = false
   let watched = false
-  let piped: ClientRequest | undefined
+  let piped: BodyRelay | undefined
   let upRes: IncomingMessage | undefined
   let rejection = ''
 
   const exchange = new Exchange(ctx, req, {
     open(peer: Peer): ClientRequest {
-      if (piped !== undefined) req.unpipe(piped)
+      piped?.stop()
       piped = undefined
       upRes = undefined
       // Drop `Expect`: the 100 Continue was already answered to the client (by node:http, or by
@@ -44,8 +45,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       if (!withBody) return
       if (!watched) req.once('data', () => (bodyLeft = true))
       watched = true
-      piped = up
-      req.pipe(up)
+      piped = relayBody(req, up)
       arm()
     },
     bodyReplayable: () => !withBody || !bodyLeft,
@@ -112,8 +112,10 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       // body, and the connection carries a half-sent request, so it is not reused. node:http
       // reads and discards the rest of the client's body before the client's connection is reused.
       if (withBody && !req.complete) {
-        req.unpipe(up)
+        piped?.stop()
         up.destroy()
+        // node:http reads and discards the rest once the response is over; a paused stream would stall it.
+        req.resume()
       }
     })
     response.on('pause', arm)

@@ -20,6 +20,13 @@ export interface EchoReport {
  * - `/echo`: streams the request body back as the response body.
  * - `/set-cookies`: adds two `Set-Cookie` headers of its own.
  * - `/hang`: reads the request and never answers.
+ * - `/early-413`: answers 413 with `Connection: close` as soon as the request head arrives, without
+ *   reading the body, as a server refusing an oversized upload does; node:http then closes the
+ *   connection under the rest of the upload.
+ * - `/slow-body`: a 200 whose body ({@link SLOW_BODY}) trickles out in small chunks over about two
+ *   seconds, the first one at once; it stops early when the connection is cut.
+ * - `/hop-response`: a JSON {@link EchoReport} whose response also carries hop-by-hop fields
+ *   ({@link HOP_RESPONSE}) beside end-to-end ones.
  * - anything else: a JSON {@link EchoReport}; for HEAD the same headers without the body.
  */
 export interface Backend {
@@ -31,6 +38,11 @@ export interface Backend {
   readonly requests: number
   /** TCP connections accepted since start. */
   readonly connections: number
+  /**
+   * Requests whose exchange is over: the response was sent whole, or the connection was cut under
+   * it. `closed === requests` means nothing is in flight at this backend.
+   */
+  readonly closed: number
   /** Stops listening and cuts every open connection: the peer is now dead. */
   stop(): Promise<void>
   /** Listens again on the same port. */
@@ -43,11 +55,13 @@ export interface Backend {
 export async function startBackend(name: string): Promise<Backend> {
   let requests = 0
   let connections = 0
+  let closed = 0
   let server: Server | undefined
   const sockets = new Set<Socket>()
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     requests += 1
+    res.once('close', () => (closed += 1))
     res.setHeader('x-backend', name)
     res.setHeader('x-method', req.method ?? '')
     const path = (req.url ?? '/').split('?')[0]
@@ -56,7 +70,10 @@ export async function startBackend(name: string): Promise<Backend> {
       req.resume()
       return
     }
+    if (path === '/early-413') return refuse(res)
+    if (path === '/slow-body') return trickle(res)
     if (path === '/set-cookies') res.appendHeader('set-cookie', ['up1=a; Path=/', 'up2=b; Path=/; HttpOnly'])
+    if (path === '/hop-response') for (const [field, value] of HOP_RESPONSE) res.appendHeader(field, value)
     report(name, req, res)
   }
 
@@ -85,10 +102,10 @@ export async function startBackend(name: string): Promise<Backend> {
     const s = server
     if (s === undefined) return
     server = undefined
-    const closed = new Promise<void>((resolve) => s.close(() => resolve()))
+    const stopped = new Promise<void>((resolve) => s.close(() => resolve()))
     for (const socket of sockets) socket.destroy()
     s.closeAllConnections()
-    await closed
+    await stopped
   }
 
   const port = await listen(0)
@@ -102,6 +119,9 @@ export async function startBackend(name: string): Promise<Backend> {
     get connections() {
       return connections
     },
+    get closed() {
+      return closed
+    },
     stop,
     async restart() {
       if (server === undefined) await listen(port)
@@ -109,6 +129,48 @@ export async function startBackend(name: string): Promise<Backend> {
     close: stop,
   }
 }
+
+/** The body `/early-413` answers with. */
+export const EARLY_413_BODY = 'upload refused\n'
+
+function refuse(res: ServerResponse): void {
+  // Not a byte of the body is read: node:http answers, then closes the connection (its `_last`).
+  res.writeHead(413, { connection: 'close', 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(EARLY_413_BODY)) })
+  res.end(EARLY_413_BODY)
+}
+
+/** The shape of the `/slow-body` response: a first chunk at once, then one every `intervalMs`. */
+export const SLOW_BODY = { chunkBytes: 16 * 1024, chunks: 80, intervalMs: 25 } as const
+
+function trickle(res: ServerResponse): void {
+  const chunk = Buffer.alloc(SLOW_BODY.chunkBytes, 0x2e)
+  res.writeHead(200, { 'content-type': 'application/octet-stream' })
+  let sent = 1
+  res.write(chunk)
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer)
+    res.write(chunk)
+    sent += 1
+    if (sent < SLOW_BODY.chunks) return
+    clearInterval(timer)
+    res.end()
+  }, SLOW_BODY.intervalMs)
+  res.once('close', () => clearInterval(timer))
+}
+
+/**
+ * The fields `/hop-response` adds: `Connection` names `X-Up`, so `X-Up` is hop-by-hop on this
+ * hop; `Keep-Alive` and `Proxy-Authenticate` are hop-by-hop whatever `Connection` says; `X-End` and
+ * `Cache-Control` are end-to-end.
+ */
+export const HOP_RESPONSE: readonly (readonly [string, string])[] = [
+  ['Connection', 'x-up'],
+  ['X-Up', '1'],
+  ['Keep-Alive', 'timeout=17, max=99'],
+  ['Proxy-Authenticate', 'Basic realm="peer"'],
+  ['X-End', '1'],
+  ['Cache-Control', 'no-store'],
+]
 
 function echo(req: IncomingMessage, res: ServerResponse): void {
   const length = req.headers['content-length']

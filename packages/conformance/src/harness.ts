@@ -2,7 +2,8 @@ import { createBalancer, type Balancer, type BalancerOptions } from 'sticky-core
 import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startBackend, type Backend } from './backend'
-import type { Answer } from './client'
+import { send, type Answer } from './client'
+import { CookieJar } from './jar'
 import type { Scope } from './scope'
 import type { AdapterFactory, AdapterOptions, Capabilities, RunningProxy } from './types'
 
@@ -86,4 +87,22 @@ export class CookieModel {
 /** Peers for the backends, with options applied to each. */
 export function peersOf(backends: readonly Backend[], options: { failTimeout?: number; maxFails?: number } = {}): BalancerOptions['peers'] {
   return backends.map((b) => ({ address: b.address, ...options }))
+}
+
+/**
+ * Asserts that `times` requests in a row, each from a fresh client holding the cookie that pins to
+ * `backend`, are answered 200 by `backend` and get no cookie naming another peer: the peer is still
+ * in service for its clients (it was not blamed, or its failures were cleared).
+ */
+export async function assertStaysOn(url: string, model: CookieModel, backend: Backend, message: string, times = 3): Promise<void> {
+  for (let i = 0; i < times; i += 1) {
+    const jar = new CookieJar()
+    jar.set(model.name, model.valueOf(backend))
+    const answer = await send(url, { jar, path: `/pinned?i=${i}` })
+    const label = `${message}: pinned request ${i + 1} of ${times}`
+    assert.is(answer.status, 200, `${label} status`)
+    assert.is(answer.backend, backend.name, `${label} reached ${backend.name}`)
+    const value = model.setBy(answer)
+    if (value !== undefined) assert.is(value, model.valueOf(backend), `${label}: no cookie naming another peer`)
+  }
 }

@@ -20,3 +20,15 @@ export async function deadPort(): Promise<number> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
+
+/**
+ * Waits until `condition()` holds, checking every few milliseconds; `guardMs` only bounds a wait
+ * for something that never happens, and then fails naming `what`.
+ */
+export async function waitFor(condition: () => boolean, what: string, guardMs = 10_000): Promise<void> {
+  const deadline = Date.now() + guardMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${guardMs} ms`)
+    await sleep(10)
+  }
+}

@@ -1,10 +1,15 @@
 import { suite } from 'uvu'
 import { bodies } from './bodies'
+import { clientFaults } from './client-faults'
+import { defaults } from './defaults'
+import { earlyAnswers } from './early-answers'
 import { failover } from './failover'
 import { forgery } from './forgery'
 import type { SuiteContext } from './harness'
+import { headerRules } from './header-rules'
 import { headers } from './headers'
 import { pinning } from './pinning'
+import { recovery } from './recovery'
 import { fastCheckSeed } from './seed'
 import type { AdapterFactory, Capabilities } from './types'
 
@@ -24,5 +29,10 @@ export function runConformance(name: string, factory: AdapterFactory, capabiliti
   bodies(ctx)
   headers(ctx)
   forgery(ctx)
+  recovery(ctx)
+  clientFaults(ctx)
+  earlyAnswers(ctx)
+  headerRules(ctx)
+  defaults(ctx)
   test.run()
 }

@@ -1,65 +1,103 @@
-import type { UpstreamBody } from './body'
+import type { AttemptEvent } from 'sticky-core'
+import type { ClientBody } from './client-body'
+import { PeerDeadline } from './deadline'
 import type { UpstreamFetch } from './options'
 
-/** How one try at one peer ended. */
-export type AttemptResult =
-  | { readonly kind: 'response'; readonly response: Response }
-  /** `fetch` rejected: the peer could not be reached or dropped the connection. */
-  | { readonly kind: 'network-error'; readonly error: unknown }
-  /** No response head within the timeout. */
-  | { readonly kind: 'timeout' }
-  /** The client went away (its request's signal aborted, or its body failed): says nothing about the peer. */
-  | { readonly kind: 'client-aborted' }
+/** The events of an attempt that brought a response head. */
+export type AnsweredEvent = 'peer-answered' | 'peer-answered-early'
+
+/** How one try at one peer ended, in sticky-core's vocabulary. */
+export type AttemptOutcome =
+  | { readonly event: AnsweredEvent; readonly response: Response }
+  | { readonly event: Exclude<AttemptEvent, AnsweredEvent> }
 
 /** One upstream request, described without the peer-specific URL. */
 export interface AttemptInput {
   readonly method: string
   readonly headers: Headers
-  readonly body: UpstreamBody
-  /** Milliseconds to wait for the response head; 0 for no limit. */
+  /** The client's body, shared by every attempt; `undefined` when the request has none. */
+  readonly body: ClientBody | undefined
+  /** Milliseconds the peer may stay silent (see {@link PeerDeadline}); 0 for no limit. */
   readonly timeout: number
   readonly fetch: UpstreamFetch
   /**
    * The client's `Request.signal`, which runtimes abort when the client disconnects: the upstream
-   * request is aborted with it. `undefined` when the runtime gives none.
+   * request is aborted with it, before and after the head. `undefined` when the runtime gives none.
    */
   readonly clientSignal: AbortSignal | undefined
-  /** Whether the client's request body failed while it streamed upstream (see `watchClientBody`). */
-  readonly clientBodyFailed: () => boolean
 }
 
 /**
- * Sends the request to `url` once. Never throws: a rejection of `fetch` is a result.
+ * Sends the request to `url` once and says what happened. Never throws: whatever `fetch` does is an
+ * outcome.
  *
- * The deadline covers the response head only, so a long download is not cut off; it is cleared as soon
- * as the head arrives. A plain timer instead of `AbortSignal.timeout` makes that possible. The client's
- * signal stays linked after the head, so a client that leaves mid-download stops the upstream body too.
+ * The deadline ends when the head arrives, so a long download is not cut off. The client's signal
+ * stays linked after the head, so a client that leaves mid-download stops the upstream body too.
  */
-export async function attempt(url: string, input: AttemptInput): Promise<AttemptResult> {
+export async function attempt(url: string, input: AttemptInput): Promise<AttemptOutcome> {
   const client = input.clientSignal
-  if (isAborted(client)) return { kind: 'client-aborted' }
+  if (isAborted(client)) return { event: 'client-gone' }
   const controller = new AbortController()
+  const deadline = new PeerDeadline(input.timeout, () => controller.abort(new Error('sticky-fetch: the peer stayed silent')))
+  const body = input.body?.forAttempt({ awaitingClient: () => deadline.suspend(), handedOver: () => deadline.arm() })
+  const init: StreamingRequestInit = { method: input.method, headers: input.headers, redirect: 'manual', signal: controller.signal }
+  if (body !== undefined) {
+    init.body = body.stream
+    init.duplex = 'half'
+  }
+  // Outside the `try`: a request the runtime refuses to build is no fault of the peer.
+  const request = new Request(url, init)
   const onClientAbort = (): void => controller.abort(client?.reason)
   client?.addEventListener('abort', onClientAbort, { once: true })
-  let timedOut = false
-  const timer = input.timeout > 0
-    ? setTimeout(() => {
-        timedOut = true
-        controller.abort()
-      }, input.timeout)
-    : undefined
+  deadline.arm()
   try {
-    const request = new Request(url, requestInit(input, controller.signal))
-    return { kind: 'response', response: await input.fetch(request) }
+    const response = await input.fetch(request)
+    deadline.stop()
+    if (body === undefined || body.ended()) return { event: 'peer-answered', response }
+    if (isClosing(response)) body.hold()
+    return { event: 'peer-answered-early', response }
   } catch (error) {
+    deadline.stop()
+    body?.retire()
     client?.removeEventListener('abort', onClientAbort)
-    if (timedOut) return { kind: 'timeout' }
-    // Checked after the timeout: a peer that was already too slow is at fault whatever the client did.
-    if (isAborted(client) || input.clientBodyFailed()) return { kind: 'client-aborted' }
-    return { kind: 'network-error', error }
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
+    return { event: failure(error, deadline, client, input.body) }
   }
+}
+
+/**
+ * What a rejected (or throwing) `fetch` means. Checked in this order: a peer whose deadline expired
+ * was silent while it had everything it asked for, whatever the client did next; a client that left
+ * or whose body broke says nothing about the peer.
+ *
+ * fetch does not say whether the connection was made, so a rejection is `connect-failed` while no
+ * chunk of the body has been handed over, and `peer-reset` after (both are retried only while the
+ * body is replayable, so the name never changes the verdict). A kept-alive connection is fetch's
+ * own: runtimes resend on a fresh one themselves, so `stale-connection` never comes from here.
+ */
+function failure(error: unknown, deadline: PeerDeadline, client: AbortSignal | undefined, body: ClientBody | undefined): Exclude<AttemptEvent, AnsweredEvent> {
+  if (deadline.expired) return 'peer-silent'
+  if (isAborted(client)) return 'client-gone'
+  if (body?.failed === true) return 'client-body-failed'
+  if (isMalformedAnswer(error)) return 'peer-protocol-error'
+  return body === undefined || body.replayable ? 'connect-failed' : 'peer-reset'
+}
+
+/**
+ * Whether fetch rejected because the peer's answer was not HTTP. Only Node's fetch (undici) says so,
+ * with an llhttp error code (`HPE_*`) on the rejection's cause; other runtimes reject as for a lost
+ * connection, which is then judged as one.
+ */
+function isMalformedAnswer(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined
+  if (typeof cause !== 'object' || cause === null || !('code' in cause)) return false
+  const code = cause.code
+  return typeof code === 'string' && code.startsWith('HPE_')
+}
+
+/** Whether the peer says it closes the connection after this response (where the runtime shows `Connection`). */
+function isClosing(response: Response): boolean {
+  const tokens = response.headers.get('connection')
+  return tokens !== null && tokens.split(',').some((token) => token.trim().toLowerCase() === 'close')
 }
 
 // A function rather than an inline test: the signal changes while `fetch` is awaited, which narrowing
@@ -70,14 +108,3 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 
 /** `duplex` is required by the fetch standard for a stream body, and missing from older DOM typings. */
 type StreamingRequestInit = RequestInit & { duplex?: 'half' }
-
-function requestInit(input: AttemptInput, signal: AbortSignal): StreamingRequestInit {
-  const init: StreamingRequestInit = { method: input.method, headers: input.headers, redirect: 'manual', signal }
-  const body = input.body
-  if (body.kind === 'buffered') init.body = body.bytes
-  else if (body.kind === 'stream') {
-    init.body = body.stream
-    init.duplex = 'half'
-  }
-  return init
-}

@@ -1,7 +1,6 @@
 import { parseDuration, StickyConfigError } from 'sticky-core'
 import type { HashMode, HmacAlgorithm, PeerInput, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
 import type { ProxyOptions, StickyFetchOptions } from './options'
-import { parseSize } from './units'
 
 /**
  * Worker environment bindings (`[vars]` in `wrangler.toml`, secrets, or any `process.env`-like object).
@@ -28,12 +27,11 @@ export type StickyEnv = Readonly<Record<string, unknown>>
  * | `STICKY_LEGACY` | `legacy` | boolean |
  * | `STICKY_TIMEOUT` | `proxy.timeout` | a duration (`30s`, `500ms`; a bare number is seconds; `0` is no limit) |
  * | `STICKY_RETRIES` | `proxy.retries` | integer |
- * | `STICKY_RETRY_BODY_LIMIT` | `proxy.retryBodyLimit` | bytes (`65536`, `64k`, `1m`) |
  * | `STICKY_X_FORWARDED` | `proxy.xForwarded` | boolean |
  * | `STICKY_KEEP_CONTENT_ENCODING` | `proxy.keepContentEncoding` | boolean; `true` suits Workers |
  *
- * Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`. Durations and sizes use nginx's
- * notation, so values carry over from an nginx `sticky` configuration.
+ * Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`. Durations use nginx's notation, so
+ * values carry over from an nginx `sticky` configuration.
  *
  * @throws StickyConfigError whose `option` is the variable's name, for a missing `STICKY_PEERS` or a value
  * that does not parse. The balancer checks the rest when the handler is created.
@@ -66,7 +64,6 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   const proxy: ProxyOptions = {}
   setIf(proxy, 'timeout', duration(env, 'STICKY_TIMEOUT'))
   setIf(proxy, 'retries', measure(env, 'STICKY_RETRIES', integer, 'a non-negative integer'))
-  setIf(proxy, 'retryBodyLimit', measure(env, 'STICKY_RETRY_BODY_LIMIT', parseSize, 'a size such as 65536 or 64k'))
   setIf(proxy, 'xForwarded', bool(env, 'STICKY_X_FORWARDED'))
   setIf(proxy, 'keepContentEncoding', bool(env, 'STICKY_KEEP_CONTENT_ENCODING'))
   if (Object.keys(proxy).length > 0) options.proxy = proxy

@@ -1,4 +1,5 @@
-import { hopByHopNames } from 'sticky-core'
+import { forwardedFields, forwardedNames, hopByHopNames } from 'sticky-core'
+import type { ForwardedSelection } from 'sticky-core'
 import { getSetCookies } from './set-cookie'
 
 /**
@@ -22,28 +23,33 @@ export interface ForwardedFor {
   readonly host: string
 }
 
+/** sticky-fetch writes every `X-Forwarded-*` field, or none (`proxy.xForwarded`). */
+const EVERY_FORWARDED: ForwardedSelection = Object.freeze({ for: true, proto: true, host: true })
+
 /**
- * The headers to send upstream: the client's minus hop-by-hop ones, `Host` (fetch derives it from the
- * peer's origin, as nginx's default `proxy_set_header Host $proxy_host`) and `Expect` (the client's hop
- * answers `100 Continue` before the body is read; fetch implementations refuse the header), plus `X-Forwarded-*` when
- * `forwarded` is given. `X-Forwarded-For` appends the client to the list it arrived with, like nginx's
- * `$proxy_add_x_forwarded_for`; `-Proto` and `-Host` are replaced, as only this hop knows them.
+ * The headers to send upstream: the client's minus hop-by-hop ones, `Host` and `Expect`, plus the
+ * `X-Forwarded-*` fields of sticky-core's `forwardedFields` when `forwarded` is given (the client's
+ * own fields of those names are dropped first, so none is sent twice).
+ *
+ * `Host` is left to fetch, which derives it from the peer's URL: that is sticky-core's
+ * `upstreamHost(peer)`, the rule every adapter keeps. `Expect` is answered by the client's hop before
+ * the body is read, and fetch implementations refuse it. `X-Forwarded-For` extends the chain that
+ * arrived (`appendForwardedFor`: an empty incoming field gives just the client); `-Proto` and `-Host`
+ * are replaced, as only this hop knows them.
  */
 export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFor | undefined): Headers {
   const drop = notForwarded(incoming)
   drop.add('host')
   drop.add('expect')
+  if (forwarded !== undefined) for (const name of forwardedNames(EVERY_FORWARDED)) drop.add(name)
   const headers = new Headers()
   for (const [name, value] of incoming) {
     if (!drop.has(name)) headers.append(name, value)
   }
   if (forwarded !== undefined) {
-    if (forwarded.client !== undefined) {
-      const chain = headers.get('x-forwarded-for')
-      headers.set('x-forwarded-for', chain === null ? forwarded.client : `${chain}, ${forwarded.client}`)
-    }
-    headers.set('x-forwarded-proto', forwarded.proto)
-    headers.set('x-forwarded-host', forwarded.host)
+    const input = { forwardedFor: incoming.get('x-forwarded-for'), client: forwarded.client, proto: forwarded.proto, host: forwarded.host }
+    const fields = forwardedFields(input, EVERY_FORWARDED)
+    for (let i = 0; i + 1 < fields.length; i += 2) headers.append(fields[i] as string, fields[i + 1] as string)
   }
   return headers
 }

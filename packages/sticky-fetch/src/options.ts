@@ -14,26 +14,22 @@ export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => st
 /** How the handler talks to upstreams. Each option mirrors the nginx `proxy_*` directive named. */
 export interface ProxyOptions {
   /**
-   * Milliseconds to wait for an upstream's response head; past it the handler answers 504 and counts a
-   * failure. The body then streams without a deadline. `0` means no limit, as in every sticky adapter.
-   * Mirrors nginx `proxy_read_timeout` for the first byte.
+   * Milliseconds a peer may stay silent during an attempt: to connect, to read the next chunk of the
+   * request body, to send its response head. Past it the handler answers 504, counts a failure and
+   * tries no other peer (the peer may be acting on the request). Waiting for the client's next chunk
+   * is not the peer's silence: a slow upload never times out the peer. The response body then streams
+   * without a deadline. `0` means no limit, as in every sticky adapter. Mirrors nginx
+   * `proxy_read_timeout` and `proxy_send_timeout` up to the response head.
    * @default 60000
    */
   timeout?: number | undefined
   /**
-   * Further peers to try after a network error (the upstream `fetch` rejected), for idempotent requests
-   * (RFC 9110 section 9.2.2) whose body can be sent again. Mirrors nginx `proxy_next_upstream_tries`
-   * minus the first try.
+   * Further peers to try after a connection failure, for idempotent requests (RFC 9110 section 9.2.2)
+   * of which no body byte has left the client's stream (sticky-core's `judgeAttempt`). Mirrors nginx
+   * `proxy_next_upstream_tries` minus the first try.
    * @default every other peer once (`peers.length - 1`, like `proxy_next_upstream_tries 0`)
    */
   retries?: number | undefined
-  /**
-   * Request bodies of idempotent methods (PUT, DELETE, OPTIONS) up to this many bytes are buffered so a
-   * retry can send them again; longer or unknown-length bodies past the limit stream and are never
-   * retried. Non-idempotent methods (POST, PATCH) always stream. `0` buffers nothing.
-   * @default 65536
-   */
-  retryBodyLimit?: number | undefined
   /**
    * Adds `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` to the upstream request, as
    * nginx's usual `proxy_set_header X-Forwarded-*` lines do.
@@ -72,7 +68,6 @@ export interface ResolvedProxyOptions {
   readonly timeout: number
   /** `undefined`: every other peer once, counted when the request comes, since `setPeers` can change them. */
   readonly retries: number | undefined
-  readonly retryBodyLimit: number
   readonly xForwarded: boolean
   readonly clientAddress: ClientAddress
   readonly keepContentEncoding: boolean
@@ -94,7 +89,6 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
   return {
     timeout: count('proxy.timeout', o.timeout, 60_000),
     retries: o.retries === undefined ? undefined : count('proxy.retries', o.retries, 0),
-    retryBodyLimit: count('proxy.retryBodyLimit', o.retryBodyLimit, 65_536),
     xForwarded: flag('proxy.xForwarded', o.xForwarded, true),
     clientAddress: callable('proxy.clientAddress', o.clientAddress, cfConnectingIp),
     keepContentEncoding: flag('proxy.keepContentEncoding', o.keepContentEncoding, false),

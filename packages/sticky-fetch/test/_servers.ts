@@ -160,12 +160,17 @@ interface AfterEachHook {
   after: { each(hook: () => Promise<void>): void }
 }
 
+/** Anything a test starts and must close. */
+export interface Closable {
+  close(): Promise<void>
+}
+
 /**
  * Registers an `after.each` hook on `suite` that closes every server the running case started through the
  * returned `started`, whether the case passed or not.
  */
-export function closeAfterEach(suite: AfterEachHook): (server: Promise<Listening>) => Promise<Listening> {
-  let servers: Listening[] = []
+export function closeAfterEach(suite: AfterEachHook): <T extends Closable>(server: Promise<T>) => Promise<T> {
+  let servers: Closable[] = []
   suite.after.each(async () => {
     const closing = servers
     servers = []

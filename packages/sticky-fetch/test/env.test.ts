@@ -94,14 +94,19 @@ const accepted: ReadonlyArray<{ name: string; env: StickyEnv; expected: StickyFe
       ...PEERS,
       STICKY_TIMEOUT: '1m30s',
       STICKY_RETRIES: '3',
-      STICKY_RETRY_BODY_LIMIT: '16k',
       STICKY_X_FORWARDED: 'off',
       STICKY_KEEP_CONTENT_ENCODING: 'true',
     },
     expected: {
       peers: ['http://127.0.0.1:9001'],
-      proxy: { timeout: 90_000, retries: 3, retryBodyLimit: 16_384, xForwarded: false, keepContentEncoding: true },
+      proxy: { timeout: 90_000, retries: 3, xForwarded: false, keepContentEncoding: true },
     },
+  },
+  {
+    // The retry buffer was removed (bodies always stream): a variable left in a deployment changes nothing.
+    name: 'a leftover STICKY_RETRY_BODY_LIMIT, ignored',
+    env: { ...PEERS, STICKY_RETRY_BODY_LIMIT: '64k' },
+    expected: { peers: ['http://127.0.0.1:9001'] },
   },
   {
     name: 'a timeout of 0 (no limit) and a bare number of seconds',
@@ -139,7 +144,6 @@ const rejected: ReadonlyArray<{ env: StickyEnv; variable: string }> = [
   { env: { ...PEERS, STICKY_REFRESH: 'sometimes' }, variable: 'STICKY_REFRESH' },
   { env: { ...PEERS, STICKY_TIMEOUT: 'forever' }, variable: 'STICKY_TIMEOUT' },
   { env: { ...PEERS, STICKY_RETRIES: '-1' }, variable: 'STICKY_RETRIES' },
-  { env: { ...PEERS, STICKY_RETRY_BODY_LIMIT: '1g' }, variable: 'STICKY_RETRY_BODY_LIMIT' },
 ]
 for (const { env, variable } of rejected) {
   fromEnv(`should reject ${JSON.stringify(env)} naming ${variable}`, () => {

@@ -70,6 +70,7 @@ export class Exchange {
     // Each attempt reads the body through its own stream (reply-from sends `request.body`).
     if (this.#body !== undefined) this.#request.body = this.#body.open()
     const probe = new TransportProbe()
+    this.#body?.watchWaiting((waiting) => probe.holdTimeout(waiting))
     let settled = false
     const { timeout, xForwarded } = this.#ctx
     probing(probe, () =>
@@ -93,7 +94,7 @@ export class Exchange {
           // A head that arrives while the transport still sends the body: the peer refuses the rest.
           const event: AttemptEvent = this.#body !== undefined && !this.#body.sent ? 'peer-answered-early' : 'peer-answered'
           this.#apply(this.#judge(event, resent), peer, decision, undefined)
-          this.#relay(upstream.stream, peer, resent)
+          this.#relay(upstream.stream, peer, resent, probe)
         },
         onError: (_reply, { error }) => {
           // node:http may report the request's failure after the response head was relayed.
@@ -151,8 +152,11 @@ export class Exchange {
    * that cuts its body short is answered by the proxy (502 before any byte went out, a cut
    * response after) instead of by Fastify with the transport's raw error.
    */
-  #relay(upstream: Readable, peer: Peer, resent: boolean): void {
+  #relay(upstream: Readable, peer: Peer, resent: boolean, probe: TransportProbe): void {
     const out = new PassThrough()
+    // A response paused because the client does not read is waiting on the client, not the peer.
+    upstream.on('pause', () => probe.holdTimeout(true))
+    upstream.on('resume', () => probe.holdTimeout(false))
     let over = upstream.readableEnded
     const cut = (): void => {
       if (over) return

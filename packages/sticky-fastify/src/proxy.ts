@@ -2,6 +2,7 @@ import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { StickyConfigError } from 'sticky-core'
 import { Exchange } from './exchange'
+import { observedTransport } from './http-transport'
 import type { ExchangeContext } from './exchange'
 import type { ResolvedOptions } from './options'
 import { originForm } from './origin-form'
@@ -27,10 +28,12 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
   }
   const bodies = new WeakMap<FastifyRequest, ClientBody>()
 
-  instance.register(replyFrom, options.replyFrom)
+  const transport = observedTransport(options.replyFrom)
+  instance.register(replyFrom, transport.replyFrom)
   const release = watchTransport()
   instance.addHook('onClose', (_instance, done) => {
     release()
+    transport.close()
     done()
   })
   instance.removeAllContentTypeParsers()

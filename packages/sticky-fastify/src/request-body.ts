@@ -25,6 +25,7 @@ export class ClientBody {
   #taken = false
   #ended = false
   #failure: ClientBodyError | undefined
+  #onWaiting: ((waiting: boolean) => void) | undefined
 
   constructor(source: Readable) {
     this.#source = source
@@ -34,6 +35,7 @@ export class ClientBody {
     source.once('end', () => {
       this.#ended = true
       this.#leg?.deliverEnd()
+      this.#notify()
     })
     source.on('error', (error: unknown) => {
       this.#failure = new ClientBodyError(error)
@@ -62,14 +64,26 @@ export class ClientBody {
     return leg.waiting && leg.readableFlowing === true && leg.readableLength === 0
   }
 
+  /**
+   * Calls `listener` with {@link awaitingClient} whenever it may have changed (for a transport whose
+   * timer must not run while the client is the slow one); one listener, replaced by the next.
+   */
+  watchWaiting(listener: ((waiting: boolean) => void) | undefined): void {
+    this.#onWaiting = listener
+  }
+
   /** A stream of the body for one attempt; the previous attempt's stream lets go of the client. */
   open(): Readable {
     this.#leg?.destroy()
-    const leg = new BodyLeg(this.#source)
+    const leg = new BodyLeg(this.#source, () => this.#notify())
     this.#leg = leg
     if (this.#failure !== undefined) leg.destroy(this.#failure)
     else if (this.#ended) leg.deliverEnd()
     return leg
+  }
+
+  #notify(): void {
+    this.#onWaiting?.(this.awaitingClient)
   }
 
   #take(chunk: Buffer): void {
@@ -88,23 +102,27 @@ export class ClientBody {
  */
 class BodyLeg extends Readable {
   readonly #source: Readable
+  readonly #changed: () => void
   /** The transport asked for data that has not been handed over yet. */
   waiting = false
 
-  constructor(source: Readable) {
+  constructor(source: Readable, changed: () => void) {
     super()
     this.#source = source
+    this.#changed = changed
     // Whoever read this stream may have let go of it by the time the client fails: no unhandled error.
     this.on('error', () => undefined)
   }
 
   override _read(): void {
     this.waiting = true
+    this.#changed()
     this.#source.resume()
   }
 
   deliver(chunk: Buffer): void {
     this.waiting = false
+    this.#changed()
     setImmediate(() => {
       if (!this.destroyed) this.push(chunk)
     })

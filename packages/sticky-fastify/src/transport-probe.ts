@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import type { ClientRequest } from 'node:http'
 
 /** The part of a connection the probe reads: how many bytes arrived on it so far. */
 interface Connection {
@@ -13,6 +14,7 @@ interface Connection {
  */
 export class TransportProbe {
   #watched = false
+  #request: ClientRequest | undefined
   #connection: Connection | undefined
   #reused = false
   #readBefore = 0
@@ -28,6 +30,31 @@ export class TransportProbe {
   /** The transport created the attempt's request: from now on the probe sees what happens to it. */
   watch(): void {
     this.#watched = true
+  }
+
+  /** node:http: `request` is the attempt's; it tells its connection, and whether it was reused. */
+  watchClientRequest(request: ClientRequest): void {
+    this.#request = request
+    request.once('socket', (socket) => {
+      // `reusedSocket` is settled once the agent handed out the socket, before 'socket' is emitted.
+      const sent = (): void => this.sentOn(socket, request.reusedSocket)
+      if (socket.connecting) socket.once('connect', sent)
+      else sent()
+    })
+  }
+
+  /**
+   * Stops (`true`) or restarts node:http's idle timer for the attempt: it measures the silence of
+   * the connection, and while the proxy waits on the client (an upload pausing, a download nobody
+   * reads) that silence is not the peer's. undici needs no help: its headers timeout does not run
+   * while the request body is still being written and the connection takes it, and its body
+   * timeout does not run while the response is paused.
+   */
+  holdTimeout(hold: boolean): void {
+    const request = this.#request
+    const timeout = (request as { timeout?: unknown } | undefined)?.timeout
+    if (request === undefined || request.socket === null || typeof timeout !== 'number') return
+    request.setTimeout(hold ? 0 : timeout)
   }
 
   /** The transport wrote the request head to `connection`, which had (`reused`) or had not carried a request before. */

@@ -6,7 +6,7 @@ import type { Scope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { stickyProxy } from '../src/index'
-import type { StickyFastifyOptions } from '../src/index'
+import type { ReplyFromOptions, StickyFastifyOptions } from '../src/index'
 import { createApp, listen } from './_app'
 import { signalled, startStalledBackend } from './_backend'
 import { recordingBalancer } from './_balancer'
@@ -86,34 +86,91 @@ test('should try exactly `retries` other peers when the option is given', () =>
     )
   }))
 
-for (const [how, close] of [
-  ['closes', 'destroy'],
-  ['resets', 'resetAndDestroy'],
-] as const) {
-  test(`should resend, on a fresh connection and without blame, a GET whose kept-alive connection the peer ${how}`, () =>
+const transports: ReadonlyArray<readonly [string, ReplyFromOptions]> = [
+  ['undici', {}],
+  ['node:http', { http: {} }],
+]
+
+for (const [transport, replyFrom] of transports) {
+  for (const [how, close] of [
+    ['closes', 'destroy'],
+    ['resets', 'resetAndDestroy'],
+  ] as const) {
+    test(`should resend, on a fresh connection and without blame, a GET whose kept-alive connection the peer ${how} (${transport})`, () =>
+      withScope(async (scope) => {
+        // The first connection answers one request and drops the next as it arrives, as a peer whose
+        // idle timeout fired just then does; later connections answer every request.
+        const peer = scope.defer(
+          await startRawBackend((socket, index) =>
+            onRequestHeads(socket, (request) => {
+              if (index === 0 && request === 1) socket[close]()
+              else socket.write(okResponse(`connection ${index} request ${request}`))
+            }),
+          ),
+          (b) => b.close(),
+        )
+        const { balancer, reports } = recordingBalancer({ peers: [peer.address] })
+        const url = await startProxy(scope, { balancer, replyFrom })
+        assert.is((await send(url, { path: '/a' })).body.toString(), 'connection 0 request 0')
+        const resent = await send(url, { path: '/b' })
+        assert.is(resent.status, 200)
+        assert.is(resent.body.toString(), 'connection 1 request 0', 'the resend went out on a new connection')
+        assert.is(peer.connections(), 2)
+        assert.equal(reports, [
+          [peer.address, true],
+          [peer.address, true],
+        ])
+      }))
+  }
+
+  test(`should complete a slow upload whose pauses exceed timeout, and not blame the peer (${transport})`, () =>
     withScope(async (scope) => {
-      // The first connection answers one request and drops the next as it arrives, as a peer whose
-      // idle timeout fired just then does; later connections answer every request.
-      const peer = scope.defer(
-        await startRawBackend((socket, index) =>
-          onRequestHeads(socket, (request) => {
-            if (index === 0 && request === 1) socket[close]()
-            else socket.write(okResponse(`connection ${index} request ${request}`))
-          }),
-        ),
-        (b) => b.close(),
-      )
-      const { balancer, reports } = recordingBalancer({ peers: [peer.address] })
-      const url = await startProxy(scope, { balancer })
-      assert.is((await send(url, { path: '/a' })).body.toString(), 'connection 0 request 0')
-      const resent = await send(url, { path: '/b' })
-      assert.is(resent.status, 200)
-      assert.is(resent.body.toString(), 'connection 1 request 0', 'the resend went out on a new connection')
-      assert.is(peer.connections(), 2)
-      assert.equal(reports, [
-        [peer.address, true],
-        [peer.address, true],
-      ])
+      const address = await httpBackend(scope, (req, res) => {
+        let length = 0
+        req.on('data', (chunk: Buffer) => (length += chunk.length))
+        req.on('end', () => res.end(String(length)))
+      })
+      const { balancer, reports } = recordingBalancer({ peers: [address] })
+      const url = await startProxy(scope, { balancer, replyFrom, timeout: 100 })
+      async function* slowly(): AsyncIterable<Uint8Array> {
+        for (let i = 0; i < 3; i += 1) {
+          // The client, not the peer, is silent for several timeouts.
+          await new Promise((resolve) => setTimeout(resolve, 400))
+          yield Buffer.alloc(1024, 1)
+        }
+      }
+      const answer = await send(url, { method: 'POST', path: '/upload', body: slowly })
+      assert.is(answer.status, 200)
+      assert.is(answer.body.toString(), '3072', 'the whole body reached the peer')
+      assert.equal(reports, [[address, true]])
+    }))
+
+  test(`should not blame the peer while a client is slow to read a download past timeout (${transport})`, () =>
+    withScope(async (scope) => {
+      const SIZE = 8 * 1024 * 1024
+      const address = await httpBackend(scope, (_req, res) => {
+        res.writeHead(200, { 'content-length': String(SIZE) })
+        res.end(Buffer.alloc(SIZE, 1))
+      })
+      const { balancer, reports } = recordingBalancer({ peers: [address] })
+      const url = await startProxy(scope, { balancer, replyFrom, timeout: 100 })
+      const received = await new Promise<number>((resolve, reject) => {
+        const req = request(`${url}/big`, { agent: false }, (res) => {
+          res.pause()
+          // The client reads nothing for several timeouts: the proxy waits on the client, not the peer.
+          setTimeout(() => {
+            let length = 0
+            res.on('data', (chunk: Buffer) => (length += chunk.length))
+            res.on('end', () => resolve(length))
+            res.on('error', reject)
+            res.resume()
+          }, 500)
+        })
+        req.on('error', reject)
+        req.end()
+      })
+      assert.is(received, SIZE)
+      assert.equal(reports, [[address, true]])
     }))
 }
 
@@ -225,34 +282,6 @@ test('should answer 502 itself when the peer cuts its response before a byte of 
       [peer.address, true],
       [peer.address, false],
     ])
-  }))
-
-test('should not blame the peer while a client is slow to read a download past timeout', () =>
-  withScope(async (scope) => {
-    const SIZE = 8 * 1024 * 1024
-    const address = await httpBackend(scope, (_req, res) => {
-      res.writeHead(200, { 'content-length': String(SIZE) })
-      res.end(Buffer.alloc(SIZE, 1))
-    })
-    const { balancer, reports } = recordingBalancer({ peers: [address] })
-    const url = await startProxy(scope, { balancer, timeout: 100 })
-    const received = await new Promise<number>((resolve, reject) => {
-      const req = request(`${url}/big`, { agent: false }, (res) => {
-        res.pause()
-        // The client reads nothing for several timeouts: the proxy waits on the client, not the peer.
-        setTimeout(() => {
-          let length = 0
-          res.on('data', (chunk: Buffer) => (length += chunk.length))
-          res.on('end', () => resolve(length))
-          res.on('error', reject)
-          res.resume()
-        }, 500)
-      })
-      req.on('error', reject)
-      req.end()
-    })
-    assert.is(received, SIZE)
-    assert.equal(reports, [[address, true]])
   }))
 
 test('should answer its own error with Connection: close while the request body is unread', () =>

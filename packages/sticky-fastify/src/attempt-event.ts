@@ -102,10 +102,26 @@ export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent 
       if (facts.awaitingClient) return 'client-body-failed'
       return facts.sent === false ? 'connect-timeout' : 'peer-silent'
     }
+    if (code === 'UND_ERR_SOCKET' && refusedByUndici(error)) return 'peer-protocol-error'
     if (CLOSED_CODES.has(code)) return closedEvent(code, facts)
     if (CUT_CODES.has(code)) return 'peer-cut-response'
   }
   return 'peer-protocol-error'
+}
+
+/**
+ * undici closes the connection itself, with the same `UND_ERR_SOCKET` a peer's close gets, when
+ * the peer's head is one it will not take: any `100` (its HTTP/1.1 client supports no interim 100),
+ * an unasked `101`, an answer to no request. Only the message tells.
+ */
+function refusedByUndici(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown }
+    if (code === 'UND_ERR_SOCKET' && (message === 'bad response' || message === 'bad upgrade')) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
 }
 
 function closedEvent(code: string, facts: FailureFacts): AttemptEvent {

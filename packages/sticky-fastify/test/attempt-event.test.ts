@@ -13,6 +13,12 @@ function wrapped(code: string, outer = 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR'): 
   return Object.assign(new Error('outer', { cause: inner }), { code: outer })
 }
 
+/** undici's own refusal of a head, as reply-from wraps it. */
+function undiciRefused(message: string): Error {
+  const inner = Object.assign(new Error(message), { code: 'UND_ERR_SOCKET' })
+  return Object.assign(new Error('outer', { cause: inner }), { code: 'UND_ERR_SOCKET' })
+}
+
 /** A fresh connection that carried the request head, nothing back yet, client still there. */
 const FRESH: FailureFacts = { clientGone: false, awaitingClient: false, reused: false, sent: true, answerStarted: false }
 const REUSED: FailureFacts = { ...FRESH, reused: true }
@@ -42,6 +48,8 @@ const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent
   ['node:http\'s request timeout before connecting', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), NOT_SENT, 'connect-timeout'],
   ['node:http\'s request timeout while the client uploads slowly', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'), { ...FRESH, awaitingClient: true }, 'client-body-failed'],
   ['a malformed status line', wrapped('HPE_INVALID_CONSTANT'), FRESH, 'peer-protocol-error'],
+  ['a head undici refuses (an interim 100)', undiciRefused('bad response'), { ...REUSED, answerStarted: true }, 'peer-protocol-error'],
+  ['an upgrade nobody asked for', undiciRefused('bad upgrade'), FRESH, 'peer-protocol-error'],
   ['an invalid header token', wrapped('HPE_INVALID_HEADER_TOKEN'), REUSED, 'peer-protocol-error'],
   ['oversized response headers', wrapped('UND_ERR_HEADERS_OVERFLOW'), FRESH, 'peer-protocol-error'],
   ['a status Fastify cannot send', Object.assign(new Error('Bad Gateway'), { code: 'FST_REPLY_FROM_BAD_GATEWAY' }), FRESH, 'peer-protocol-error'],

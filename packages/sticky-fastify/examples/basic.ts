@@ -17,7 +17,7 @@ await app.register(stickyProxy, {
   peers: ['127.0.0.1:3001', '127.0.0.1:3002'],
   cookie: { name: 'route', httpOnly: true, sameSite: 'Lax', expires: 3600 },
   prefix: '/app', // /app/hello is sent upstream as /hello
-  retries: 1, // an idempotent request whose peer is down goes to the other one
+  // By default an idempotent request whose peer is down tries every other peer once (`retries`).
 })
 
 // The app's own routes keep working beside the proxy, and can read the decision.

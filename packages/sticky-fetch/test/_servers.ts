@@ -120,16 +120,39 @@ async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerR
     if (cookies.length > 0) headers['set-cookie'] = cookies
     res.writeHead(response.status, response.statusText, headers)
     if (response.body === null) {
-      res.end()
+      endAfterUpload(req, res)
       return
     }
     const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>)
     body.on('error', () => res.destroy())
-    body.pipe(res)
+    body.on('end', () => endAfterUpload(req, res))
+    body.pipe(res, { end: false })
   } catch {
     if (!res.headersSent) res.writeHead(500).end()
     else res.destroy()
   }
+}
+
+/**
+ * Ends `res` once nothing of the request is left unread, as nginx's `lingering_close` and hyper do.
+ * An answer that comes before the upload ended (an early 413) would otherwise be followed by
+ * node:http closing a connection with unread bytes, which the kernel turns into a reset that can
+ * destroy the answer before the client read it. The rest of an upload nobody took is read and dropped.
+ */
+function endAfterUpload(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete || req.destroyed) {
+    res.end()
+    return
+  }
+  // The handler's reader of the body stopped reading; the body's own listener is replaced by a drain.
+  req.removeAllListeners('data')
+  req.on('data', () => undefined)
+  req.resume()
+  const end = (): void => {
+    if (!res.writableEnded) res.end()
+  }
+  req.once('end', end)
+  req.once('close', end)
 }
 
 /** The fetch `Request` for `req`, or `undefined` when its Host or target is not a valid URL. */

@@ -131,11 +131,11 @@ for (const [transport, replyFrom] of transports) {
         req.on('end', () => res.end(String(length)))
       })
       const { balancer, reports } = recordingBalancer({ peers: [address] })
-      const url = await startProxy(scope, { balancer, replyFrom, timeout: 100 })
+      const url = await startProxy(scope, { balancer, replyFrom, timeout: 300 })
       async function* slowly(): AsyncIterable<Uint8Array> {
         for (let i = 0; i < 3; i += 1) {
-          // The client, not the peer, is silent for several timeouts.
-          await new Promise((resolve) => setTimeout(resolve, 400))
+          // The client, not the peer, is silent for longer than the timeout.
+          await new Promise((resolve) => setTimeout(resolve, 700))
           yield Buffer.alloc(1024, 1)
         }
       }
@@ -153,18 +153,18 @@ for (const [transport, replyFrom] of transports) {
         res.end(Buffer.alloc(SIZE, 1))
       })
       const { balancer, reports } = recordingBalancer({ peers: [address] })
-      const url = await startProxy(scope, { balancer, replyFrom, timeout: 100 })
+      const url = await startProxy(scope, { balancer, replyFrom, timeout: 300 })
       const received = await new Promise<number>((resolve, reject) => {
         const req = request(`${url}/big`, { agent: false }, (res) => {
           res.pause()
-          // The client reads nothing for several timeouts: the proxy waits on the client, not the peer.
+          // The client reads nothing for longer than the timeout: the proxy waits on the client, not the peer.
           setTimeout(() => {
             let length = 0
             res.on('data', (chunk: Buffer) => (length += chunk.length))
             res.on('end', () => resolve(length))
             res.on('error', reject)
             res.resume()
-          }, 500)
+          }, 900)
         })
         req.on('error', reject)
         req.end()

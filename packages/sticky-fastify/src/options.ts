@@ -47,12 +47,14 @@ export interface StickyFastifyPluginOptions {
    * silent before its head is answered 504 and counted as failed; one silent mid-body has its
    * response cut. Time spent waiting for a slow client (uploading, or not reading) never counts.
    * `0` means no limit, as in every sticky adapter.
-   * @default undefined (`@fastify/reply-from`'s default for its transport)
+   * @default undefined (`@fastify/reply-from`'s default: undici's 300 s, node:http's 10 s)
    */
   timeout?: number | undefined
   /**
-   * Add `X-Forwarded-For` (appended to the client's), `X-Forwarded-Proto` and `X-Forwarded-Host`
-   * to the upstream request, as nginx's `$proxy_add_x_forwarded_for` idiom does.
+   * Send `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` by sticky-core's rules
+   * (`forwardedFields`), in place of the client's: `For` extends the incoming chain with the
+   * client's address, empty elements left out (nginx's `$proxy_add_x_forwarded_for`); `Proto` and
+   * `Host` say how this proxy was reached. `false` passes the client's fields through untouched.
    * @default true
    */
   xForwarded?: boolean | undefined

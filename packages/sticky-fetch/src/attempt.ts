@@ -8,7 +8,12 @@ export type AnsweredEvent = 'peer-answered' | 'peer-answered-early'
 
 /** How one try at one peer ended, in sticky-core's vocabulary. */
 export type AttemptOutcome =
-  | { readonly event: AnsweredEvent; readonly response: Response }
+  | {
+      readonly event: AnsweredEvent
+      readonly response: Response
+      /** Aborts the exchange, for a response body the peer stopped sending. */
+      readonly abort: (reason: Error) => void
+    }
   | { readonly event: Exclude<AttemptEvent, AnsweredEvent> }
 
 /** One upstream request, described without the peer-specific URL. */
@@ -53,9 +58,10 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
   try {
     const response = await input.fetch(request)
     deadline.stop()
-    if (body === undefined || body.ended()) return { event: 'peer-answered', response }
+    const abort = (reason: Error): void => controller.abort(reason)
+    if (body === undefined || body.ended()) return { event: 'peer-answered', response, abort }
     if (isClosing(response)) body.hold()
-    return { event: 'peer-answered-early', response }
+    return { event: 'peer-answered-early', response, abort }
   } catch (error) {
     deadline.stop()
     body?.retire()
@@ -83,15 +89,18 @@ function failure(error: unknown, deadline: PeerDeadline, client: AbortSignal | u
 }
 
 /**
- * Whether fetch rejected because the peer's answer was not HTTP. Only Node's fetch (undici) says so,
- * with an llhttp error code (`HPE_*`) on the rejection's cause; other runtimes reject as for a lost
+ * Whether fetch rejected because the peer's answer was not an acceptable HTTP/1.1 head. Only Node's
+ * fetch (undici) says so, on the rejection's cause: an llhttp error (`HPE_*`), a head over its size
+ * limit, a `101` nobody asked for or an interim `100` it does not take (`bad upgrade`, `bad
+ * response`), or a status below 100 (an internal assertion). Other runtimes reject as for a lost
  * connection, which is then judged as one.
  */
 function isMalformedAnswer(error: unknown): boolean {
   const cause = error instanceof Error ? error.cause : undefined
-  if (typeof cause !== 'object' || cause === null || !('code' in cause)) return false
+  if (!(cause instanceof Error) || !('code' in cause) || typeof cause.code !== 'string') return false
   const code = cause.code
-  return typeof code === 'string' && code.startsWith('HPE_')
+  if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'ERR_ASSERTION') return true
+  return code === 'UND_ERR_SOCKET' && (cause.message === 'bad response' || cause.message === 'bad upgrade')
 }
 
 /** Whether the peer says it closes the connection after this response (where the runtime shows `Connection`). */

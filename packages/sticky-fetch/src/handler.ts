@@ -1,8 +1,9 @@
 import { createBalancer, judgeAttempt, StickyConfigError } from 'sticky-core'
-import type { AttemptEvent, Balancer, Decision, Peer } from 'sticky-core'
+import type { AttemptEvent, AttemptFacts, Balancer, Decision, Peer } from 'sticky-core'
 import { attempt } from './attempt'
 import type { AttemptInput } from './attempt'
 import { ClientBody } from './client-body'
+import { watchDownload } from './download'
 import { upstreamRequestHeaders } from './headers'
 import { resolveProxyOptions } from './options'
 import type { ResolvedProxyOptions, StickyFetchOptions } from './options'
@@ -85,26 +86,39 @@ async function proxyRequest(
 
   const tried: Peer[] = [peer]
   let resent = false
+  const facts = (): AttemptFacts => ({
+    method: request.method,
+    bodyReplayable: body === undefined || body.replayable,
+    tried: tried.length,
+    retries: proxy.retries,
+    peers: balancer.peers.length,
+    resent,
+  })
   for (;;) {
     // A `unix:` peer can only come from `setPeers`: fetch cannot reach it, so it fails to connect.
     const outcome = peer.target.kind === 'tcp' ? await attempt(peer.target.origin + target, input) : ({ event: 'connect-failed' } as const)
     let event: AttemptEvent = outcome.event
     let response: Response | undefined
     if ('response' in outcome) {
-      response = relayed(outcome.response, decision.setCookie, proxy.keepContentEncoding)
+      const answered = peer
+      const download = outcome.response.body === null
+        ? null
+        : watchDownload(outcome.response.body, {
+            timeout: proxy.timeout,
+            abort: outcome.abort,
+            clientGone: () => clientSignal?.aborted === true,
+            // After the head went out, the verdict's only deed is the blame: the client's response is cut.
+            peerCut: () => {
+              if (judgeAttempt('peer-cut-response', facts()).blame) balancer.report(answered, false)
+            },
+          })
+      response = relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding)
       if (response === undefined) {
         event = 'peer-protocol-error'
-        void outcome.response.body?.cancel().catch(() => undefined)
+        void download?.cancel().catch(() => undefined)
       }
     }
-    const verdict = judgeAttempt(event, {
-      method: request.method,
-      bodyReplayable: body === undefined || body.replayable,
-      tried: tried.length,
-      retries: proxy.retries,
-      peers: balancer.peers.length,
-      resent,
-    })
+    const verdict = judgeAttempt(event, facts())
     if (verdict.blame) balancer.report(peer, false)
     if (verdict.credit) balancer.report(peer, true)
 

@@ -3,22 +3,28 @@ import { downstreamResponseHeaders } from './headers'
 
 /**
  * The upstream response as the client gets it: copied, because a fetched `Response` has immutable
- * headers, with the balancer's `Set-Cookie` beside the upstream's own.
+ * headers, with the balancer's `Set-Cookie` beside the upstream's own, and `body` (the upstream
+ * body as watched by `watchDownload`).
  *
  * A reason phrase the runtime does not take back (Node's `Response` refuses anything but a
  * ByteString; a latin-1 `Grüße` arrives decoded as UTF-8 replacement characters) is dropped, as the
  * phrase carries no meaning (RFC 9112 section 4). A status no `Response` can carry (outside 200-599)
  * gives `undefined`: the peer's answer is then a protocol error, not a reason for the handler to throw.
  */
-export function relayed(upstream: Response, setCookie: string | null, keepContentEncoding: boolean): Response | undefined {
+export function relayed(
+  upstream: Response,
+  body: ReadableStream<Uint8Array> | null,
+  setCookie: string | null,
+  keepContentEncoding: boolean,
+): Response | undefined {
   try {
     const headers = downstreamResponseHeaders(upstream.headers, keepContentEncoding)
     if (setCookie !== null) headers.append('set-cookie', setCookie)
     const init = { status: upstream.status, statusText: upstream.statusText, headers }
     try {
-      return new Response(upstream.body, init)
+      return new Response(body, init)
     } catch {
-      return new Response(upstream.body, { ...init, statusText: '' })
+      return new Response(body, { ...init, statusText: '' })
     }
   } catch {
     return undefined

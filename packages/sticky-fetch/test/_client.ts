@@ -119,6 +119,16 @@ export async function rawPeer(onConnection: (socket: Socket) => void): Promise<R
   }
 }
 
+/** An `ip:port` on 127.0.0.1 where nothing listens: connections are refused. */
+export async function deadAddress(): Promise<string> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address')
+  return `127.0.0.1:${address.port}`
+}
+
 /** Calls `answer` with the request head once a socket has received all of it (through the blank line). */
 export function onRequestHead(socket: Socket, answer: (head: string) => void): void {
   let received = ''

@@ -17,13 +17,17 @@ export interface Listening {
   close(): Promise<void>
 }
 
-/** Starts `listener` on 127.0.0.1:0 and tracks its sockets so that `close` never waits on keep-alive. */
-export async function listen(listener: RequestListener): Promise<Listening> {
+/**
+ * Starts `listener` on 127.0.0.1:0 and tracks its sockets so that `close` never waits on keep-alive;
+ * `onConnection` hears of each accepted connection.
+ */
+export async function listen(listener: RequestListener, onConnection?: () => void): Promise<Listening> {
   const server = createServer(listener)
   const sockets = new Set<Socket>()
   let connections = 0
   server.on('connection', (socket) => {
     connections += 1
+    onConnection?.()
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })

@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyFetch } from '../src/index'
 import type { StickyFetch } from '../src/index'
-import { clientRequest, pinnedTo, signalled, streamOf } from './_client'
+import { clientRequest, onRequestHead, pinnedTo, rawPeer, signalled, streamOf } from './_client'
 import { closeAfterEach, echoBackend, listen, readBody, resettingBackend, serveFetch } from './_servers'
 import type { Echo, Listening, ServeOptions } from './_servers'
 
@@ -165,15 +165,47 @@ test('should answer 504 when the response head does not come within the timeout'
   assert.is(silent.connections(), 1, 'a timed-out request is not sent again')
 })
 
-test('should not cut off a body that streams past the timeout', async () => {
-  const slow = await started(listen((_req, res) => {
+test('should not time out a peer while the client does not read the response body', async () => {
+  const peer = await started(listen((_req, res) => {
     res.writeHead(200)
     res.write('first ')
-    setTimeout(() => res.end('last'), 150)
+    res.end('last')
   }))
-  const handler = createStickyFetch({ peers: [slow.address], proxy: { timeout: 50 } })
+  const handler = createStickyFetch({ peers: [peer.address], proxy: { timeout: 50 } })
   const response = await handler(clientRequest('/'))
-  assert.is(await response.text(), 'first last')
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  // The client takes four windows before reading: its slowness, not the peer's silence.
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  let text = ''
+  for (let read = await reader.read(); !read.done; read = await reader.read()) text += new TextDecoder().decode(read.value)
+  assert.is(text, 'first last')
+  assert.is(handler.balancer.decide(pinnedTo(handler, peer)).outcome, 'hit')
+})
+
+test('should cut the response of a peer that goes silent mid-body, and blame it', async () => {
+  const peer = await started(listen((_req, res) => {
+    res.writeHead(200, { 'content-length': '100' })
+    res.write('only part')
+  }))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 50 } })
+  const cookie = pinnedTo(handler, peer)
+  const response = await handler(clientRequest('/', { headers: { cookie } }))
+  assert.is(response.status, 200, 'the head was relayed')
+  const body = await response.text().then(() => 'complete', (error: unknown) => error)
+  assert.instance(body, Error, "the client's body is cut, not ended as if complete")
+  assert.is(handler.balancer.decide(cookie).outcome, 'repinned', 'peer-cut-response blames the peer')
+})
+
+test('should blame a peer that closes mid-body', async () => {
+  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort'))))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 0 } })
+  const cookie = pinnedTo(handler, peer)
+  const response = await handler(clientRequest('/', { headers: { cookie } }))
+  const body = await response.text().then(() => 'complete', (error: unknown) => error)
+  assert.instance(body, Error)
+  assert.is(handler.balancer.decide(cookie).outcome, 'repinned')
 })
 
 const encodings: ReadonlyArray<{ keep: boolean }> = [{ keep: false }, { keep: true }]

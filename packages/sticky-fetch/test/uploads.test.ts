@@ -1,0 +1,98 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createStickyFetch } from '../src/index'
+import { clientRequest, endlessBody, onRequestHead, pinnedTo, rawPeer, scriptedBody, signalled } from './_client'
+import { closeAfterEach, echoBackend, listen, readBody } from './_servers'
+
+/** Request bodies: the deadline measures the peer's silence only, and early answers are relayed. */
+const test = suite('createStickyFetch: uploads')
+const started = closeAfterEach(test)
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+test('should not time out a peer while the client is slow to send its body', async () => {
+  const peer = await started(listen(async (req, res) => res.end(await readBody(req))))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 100 } })
+  const cookie = pinnedTo(handler, peer)
+  const body = scriptedBody()
+  const answer = handler(clientRequest('/', { method: 'POST', headers: { cookie }, body: body.stream, duplex: 'half' }))
+  body.send('first ')
+  // The client pauses for three windows: the peer has read all it was given and waits on the client.
+  await sleep(300)
+  body.send('last')
+  body.end()
+  const response = await answer
+  assert.is(response.status, 200)
+  assert.is(await response.text(), 'first last')
+  assert.is(handler.balancer.decide(cookie).outcome, 'hit', 'a slow upload is not the peer’s silence')
+})
+
+test('should time out and blame a peer that stops reading the body', async () => {
+  const peer = await started(rawPeer((socket) => socket.pause()))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 100 } })
+  const cookie = pinnedTo(handler, peer)
+  const response = await handler(clientRequest('/', { method: 'PUT', headers: { cookie }, body: endlessBody(), duplex: 'half' }))
+  assert.is(response.status, 504)
+  assert.is(other.connections(), 0, 'a peer that went silent is not retried elsewhere')
+  assert.is(handler.balancer.decide(cookie).outcome, 'repinned', 'peer-silent blames the peer')
+})
+
+test('should time out and blame a peer that reads the whole body and never answers', async () => {
+  const peer = await started(rawPeer((socket) => socket.resume()))
+  const handler = createStickyFetch({ peers: [peer.address], proxy: { timeout: 100 } })
+  const body = scriptedBody()
+  const answer = handler(clientRequest('/', { method: 'POST', body: body.stream, duplex: 'half' }))
+  body.send('all of it')
+  body.end()
+  assert.is((await answer).status, 504)
+})
+
+const EARLY = 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 15\r\n\r\nupload refused\n'
+
+test("should relay a peer's early 413 while the upload still arrives, and not blame it for what follows", async () => {
+  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => {
+    socket.write(EARLY)
+    socket.destroy()
+  })))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 0 } })
+  const cookie = pinnedTo(handler, peer)
+  const body = scriptedBody()
+  const answer = handler(clientRequest('/', { method: 'PUT', headers: { cookie }, body: body.stream, duplex: 'half' }))
+  body.send('x'.repeat(64 * 1024))
+  const response = await answer
+  assert.is(response.status, 413)
+  assert.is(await response.text(), 'upload refused\n')
+  // The client then gives up its upload: its body fails after the answer.
+  body.fail(new Error('client aborted'))
+  await sleep(0)
+  assert.is(other.connections(), 0, 'an answered upload is never sent to another peer')
+  assert.is(handler.balancer.decide(cookie).outcome, 'hit', 'an early answer is a success of the peer')
+})
+
+test('should stop taking the body from the client once the peer answered and closes', async () => {
+  const answered = signalled('the early answer')
+  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => {
+    socket.write(EARLY)
+    socket.end()
+    answered.signal()
+  })))
+  const handler = createStickyFetch({ peers: [peer.address], proxy: { timeout: 0 } })
+  const body = scriptedBody()
+  const answer = handler(clientRequest('/', { method: 'POST', body: body.stream, duplex: 'half' }))
+  body.send('head of a long upload')
+  const response = await answer
+  assert.is(response.status, 413)
+  await answered.done
+  const pulls = body.pulls()
+  for (let i = 0; i < 4; i += 1) {
+    body.send('more')
+    await sleep(0)
+  }
+  assert.is(body.pulls(), pulls, 'the client is not asked for more of an upload the peer refused')
+  assert.is(await response.text(), 'upload refused\n')
+})
+
+test.run()

@@ -9,3 +9,5 @@ export const DOWNLOAD_PATH = '/download'
 export const UPLOAD_PATH = '/upload'
 /** Bodies are written in chunks of this size, as a file or socket stream would be. */
 export const CHUNK_BYTES = 64 * 1024
+/** The response header in which a reliability backend (reliability-backend.ts) names itself: its index in the proxy's peer list. */
+export const BACKEND_HEADER = 'x-backend'

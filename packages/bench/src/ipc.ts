@@ -19,10 +19,14 @@ export type Reply = { readonly id: number; readonly ok: true; readonly result: u
 export interface Child {
   /** What the child sent when it was ready (ports, for instance). */
   readonly ready: unknown
+  /** Its process id (to read its `/proc/<pid>/status` from outside). */
+  readonly pid: number
   /** Sends a request and resolves with the child's result; rejects with its error or if it dies. */
   request(type: string, payload?: unknown): Promise<unknown>
   /** Asks the child to exit, and kills it if it has not within two seconds. */
   close(): Promise<void>
+  /** Kills the child with SIGKILL (a crash: nothing closes gracefully) and resolves once it is gone. */
+  kill(): Promise<void>
 }
 
 /**
@@ -74,6 +78,7 @@ export async function startChild(entry: URL, args: readonly string[] = [], nodeF
   })
   return {
     ready,
+    pid: child.pid ?? 0,
     request(type: string, payload?: unknown): Promise<unknown> {
       if (exited) return Promise.reject(new Error(`child ${entry.pathname} is gone`))
       const id = nextId++
@@ -84,6 +89,10 @@ export async function startChild(entry: URL, args: readonly string[] = [], nodeF
       })
     },
     close: () => stop(child, exit),
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exit
+    },
   }
 }
 

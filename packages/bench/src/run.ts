@@ -1,5 +1,7 @@
 // Runs the benchmarks (all, or those named on the command line) and rewrites their blocks of
 // docs/benchmarks.md. Usage: tsx src/run.ts [decide|cookie|hash|memory|http ...] [--quick] [--no-write]
+// `reliability` runs the reliability bench instead (reliability.bench.ts), which writes docs/reliability.md:
+// tsx src/run.ts reliability [load|soak|pair ...] [--load 60s] [--soak 5m] [--pair 30s] [--clients 200] [--quick] [--no-write]
 import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseRunArgs } from './cli-args'
@@ -9,17 +11,23 @@ import { updatePage } from './docs-file'
 import { hashBench } from './hash.bench'
 import { httpBench } from './http.bench'
 import { memoryBench } from './memory.bench'
+import { runReliability } from './reliability.bench'
 import type { BenchSubject } from './subject'
 
 const SUBJECTS: readonly BenchSubject[] = [decideBench, cookieBench, hashBench, memoryBench, httpBench]
 const PAGE = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url))
 
 async function main(): Promise<void> {
-  const names = SUBJECTS.map((s) => s.name)
-  const request = parseRunArgs(process.argv.slice(2), names)
+  const args = process.argv.slice(2)
   const log = (line: string): void => {
     process.stdout.write(`${line}\n`)
   }
+  if (args.includes('reliability')) {
+    await runReliability(args, { env: process.env, log })
+    return
+  }
+  const names = SUBJECTS.map((s) => s.name)
+  const request = parseRunArgs(args, names)
   const blocks = new Map<string, string>()
   for (const subject of SUBJECTS.filter((s) => request.subjects.includes(s.name))) {
     log(`== ${subject.name}${request.quick ? ' (quick)' : ''}`)

@@ -23,6 +23,7 @@
  *   again whole, as browsers and undici do.
  * - A response head is a success (it clears the peer's failures), including an early answer that
  *   arrives while the body is still being sent, such as a 413: it is relayed, not turned into 502.
+ * - What the proxy cannot attribute (its own pool closing, an error nobody names) blames nobody: 502.
  *
  * @packageDocumentation
  */
@@ -46,6 +47,10 @@
  * - `peer-cut-response`: the peer closed, reset or went silent in the middle of its response body.
  * - `client-gone`: the client closed its connection or aborted the request.
  * - `client-body-failed`: the client's request body broke (bad framing, cut short).
+ * - `client-stalled`: the client sent nothing of its body for longer than the proxy allows (nginx's
+ *   `client_body_timeout`).
+ * - `proxy-failed`: the proxy's own side failed: the request could not be built, the proxy's
+ *   connection pool was closing, or the transport reported an error nobody can attribute.
  */
 export type AttemptEvent =
   | 'peer-answered'
@@ -59,8 +64,10 @@ export type AttemptEvent =
   | 'peer-cut-response'
   | 'client-gone'
   | 'client-body-failed'
+  | 'client-stalled'
+  | 'proxy-failed'
 
-/** Every {@link AttemptEvent}, for adapters' tests and exhaustive tables. */
+/** Every {@link AttemptEvent}, for exhaustive tests (not exported from the package). */
 export const ATTEMPT_EVENTS: readonly AttemptEvent[] = Object.freeze([
   'peer-answered',
   'peer-answered-early',
@@ -73,6 +80,8 @@ export const ATTEMPT_EVENTS: readonly AttemptEvent[] = Object.freeze([
   'peer-cut-response',
   'client-gone',
   'client-body-failed',
+  'client-stalled',
+  'proxy-failed',
 ])
 
 /** The facts about the request that the policy needs, as the adapter knows them after the attempt. */
@@ -98,7 +107,15 @@ export interface AttemptFacts {
  * Why the proxy, not the peer, produced the answer (or cut the response short); `undefined` when
  * the peer's response is relayed.
  */
-export type AttemptError = 'connect' | 'timeout' | 'protocol' | 'upstream-aborted' | 'client-aborted' | 'client-body'
+export type AttemptError =
+  | 'connect'
+  | 'timeout'
+  | 'protocol'
+  | 'upstream-aborted'
+  | 'client-aborted'
+  | 'client-body'
+  | 'client-timeout'
+  | 'proxy'
 
 /** What to do after an attempt. */
 export interface AttemptVerdict {
@@ -110,16 +127,19 @@ export interface AttemptVerdict {
    * - `relay`: pass the peer's response to the client.
    * - `retry-other`: ask the balancer again, excluding the peers tried, and send the request there;
    *   if it has no peer left, answer `status`.
-   * - `resend-same`: send the request once more to the same peer, on a fresh connection.
+   * - `resend-same`: send the request once more to the same peer, on another connection than the
+   *   stale one (a pooled transport may hand out another idle one: a second stale connection is
+   *   then answered, not resent again).
    * - `answer`: answer `status` (or, once the response head went out, cut the client's response).
    */
   readonly next: 'relay' | 'retry-other' | 'resend-same' | 'answer'
   /**
-   * The proxy's own status when it answers: 502 (the peer failed), 504 (the peer timed out), 400 (the
-   * client's body was broken), 499 (nginx's "client closed request": the client is gone and nobody
-   * reads it). `undefined` with `relay`.
+   * The proxy's own status when it answers: 502 (the peer failed, or the proxy could not complete the
+   * attempt), 504 (the peer timed out), 400 (the client's body was broken), 408 (the client's body
+   * stalled), 499 (nginx's "client closed request": the client is gone and nobody reads it).
+   * `undefined` with `relay`.
    */
-  readonly status: 400 | 499 | 502 | 504 | undefined
+  readonly status: 400 | 408 | 499 | 502 | 504 | undefined
   /** What went wrong, for logs and metrics; `undefined` with `relay`. */
   readonly error: AttemptError | undefined
 }
@@ -141,6 +161,8 @@ const PROTOCOL = verdict(true, 'answer', 502, 'protocol')
 const CUT = verdict(true, 'answer', 502, 'upstream-aborted')
 const CLIENT_GONE = verdict(false, 'answer', 499, 'client-aborted')
 const CLIENT_BODY = verdict(false, 'answer', 400, 'client-body')
+const CLIENT_STALLED = verdict(false, 'answer', 408, 'client-timeout')
+const PROXY_FAILED = verdict(false, 'answer', 502, 'proxy')
 
 /** Methods whose repetition has the effect of one request (RFC 9110 section 9.2.2). */
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
@@ -202,6 +224,10 @@ export function judgeAttempt(event: AttemptEvent, facts: AttemptFacts): AttemptV
       return CLIENT_GONE
     case 'client-body-failed':
       return CLIENT_BODY
+    case 'client-stalled':
+      return CLIENT_STALLED
+    case 'proxy-failed':
+      return PROXY_FAILED
   }
 }
 

@@ -5,7 +5,7 @@ import { ATTEMPT_EVENTS, attemptBudget, isIdempotent, judgeAttempt } from '../sr
 import type { AttemptEvent, AttemptFacts } from '../src/attempt'
 import { fcParams } from './_fc'
 
-const CLIENT_EVENTS: readonly AttemptEvent[] = ['client-gone', 'client-body-failed']
+const CLIENT_EVENTS: readonly AttemptEvent[] = ['client-gone', 'client-body-failed', 'client-stalled', 'proxy-failed']
 const STALE_ONLY: readonly AttemptEvent[] = ['stale-connection']
 
 const method = fc.oneof(
@@ -98,6 +98,13 @@ Judge('should never blame the peer for the client', () => {
   assert.equal([gone.blame, gone.credit, gone.next, gone.status, gone.error], [false, false, 'answer', 499, 'client-aborted'])
   const body = judgeAttempt('client-body-failed', base)
   assert.equal([body.blame, body.credit, body.next, body.status, body.error], [false, false, 'answer', 400, 'client-body'])
+  const stalled = judgeAttempt('client-stalled', base)
+  assert.equal([stalled.blame, stalled.credit, stalled.next, stalled.status, stalled.error], [false, false, 'answer', 408, 'client-timeout'])
+})
+
+Judge("should blame nobody for the proxy's own failures, and not retry them", () => {
+  const v = judgeAttempt('proxy-failed', base)
+  assert.equal([v.blame, v.credit, v.next, v.status, v.error], [false, false, 'answer', 502, 'proxy'])
 })
 
 Judge('property: a request that is not idempotent, or whose body left, is never sent again', () => {
@@ -110,7 +117,7 @@ Judge('property: a request that is not idempotent, or whose body left, is never 
   )
 })
 
-Judge('property: no client-side event, and no stale connection, ever blames the peer', () => {
+Judge("property: no client-side event, no failure of the proxy's own and no stale connection ever blames the peer", () => {
   fc.assert(
     fc.property(fc.constantFrom(...CLIENT_EVENTS, ...STALE_ONLY), facts, (e, f) => {
       const v = judgeAttempt(e, f)

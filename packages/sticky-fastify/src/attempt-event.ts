@@ -85,7 +85,7 @@ const CLIENT_BODY_CODES: ReadonlySet<string> = new Set([
  *
  * A stale kept-alive connection (`stale-connection`) is told from a peer's reset (`peer-reset`) by
  * the facts, not the code: undici reports both as `UND_ERR_SOCKET` ("other side closed") or
- * `ECONNRESET`. Anything unrecognised counts as an answer the proxy could not read.
+ * `ECONNRESET`. An error nobody can attribute is the proxy's own (`proxy-failed`): it blames no peer.
  */
 export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent {
   if (facts.clientGone) return 'client-gone'
@@ -95,18 +95,18 @@ export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent 
     if (CLIENT_BODY_CODES.has(code)) return 'client-body-failed'
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect-timeout'
     if (CONNECT_CODES.has(code) || code.startsWith('ERR_SSL_')) return 'connect-failed'
-    if (SHUTDOWN_CODES.has(code)) return 'stale-connection'
+    if (SHUTDOWN_CODES.has(code)) return 'proxy-failed'
     if (code.startsWith('HPE_') || PROTOCOL_CODES.has(code)) return 'peer-protocol-error'
     if (SILENT_CODES.has(code)) {
       // node:http's request timeout counts idle time on the socket, the client's pauses included.
-      if (facts.awaitingClient) return 'client-body-failed'
+      if (facts.awaitingClient) return 'client-stalled'
       return facts.sent === false ? 'connect-timeout' : 'peer-silent'
     }
     if (code === 'UND_ERR_SOCKET' && refusedByUndici(error)) return 'peer-protocol-error'
     if (CLOSED_CODES.has(code)) return closedEvent(code, facts)
     if (CUT_CODES.has(code)) return 'peer-cut-response'
   }
-  return 'peer-protocol-error'
+  return 'proxy-failed'
 }
 
 /**

@@ -8,6 +8,8 @@ export type GatewayErrorCode =
   | 'STICKY_UPSTREAM_INVALID'
   | 'STICKY_BAD_PATH'
   | 'STICKY_BAD_BODY'
+  | 'STICKY_BODY_TIMEOUT'
+  | 'STICKY_PROXY_FAILED'
 
 const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
   STICKY_NO_PEER: 'No usable upstream peer',
@@ -16,6 +18,8 @@ const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
   STICKY_UPSTREAM_INVALID: 'The upstream peer sent an invalid or incomplete response',
   STICKY_BAD_PATH: 'The request path cannot be forwarded',
   STICKY_BAD_BODY: 'The request body could not be read',
+  STICKY_BODY_TIMEOUT: 'The request body did not arrive in time',
+  STICKY_PROXY_FAILED: 'The proxy could not complete the request',
 }
 
 /**
@@ -25,11 +29,11 @@ const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
  */
 export class StickyGatewayError extends Error {
   /** The HTTP status Fastify answers with. */
-  readonly statusCode: 400 | 502 | 504
+  readonly statusCode: 400 | 408 | 502 | 504
   /** A stable machine-readable reason. */
   readonly code: GatewayErrorCode
 
-  constructor(statusCode: 400 | 502 | 504, code: GatewayErrorCode, options?: { cause?: unknown }) {
+  constructor(statusCode: 400 | 408 | 502 | 504, code: GatewayErrorCode, options?: { cause?: unknown }) {
     super(MESSAGES[code], options)
     this.name = 'StickyGatewayError'
     this.statusCode = statusCode
@@ -48,6 +52,10 @@ export function gatewayCode(error: AttemptError | undefined): GatewayErrorCode {
     case 'client-body':
     case 'client-aborted':
       return 'STICKY_BAD_BODY'
+    case 'client-timeout':
+      return 'STICKY_BODY_TIMEOUT'
+    case 'proxy':
+      return 'STICKY_PROXY_FAILED'
     default:
       return 'STICKY_UPSTREAM_FAILED'
   }

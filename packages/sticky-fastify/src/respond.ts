@@ -3,7 +3,7 @@ import { StickyGatewayError } from './gateway-error'
 import type { GatewayErrorCode } from './gateway-error'
 
 /** The statuses the proxy answers itself: the core's verdicts' (and the balancer's 502). */
-export type OwnStatus = 400 | 499 | 502 | 504
+export type OwnStatus = 400 | 408 | 499 | 502 | 504
 
 /**
  * Answers the proxy's own `status` through Fastify's error handling ({@link ownError}); 499 (the

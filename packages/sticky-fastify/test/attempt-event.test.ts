@@ -46,7 +46,7 @@ const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent
   ['undici\'s headers timeout, as reply-from wraps it', wrapped('UND_ERR_HEADERS_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), FRESH, 'peer-silent'],
   ['node:http\'s request timeout', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), FRESH, 'peer-silent'],
   ['node:http\'s request timeout before connecting', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), NOT_SENT, 'connect-timeout'],
-  ['node:http\'s request timeout while the client uploads slowly', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'), { ...FRESH, awaitingClient: true }, 'client-body-failed'],
+  ['node:http\'s request timeout while the client uploads slowly', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'), { ...FRESH, awaitingClient: true }, 'client-stalled'],
   ['a malformed status line', wrapped('HPE_INVALID_CONSTANT'), FRESH, 'peer-protocol-error'],
   ['a head undici refuses (an interim 100)', undiciRefused('bad response'), { ...REUSED, answerStarted: true }, 'peer-protocol-error'],
   ['an upgrade nobody asked for', undiciRefused('bad upgrade'), FRESH, 'peer-protocol-error'],
@@ -58,9 +58,9 @@ const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent
   ['the client\'s failing body', new Error('outer', { cause: new ClientBodyError(new Error('aborted')) }), FRESH, 'client-body-failed'],
   ['a body shorter than its Content-Length', wrapped('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'), FRESH, 'client-body-failed'],
   ['a request field undici refuses', wrapped('UND_ERR_INVALID_ARG'), UNSEEN, 'client-body-failed'],
-  ['the proxy\'s pool closing under the request', wrapped('UND_ERR_DESTROYED'), UNSEEN, 'stale-connection'],
-  ['an error without a code', new Error('odd'), FRESH, 'peer-protocol-error'],
-  ['a thrown string', 'boom', FRESH, 'peer-protocol-error'],
+  ['the proxy\'s pool closing under the request', wrapped('UND_ERR_DESTROYED'), UNSEEN, 'proxy-failed'],
+  ['an error without a code', new Error('odd'), FRESH, 'proxy-failed'],
+  ['a thrown string', 'boom', FRESH, 'proxy-failed'],
   ['a peer\'s reset once the client is gone', wrapped('ECONNRESET', 'ECONNRESET'), { ...FRESH, clientGone: true }, 'client-gone'],
   ['a refused connection once the client is gone', wrapped('ECONNREFUSED'), { ...NOT_SENT, clientGone: true }, 'client-gone'],
 ]
@@ -73,7 +73,7 @@ for (const [name, error, facts, expected] of cases) {
 failure('should stop on a cause cycle', () => {
   const a: { code: string; cause?: unknown } = { code: 'X' }
   a.cause = a
-  assert.is(failureEvent(a, FRESH), 'peer-protocol-error')
+  assert.is(failureEvent(a, FRESH), 'proxy-failed')
 })
 
 const facts: fc.Arbitrary<FailureFacts> = fc.record({

@@ -46,6 +46,6 @@ export async function typeChecks(): Promise<void> {
   await app.register(stickyProxy, { prefix: '/app' })
 
   const error = new StickyGatewayError(502, 'STICKY_NO_PEER')
-  const status: 400 | 502 | 504 = error.statusCode
+  const status: 400 | 408 | 502 | 504 = error.statusCode
   void status
 }

@@ -82,7 +82,8 @@ export class Exchange {
       up = this.#io.open(peer)
     } catch {
       // The request could not even be built (a throwing agent factory): no peer saw anything.
-      return this.answer(502, 'connect')
+      this.settle(peer, 'proxy-failed')
+      return
     }
     this.#upstream = up
     this.#timedOut = false

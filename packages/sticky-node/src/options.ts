@@ -1,7 +1,7 @@
 import type { Agent, IncomingMessage } from 'node:http'
 import type { AgentOptions } from 'node:https'
 import { StickyConfigError } from 'sticky-core'
-import type { BalancerOptions, Decision, Peer } from 'sticky-core'
+import type { AttemptError, BalancerOptions, Decision, Peer } from 'sticky-core'
 
 /** Which `X-Forwarded-*` headers the proxy writes. */
 export interface XForwardedOptions {
@@ -50,29 +50,13 @@ export interface ProxyOptions {
 
 /**
  * Why the proxy, rather than a peer, produced the status (or the response was cut short): sticky-core's
- * `AttemptError`, plus what the proxy decides before any attempt.
+ * `AttemptError` (`connect`, `timeout`, `protocol`, `upstream-aborted`, `client-aborted`, `client-body`,
+ * `client-timeout`, `proxy`), plus what the proxy decides before any attempt: `unavailable` (the
+ * balancer had no usable peer) and `rejected` (refused without asking a peer, as nginx does: 400 for
+ * more than one `Host` or `Transfer-Encoding`, or an upgrade request with a body; 501 for a transfer
+ * coding other than `chunked`).
  */
-export type ProxyError =
-  /** The balancer had no usable peer (its decision's `status`). */
-  | 'unavailable'
-  /** Connecting to or sending to the peer failed, and no retry was possible or left. */
-  | 'connect'
-  /** The peer went silent for longer than `proxy.timeout`. */
-  | 'timeout'
-  /** The peer answered something that is not HTTP. */
-  | 'protocol'
-  /** The peer closed the connection in the middle of its response. */
-  | 'upstream-aborted'
-  /** The client went away before the response was complete. */
-  | 'client-aborted'
-  /** The client's request body broke off. */
-  | 'client-body'
-  /**
-   * The proxy refused the request without asking a peer, as nginx does: 400 for more than one
-   * `Host` or `Transfer-Encoding`, or an upgrade request with a body; 501 for a transfer coding
-   * other than `chunked`.
-   */
-  | 'rejected'
+export type ProxyError = AttemptError | 'unavailable' | 'rejected'
 
 /** What `onResponse` receives once per request, when the exchange with the client is over. */
 export interface ProxyResponseEvent {

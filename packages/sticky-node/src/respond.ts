@@ -23,6 +23,8 @@ const REASONS: Readonly<Record<ProxyError, string>> = {
   'upstream-aborted': 'the peer closed the connection',
   'client-aborted': 'client closed request',
   'client-body': 'the request body was cut short',
+  'client-timeout': 'the request body did not arrive in time',
+  proxy: 'the proxy could not complete the request',
   rejected: 'the request was refused',
 }
 

@@ -1,4 +1,4 @@
-import type { AttemptError } from 'sticky-core'
+import type { AttemptError, AttemptVerdict } from 'sticky-core'
 import { downstreamResponseHeaders } from './headers'
 
 /**
@@ -31,17 +31,20 @@ export function relayed(
   }
 }
 
-/** The statuses the handler answers itself; 499 is nginx's code for a client that left. */
-export type OwnStatus = 400 | 499 | 502 | 504
+/** The statuses the handler answers itself: sticky-core's verdict statuses; 499 is nginx's code for a client that left. */
+export type OwnStatus = NonNullable<AttemptVerdict['status']>
 
-const STATUS_TEXT: Readonly<Record<OwnStatus, string>> = {
+// Keyed by number and text rather than by the core's unions, so that a status or error the core adds
+// still gets an answer (the fallbacks) before this table names it.
+const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  408: 'Request Timeout',
   499: 'Client Closed Request',
   502: 'Bad Gateway',
   504: 'Gateway Timeout',
 }
 
-const REASONS: Readonly<Record<AttemptError | 'unavailable', string>> = {
+const REASONS: Readonly<Record<string, string>> = {
   unavailable: 'no upstream available',
   connect: 'upstream unreachable',
   timeout: 'upstream timed out',
@@ -49,11 +52,13 @@ const REASONS: Readonly<Record<AttemptError | 'unavailable', string>> = {
   'upstream-aborted': 'upstream cut its response',
   'client-aborted': 'client closed request',
   'client-body': 'client request body failed',
+  'client-timeout': 'client request body timed out',
+  proxy: 'proxy error',
 }
 
 /** A short plain-text answer of the handler itself, saying why in one line. */
 export function ownAnswer(status: OwnStatus, why: AttemptError | 'unavailable'): Response {
-  return new Response(`${STATUS_TEXT[status]}: ${REASONS[why]}\n`, {
+  return new Response(`${STATUS_TEXT[status] ?? 'Error'}: ${REASONS[why] ?? 'proxy error'}\n`, {
     status,
     headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
   })

@@ -2,7 +2,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyFetch } from '../src/index'
 import { clientRequest, endlessBody, onRequestHead, pinnedTo, rawPeer, scriptedBody, signalled } from './_client'
-import { closeAfterEach, echoBackend, listen, readBody } from './_servers'
+import { request as httpRequest } from 'node:http'
+import { closeAfterEach, echoBackend, listen, readBody, serveFetch } from './_servers'
 
 /** Request bodies: the deadline measures the peer's silence only, and early answers are relayed. */
 const test = suite('createStickyFetch: uploads')
@@ -11,7 +12,8 @@ const started = closeAfterEach(test)
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 test('should not time out a peer while the client is slow to send its body', async () => {
-  const peer = await started(listen(async (req, res) => res.end(await readBody(req))))
+  // A proxy that gave up aborts the upload: the peer's read then fails, which is no error of the test's.
+  const peer = await started(listen((req, res) => void readBody(req).then((text) => res.end(text), () => undefined)))
   const other = await started(echoBackend('other'))
   const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 100 } })
   const cookie = pinnedTo(handler, peer)
@@ -72,12 +74,57 @@ test("should relay a peer's early 413 while the upload still arrives, and not bl
   assert.is(handler.balancer.decide(cookie).outcome, 'hit', 'an early answer is a success of the peer')
 })
 
-test('should stop taking the body from the client once the peer answered and closes', async () => {
-  const answered = signalled('the early answer')
+test('should relay the early 413 to a client uploading as fast as the connection takes it', async () => {
+  // The peer closes with the upload unread, so its kernel resets the connection under the next write.
+  const peer = await started(listen((_req, res) => {
+    res.writeHead(413, { connection: 'close', 'content-length': '15' })
+    res.end('upload refused\n')
+  }))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address] })
+  const cookie = pinnedTo(handler, peer)
+  const proxy = await started(serveFetch(handler))
+  // The guard keeps the case from hanging (or the process from quietly running out of work) when no answer comes.
+  const guard = signalled<never>('an answer to the upload', 10_000)
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    guard.done.catch(reject)
+    const upload = httpRequest(proxy.url, { method: 'POST', headers: { cookie, 'content-length': String(8 << 20) }, agent: false })
+    let answered = false
+    upload.on('error', (error) => {
+      if (answered) return
+      guard.signal(undefined as never)
+      reject(error)
+    })
+    upload.on('response', (res) => {
+      answered = true
+      let body = ''
+      res.on('data', (chunk: Buffer) => (body += chunk.toString('latin1')))
+      res.on('end', () => {
+        guard.signal(undefined as never)
+        resolve({ status: res.statusCode ?? 0, body })
+        upload.destroy()
+      })
+    })
+    const chunk = Buffer.alloc(64 * 1024, 0x61)
+    const pump = (): void => {
+      while (!answered && !upload.destroyed && upload.write(chunk)) {
+        // as fast as the connection takes it
+      }
+      if (!answered && !upload.destroyed) upload.once('drain', pump)
+    }
+    pump()
+  })
+  assert.equal(answer, { status: 413, body: 'upload refused\n' })
+  assert.is(other.connections(), 0)
+  assert.is(handler.balancer.decide(cookie).outcome, 'hit')
+})
+
+test('should stop taking the body from the client once the peer answered and says it closes', async () => {
+  // RFC 9112 section 9.6: the peer refused the body and closes; sending on only meets its reset.
+  let finish!: () => void
   const peer = await started(rawPeer((socket) => onRequestHead(socket, () => {
-    socket.write(EARLY)
-    socket.end()
-    answered.signal()
+    socket.write('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 15\r\n\r\nupload ')
+    finish = () => socket.end('refused\n')
   })))
   const handler = createStickyFetch({ peers: [peer.address], proxy: { timeout: 0 } })
   const body = scriptedBody()
@@ -85,13 +132,13 @@ test('should stop taking the body from the client once the peer answered and clo
   body.send('head of a long upload')
   const response = await answer
   assert.is(response.status, 413)
-  await answered.done
   const pulls = body.pulls()
   for (let i = 0; i < 4; i += 1) {
     body.send('more')
-    await sleep(0)
+    await sleep(10)
   }
   assert.is(body.pulls(), pulls, 'the client is not asked for more of an upload the peer refused')
+  finish()
   assert.is(await response.text(), 'upload refused\n')
 })
 

@@ -50,8 +50,15 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
     init.body = body.stream
     init.duplex = 'half'
   }
-  // Outside the `try`: a request the runtime refuses to build is no fault of the peer.
-  const request = new Request(url, init)
+  let request: Request
+  try {
+    request = new Request(url, init)
+  } catch {
+    // The runtime refuses to build the request (a GET with a body, a field it will not send): the
+    // proxy's side failed, nobody is blamed.
+    body?.retire()
+    return { event: 'proxy-failed' }
+  }
   const onClientAbort = (): void => controller.abort(client?.reason)
   client?.addEventListener('abort', onClientAbort, { once: true })
   deadline.arm()

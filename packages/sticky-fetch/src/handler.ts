@@ -21,6 +21,9 @@ export interface StickyFetch extends FetchHandler {
   readonly balancer: Balancer
 }
 
+/** The verdict on a failure of the handler's own side (its facts do not matter to it). */
+const PROXY_FAILED = judgeAttempt('proxy-failed', { method: 'GET', bodyReplayable: false, tried: 1, retries: 0, peers: 1, resent: false })
+
 /**
  * Creates a fetch handler that pins each client to one peer with a cookie and forwards the request to
  * that peer's origin (`Peer.target.origin`; a plain `ip:port` peer is reached over `http://`).
@@ -48,8 +51,9 @@ export function createStickyFetch(options: StickyFetchOptions): StickyFetch {
       return await proxyRequest(balancer, resolved, request, env, ctx)
     } catch {
       // Not reached by anything a peer or a client does (those are attempt outcomes); a last guard so
-      // that a bug, or a throwing `clientAddress`, still answers instead of rejecting.
-      return ownAnswer(502, 'protocol')
+      // that a bug, or a throwing `clientAddress`, still answers instead of rejecting: sticky-core's
+      // `proxy-failed`, which blames nobody.
+      return ownAnswer(PROXY_FAILED.status ?? 502, PROXY_FAILED.error ?? 'proxy')
     }
   }
   return Object.assign(handler, { balancer })

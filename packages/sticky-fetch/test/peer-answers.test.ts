@@ -61,4 +61,17 @@ test('should answer 502, never reject, when clientAddress throws', async () => {
   assert.is((await handler(clientRequest('/'))).status, 502)
 })
 
+test('should answer 502 and blame nobody when the runtime refuses to build the upstream request', async () => {
+  const peer = await started(echoBackend('peer'))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address] })
+  // A request a runtime can hand over (workerd passes TRACE through) but fetch refuses to send.
+  const cookie = pinnedTo(handler, peer)
+  const trace = { method: 'TRACE', url: 'https://shop.example/', headers: new Headers({ cookie }), body: null, signal: new AbortController().signal }
+  const response = await handler(trace as unknown as Request)
+  assert.is(response.status, 502)
+  assert.is(peer.connections() + other.connections(), 0, 'no peer was contacted, none tried instead')
+  assert.is(handler.balancer.decide(cookie).outcome, 'hit', 'proxy-failed blames nobody')
+})
+
 test.run()

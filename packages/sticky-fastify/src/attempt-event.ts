@@ -90,6 +90,7 @@ const CLIENT_BODY_CODES: ReadonlySet<string> = new Set([
 export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent {
   if (facts.clientGone) return 'client-gone'
   if (hasClientBodyError(error)) return 'client-body-failed'
+  if (hasParserError(error)) return 'peer-protocol-error'
   const codes = causeCodes(error)
   for (const code of codes) {
     if (CLIENT_BODY_CODES.has(code)) return 'client-body-failed'
@@ -102,7 +103,11 @@ export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent 
       if (facts.awaitingClient) return 'client-stalled'
       return facts.sent === false ? 'connect-timeout' : 'peer-silent'
     }
-    if (code === 'UND_ERR_SOCKET' && refusedByUndici(error)) return 'peer-protocol-error'
+    if (code === 'UND_ERR_SOCKET') {
+      const refused = refusedByUndici(error)
+      if (refused === 'interim-100') return 'proxy-failed'
+      if (refused === 'upgrade') return 'peer-protocol-error'
+    }
     if (CLOSED_CODES.has(code)) return closedEvent(code, facts)
     if (CUT_CODES.has(code)) return 'peer-cut-response'
   }
@@ -111,14 +116,46 @@ export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent 
 
 /**
  * undici closes the connection itself, with the same `UND_ERR_SOCKET` a peer's close gets, when
- * the peer's head is one it will not take: any `100` (its HTTP/1.1 client supports no interim 100),
- * an unasked `101`, an answer to no request. Only the message tells.
+ * the peer's head is one it will not take; only the message tells:
+ *
+ * - `bad response`: an interim `100` (undici's HTTP/1.1 client takes none: it asks for none, and
+ *   refuses any, whatever its version or options). RFC 9110 section 15.2 says a client must accept
+ *   a 1xx it did not expect, so the peer answered validly and the transport refused it:
+ *   `interim-100`, blamed on nobody. (undici says the same for a head that answers no request at
+ *   all, but then no request is running for the error to fail.)
+ * - `bad upgrade`: a `101` to a request that asked for no upgrade, which a server must not send
+ *   (RFC 9110 section 15.2.2): the peer's protocol error.
  */
-function refusedByUndici(error: unknown): boolean {
+function refusedByUndici(error: unknown): 'interim-100' | 'upgrade' | undefined {
   let current: unknown = error
   for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
     const { code, message } = current as { code?: unknown; message?: unknown }
-    if (code === 'UND_ERR_SOCKET' && (message === 'bad response' || message === 'bad upgrade')) return true
+    if (code === 'UND_ERR_SOCKET' && message === 'bad response') return 'interim-100'
+    if (code === 'UND_ERR_SOCKET' && message === 'bad upgrade') return 'upgrade'
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/**
+ * The brand undici puts on its `HTTPParserError` (what its `instanceof` checks), shared by every
+ * copy of undici through the global symbol registry.
+ */
+const UNDICI_PARSER_ERROR = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
+
+/**
+ * Whether `error`, or one in its `cause` chain, is undici's `HTTPParserError`: llhttp refused the
+ * bytes of the response head (a status line that is not HTTP, a byte no field may hold, an
+ * invalid `Content-Length`, ...). undici means to give it an `HPE_*` `code` but looks the name up
+ * in the wrong table, so the code is `undefined` (undici 7 and 8); reply-from then wraps it as its
+ * `FST_REPLY_FROM_INTERNAL_SERVER_ERROR`. Told by its brand, or by its name. undici parses only
+ * responses: such an error is always the peer's.
+ */
+export function hasParserError(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    if ((current as Record<symbol, unknown>)[UNDICI_PARSER_ERROR] === true) return true
+    if ((current as { name?: unknown }).name === 'HTTPParserError') return true
     current = (current as { cause?: unknown }).cause
   }
   return false

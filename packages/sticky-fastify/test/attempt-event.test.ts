@@ -19,6 +19,25 @@ function undiciRefused(message: string): Error {
   return Object.assign(new Error('outer', { cause: inner }), { code: 'UND_ERR_SOCKET' })
 }
 
+/**
+ * undici's `HTTPParserError` as undici builds it (name set, `code` left `undefined` by its lookup
+ * of the llhttp error name, the unparsed bytes in `data`), wrapped by reply-from.
+ */
+function parserError(): Error {
+  const inner = Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Invalid response status)'), {
+    name: 'HTTPParserError',
+    code: undefined,
+    data: '0 OK\r\n\r\n',
+  })
+  return Object.assign(new Error(inner.message, { cause: inner }), { code: 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR' })
+}
+
+/** An error carrying only undici's parser-error brand (its `instanceof` check), however named. */
+function branded(): Error {
+  const inner = Object.assign(new Error('renamed'), { [Symbol.for('undici.error.UND_ERR_HTTP_PARSER')]: true })
+  return Object.assign(new Error('outer', { cause: inner }), { code: 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR' })
+}
+
 /** A fresh connection that carried the request head, nothing back yet, client still there. */
 const FRESH: FailureFacts = { clientGone: false, awaitingClient: false, reused: false, sent: true, answerStarted: false }
 const REUSED: FailureFacts = { ...FRESH, reused: true }
@@ -48,7 +67,11 @@ const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent
   ['node:http\'s request timeout before connecting', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), NOT_SENT, 'connect-timeout'],
   ['node:http\'s request timeout while the client uploads slowly', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'), { ...FRESH, awaitingClient: true }, 'client-stalled'],
   ['a malformed status line', wrapped('HPE_INVALID_CONSTANT'), FRESH, 'peer-protocol-error'],
-  ['a head undici refuses (an interim 100)', undiciRefused('bad response'), { ...REUSED, answerStarted: true }, 'peer-protocol-error'],
+  ['undici\'s parser refusing the head, as reply-from wraps it (no code)', parserError(), FRESH, 'peer-protocol-error'],
+  ['undici\'s parser refusing the head, told by its brand alone', branded(), FRESH, 'peer-protocol-error'],
+  ['undici\'s parser refusing the head on a reused connection', parserError(), REUSED, 'peer-protocol-error'],
+  ['a valid interim 100 that undici refuses', undiciRefused('bad response'), { ...REUSED, answerStarted: true }, 'proxy-failed'],
+  ['a valid interim 100 that undici refuses on a fresh connection', undiciRefused('bad response'), FRESH, 'proxy-failed'],
   ['an upgrade nobody asked for', undiciRefused('bad upgrade'), FRESH, 'peer-protocol-error'],
   ['an invalid header token', wrapped('HPE_INVALID_HEADER_TOKEN'), REUSED, 'peer-protocol-error'],
   ['oversized response headers', wrapped('UND_ERR_HEADERS_OVERFLOW'), FRESH, 'peer-protocol-error'],
@@ -69,6 +92,14 @@ for (const [name, error, facts, expected] of cases) {
     assert.is(failureEvent(error, facts), expected)
   })
 }
+
+failure('should find undici\'s parser error however deep it is wrapped, unless the client is gone or its body failed', () => {
+  checkProperty('failureEvent parser error', fc.array(fc.constantFrom('FST_REPLY_FROM_INTERNAL_SERVER_ERROR', 'UND_ERR_SOCKET', undefined), { maxLength: 5 }), facts, (wrappers, f) => {
+    let error: unknown = { name: 'HTTPParserError', code: undefined }
+    for (const code of wrappers) error = { code, cause: error }
+    assert.is(failureEvent(error, f), f.clientGone ? 'client-gone' : 'peer-protocol-error')
+  })
+})
 
 failure('should stop on a cause cycle', () => {
   const a: { code: string; cause?: unknown } = { code: 'X' }

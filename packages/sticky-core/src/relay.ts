@@ -1,0 +1,67 @@
+/**
+ * The response-head rules every adapter applies before a peer's answer reaches the client, written
+ * once. A peer is trusted to route to, not to write the client's wire: whatever it sends, the
+ * client's connection must stay valid HTTP/1.1. A runtime's own parser decides what a head is; these
+ * rules decide what of it may be passed on.
+ *
+ * @packageDocumentation
+ */
+
+// RFC 9110 section 5.1: a field name is a token.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// RFC 9110 section 5.5 (field-vchar, SP, HTAB, obs-text) and RFC 9112 section 4 (the reason phrase):
+// anything else (a control byte, CR, LF, NUL, DEL, a character beyond latin-1) must not be written.
+const NOT_FIELD_TEXT = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
+ * Whether a response field may be relayed as it is: a token for a name, and a value of visible
+ * characters, spaces, tabs and obs-text only. A field that fails is left out (nginx drops a field
+ * line it cannot parse): one bad field is no reason for a 502, and it must never reach the client.
+ *
+ * @example
+ * ```ts
+ * relayableField('x-request-id', 'abc') // true
+ * relayableField('x-evil', 'a\r\nSet-Cookie: x=1') // false
+ * ```
+ */
+export function relayableField(name: string, value: string): boolean {
+  return TOKEN.test(name) && !NOT_FIELD_TEXT.test(value)
+}
+
+/**
+ * Whether a peer's reason phrase may be relayed; when not, relay the status with the standard phrase
+ * (or none). The phrase carries no meaning (RFC 9112 section 4), so a bad one never costs a 502.
+ */
+export function relayableReason(reason: string): boolean {
+  return !NOT_FIELD_TEXT.test(reason)
+}
+
+/**
+ * The body length a peer's `Content-Length` field value(s) announce, or `'invalid'`. RFC 9110
+ * section 8.6 allows a list of identical values (`5, 5`), which means one; anything else (a sign, an
+ * empty value, differing values, a number no runtime can count to) makes the framing unknowable, and
+ * the answer is the peer's protocol error (`peer-protocol-error`), as nginx refuses it with 502.
+ * `undefined` when no value is given.
+ *
+ * @example
+ * ```ts
+ * contentLength('12') // 12
+ * contentLength(['5', '5, 5']) // 5
+ * contentLength('+2') // 'invalid'
+ * ```
+ */
+export function contentLength(values: string | readonly string[] | null | undefined): number | 'invalid' | undefined {
+  if (values === null || values === undefined) return undefined
+  let found: number | undefined
+  for (const line of typeof values === 'string' ? [values] : values) {
+    for (const member of line.split(',')) {
+      const text = member.trim()
+      // 15 digits stay below Number.MAX_SAFE_INTEGER: every runtime counts such a body exactly.
+      if (!/^\d{1,15}$/.test(text)) return 'invalid'
+      const length = Number(text)
+      if (found !== undefined && found !== length) return 'invalid'
+      found = length
+    }
+  }
+  return found
+}

@@ -1,0 +1,81 @@
+import fc from 'fast-check'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { contentLength, relayableField, relayableReason } from '../src/relay'
+import { fcParams } from './_fc'
+
+const Fields = suite('relayableField and relayableReason')
+
+Fields('should keep tokens with visible, space, tab and obs-text values', () => {
+  assert.ok(relayableField('x-request-id', 'abc 123\tdef'))
+  assert.ok(relayableField("!#$%&'*+-.^_`|~", 'v'))
+  assert.ok(relayableField('x-latin', 'Gr\xfc\xdfe'))
+  assert.ok(relayableField('x-empty', ''))
+  assert.ok(relayableReason('Not Found'))
+  assert.ok(relayableReason(''))
+})
+
+Fields('should refuse names that are no token and values with control bytes, DEL or characters beyond latin-1', () => {
+  for (const name of ['', 'x h', 'x:h', 'x-h\xe9st', 'x-h\ufffdst', 'x\r\nset-cookie']) assert.not.ok(relayableField(name, 'v'), JSON.stringify(name))
+  for (const value of ['a\x00b', 'a\x01b', 'a\rb', 'a\nb', 'a\x7fb', 'caf\u0100', 'a\r\nSet-Cookie: x=1']) {
+    assert.not.ok(relayableField('x', value), JSON.stringify(value))
+    assert.not.ok(relayableReason(value), JSON.stringify(value))
+  }
+})
+
+Fields('property: whatever is relayable cannot end a field line or the head', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 24 }), (name, value) => {
+      if (relayableField(name, value)) {
+        assert.not.ok(/[\r\n\x00:]/.test(name) || /[\r\n\x00]/.test(value))
+        assert.ok([...`${name}: ${value}`].every((c) => c.charCodeAt(0) <= 0xff))
+      }
+      if (relayableReason(value)) assert.not.ok(/[\r\n]/.test(value))
+    }),
+    fcParams(),
+  )
+})
+
+const Length = suite('contentLength')
+
+Length('should read a length, a list of one length, and nothing', () => {
+  assert.is(contentLength('12'), 12)
+  assert.is(contentLength('0'), 0)
+  assert.is(contentLength(' 7 '), 7)
+  assert.is(contentLength('5, 5'), 5)
+  assert.is(contentLength(['5', '5,5']), 5)
+  assert.is(contentLength('999999999999999'), 999999999999999)
+  assert.is(contentLength(undefined), undefined)
+  assert.is(contentLength(null), undefined)
+  assert.is(contentLength([]), undefined)
+})
+
+Length('should call signs, empty values, differing values and overflowing numbers invalid', () => {
+  for (const value of ['', ' ', '+2', '-1', '2.0', '0x10', 'abc', '1 2', '5, 6', '5,', '1000000000000000', '99999999999999999999999']) {
+    assert.is(contentLength(value), 'invalid', JSON.stringify(value))
+  }
+  assert.is(contentLength(['5', '6']), 'invalid')
+})
+
+Length('property: a length written any way that RFC 9110 allows reads back as itself', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).filter((n) => n < 1e15), fc.integer({ min: 1, max: 3 }), fc.boolean(), (n, copies, split) => {
+      const members = Array.from({ length: copies }, () => String(n))
+      const values = split ? members : members.join(', ')
+      assert.is(contentLength(values), n)
+    }),
+    fcParams(),
+  )
+})
+
+Length('property: anything but digits, commas and spaces is invalid', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 10 }).filter((s) => /[^\d, \t]/.test(s)), (value) => {
+      assert.is(contentLength(value), 'invalid')
+    }),
+    fcParams(),
+  )
+})
+
+Fields.run()
+Length.run()

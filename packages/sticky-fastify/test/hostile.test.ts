@@ -30,6 +30,11 @@ const build: HostileBuild = async (options) => {
 // child's own stack trace instead of killing the test runner.
 if (!serveIfChild(build)) {
   const factory = childFactory(__filename)
-  runHostilePeers('sticky-fastify', factory)
+  runHostilePeers('sticky-fastify', factory, {
+    limits: {
+      'refuses-interim-100':
+        "undici's HTTP/1.1 client (reply-from's default transport) closes the connection on any interim 100 ('bad response'), whatever its options; node:http's transport (replyFrom: { http: {} }) takes it",
+    },
+  })
   runHostileClients('sticky-fastify', factory)
 }

@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage, InformationEvent, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import type { Peer } from 'sticky-core'
+import { relayableField, type Peer } from 'sticky-core'
 import { upstreamHeaders, type ProxyContext } from './context'
 import { Exchange } from './exchange'
 import { relayBody, type BodyRelay } from './body-relay'
@@ -175,7 +175,7 @@ function validFields(headers: readonly string[]): string[] {
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i] ?? ''
     const value = headers[i + 1] ?? ''
-    if (/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) && !/[^\t\x20-\x7e\x80-\xff]/.test(value)) kept.push(name, value)
+    if (relayableField(name, value)) kept.push(name, value)
   }
   return kept
 }

@@ -1,5 +1,6 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { ProxyError } from './options'
+import { relayableReason } from 'sticky-core'
 
 /** The standard reason phrase of `status` (RFC 9110 section 15), empty for an unknown status. */
 export function standardReason(status: number): string {
@@ -12,7 +13,7 @@ export function standardReason(status: number): string {
  * peer's control byte in it is no reason for a 502, and must never reach the client's socket.
  */
 export function reasonPhrase(status: number, message: string | undefined): string {
-  return message !== undefined && !/[^\t\x20-\x7e\x80-\xff]/.test(message) ? message : standardReason(status)
+  return message !== undefined && relayableReason(message) ? message : standardReason(status)
 }
 
 const REASONS: Readonly<Record<ProxyError, string>> = {

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import type { PeerIO, PeerScript } from './peer'
+import type { HostileLimit } from './types'
 import { isFieldByte, isTchar, show } from './wire'
 
 /**
@@ -24,11 +25,20 @@ export type Expectation =
   /** Nothing (or no whole head) within the timeout (`peer-silent`): 504, blamed, never retried. */
   | { readonly kind: 'silent' }
   /** A head, then a broken body (`peer-cut-response`): blamed; the client's response is cut short, or a 502 if the break came before the head went out. */
-  | { readonly kind: 'cut'; readonly status: number }
+  | {
+      readonly kind: 'cut'
+      readonly status: number
+      /** The runtime ends a failed body as if complete (`cut-ends-cleanly`): a complete-looking response is accepted. */
+      readonly mayLookComplete?: boolean
+    }
   /** A valid head that takes longer than the timeout in all, though never silent as long: relayed (not blamed) or 504 (blamed). */
   | { readonly kind: 'slow'; readonly status: number; readonly body: Buffer }
   /** An answer before the upload was read (`peer-answered-early`): relayed, not blamed. */
   | { readonly kind: 'early'; readonly status: number; readonly body: Buffer }
+  /** The proxy's own failure, with nobody to blame (`proxy-failed`): 502, the peer not blamed, nothing retried. */
+  | { readonly kind: 'unattributed' }
+  /** Anything that keeps the client's wire valid: only the safety checks hold. */
+  | { readonly kind: 'safe' }
   /** An upgrade the peer accepted: the 101 and then the tunnel's bytes, as sent; not blamed. */
   | { readonly kind: 'tunnel'; readonly after: Buffer; readonly closes: boolean; readonly exact: boolean }
 
@@ -49,6 +59,18 @@ export interface Behaviour {
   readonly delayMs: number
   /** The request the case sends: `small` is a GET or a POST of 4 bytes. @default 'small' */
   readonly request?: RequestKind
+  /**
+   * What the case accepts besides `expect` on a runtime with the given limit, for limits that
+   * concern this behaviour alone (the kit derives the ones that follow from `expect.kind`).
+   */
+  readonly underLimit?: Readonly<Partial<Record<HostileLimit, Expectation>>>
+}
+
+const UNATTRIBUTED: Expectation = { kind: 'unattributed' }
+
+/** What interim responses `codes` accept on runtimes that refuse or misread interims. */
+function interimLimits(codes: readonly number[]): Partial<Record<HostileLimit, Expectation>> {
+  return codes.includes(100) ? { 'interim-as-final': UNATTRIBUTED, 'refuses-interim-100': UNATTRIBUTED } : { 'interim-as-final': UNATTRIBUTED }
 }
 
 /** The proxy timeout every case configures (milliseconds). */
@@ -143,6 +165,7 @@ export function interimsThenDrop(codes: readonly number[], how: Drop): Behaviour
       drop(io, how)
     }),
     expect: { kind: 'connect' },
+    underLimit: interimLimits(codes),
     delayMs: 0,
   }
 }
@@ -217,6 +240,7 @@ export function reasonByte(byte: number, status = 200, body: Buffer = Buffer.fro
     label: `answers ${show(bytes)} (byte 0x${byte.toString(16).padStart(2, '0')} in the reason phrase)`,
     script: onRequest((io) => io.write(bytes)),
     expect: isFieldByte(byte) ? { kind: 'relay', status, body } : { kind: 'lenient', status, body },
+    ...(byte === 0x0d ? { underLimit: { 'bare-cr-ends-line': { kind: 'safe' } } } : {}),
     delayMs: 0,
   }
 }
@@ -248,6 +272,7 @@ export function fieldByte(where: 'name' | 'value', byte: number, status = 200, b
     label: `answers ${show(bytes)} (byte 0x${byte.toString(16).padStart(2, '0')} in a field ${where})`,
     script: onRequest((io) => io.write(bytes)),
     expect: valid ? { kind: 'relay', status, body } : { kind: 'lenient', status, body },
+    ...(byte === 0x0d ? { underLimit: { 'bare-cr-ends-line': { kind: 'safe' } } } : {}),
     delayMs: 0,
   }
 }
@@ -331,6 +356,7 @@ export function interimsThenAnswer(codes: readonly number[], status = 200, body:
       }
     }),
     expect: { kind: 'relay', status, body },
+    underLimit: interimLimits(codes),
     delayMs: split ? 20 : 0,
   }
 }
@@ -443,6 +469,7 @@ export function invalidLength(value: string, status = 200): Behaviour {
     }),
     // RFC 9112 section 6.3: an invalid Content-Length is an unrecoverable error; a proxy answers 502.
     expect: { kind: 'protocol' },
+    underLimit: { 'lenient-content-length': { kind: 'lenient', status, body: Buffer.from('hi') } },
     delayMs: 0,
   }
 }
@@ -600,6 +627,7 @@ export function interimThenSilence(code: number): Behaviour {
       await io.closed()
     }),
     expect: { kind: 'silent' },
+    underLimit: interimLimits([code]),
     delayMs: TIMEOUT_MS,
   }
 }

@@ -33,13 +33,13 @@ import {
 } from './behaviours'
 import { startHostilePeer } from './peer'
 import { plainGet, startGoodPeer } from './servers'
-import type { HostileCapabilities, HostileFactory, RunningHostile } from './types'
+import type { HostileCapabilities, HostileFactory, HostileLimit, RunningHostile } from './types'
 import { exchange, fieldValues, isFieldByte, show, type WireAnswer } from './wire'
 
 /** Added to every guard: a guard catches a hang, it never measures speed. */
 export const MARGIN_MS = 5_000
 
-export const DEFAULT_CAPABILITIES: HostileCapabilities = { upgrade: false, onResponse: false, closesPool: true, runs: 1 }
+export const DEFAULT_CAPABILITIES: HostileCapabilities = { upgrade: false, onResponse: false, closesPool: true, runs: 1, limits: {} }
 
 /** One hostile case: a behaviour of the peer and the request that meets it. */
 export interface PeerCase {
@@ -149,7 +149,7 @@ function judge(expect: Expectation, retryAllowed: boolean, answer: WireAnswer, b
         // The break was seen before the head went out, or the client's connection was cut before
         // its first byte: either way the client cannot take the response for a whole one.
       } else if (status === expect.status && backend === 'hostile') {
-        if (answer.complete) fail(`the peer's ${expect.status} cut short (an incomplete body), not a complete response`)
+        if (answer.complete && expect.mayLookComplete !== true) fail(`the peer's ${expect.status} cut short (an incomplete body), not a complete response`)
       } else {
         fail(`the peer's ${expect.status} cut short, or 502`)
       }
@@ -163,6 +163,13 @@ function judge(expect: Expectation, retryAllowed: boolean, answer: WireAnswer, b
     case 'early':
       if (!relayed(expect.status, expect.body)) fail(`the peer's early ${expect.status} relayed (peer-answered-early)`)
       else blame(false, 'the peer answered (peer-answered-early)')
+      break
+    case 'unattributed':
+      if (status !== 502) fail('502 (proxy-failed: the runtime refused what the peer sent, nobody to blame, nothing retried)')
+      blame(false, 'the runtime, not the peer, refused the answer (proxy-failed)')
+      break
+    case 'safe':
+      // Only the checks above and the case's own (no hang, the process alive, others served).
       break
     case 'tunnel': {
       const after = answer.body
@@ -199,6 +206,21 @@ export function timedSuite(title: string): Test {
   return Object.assign(timed, inner) as unknown as Test
 }
 
+/**
+ * What a case accepts on a runtime with `limits`: the behaviour's own expectation first, then the
+ * ones its limits allow, each with the limit that allows it.
+ */
+function expectationsUnder(b: Behaviour, limits: HostileCapabilities['limits']): { expect: Expectation; limit?: HostileLimit }[] {
+  const out: { expect: Expectation; limit?: HostileLimit }[] = [{ expect: b.expect }]
+  for (const limit of Object.keys(limits) as HostileLimit[]) {
+    const declared = b.underLimit?.[limit]
+    if (declared !== undefined) out.push({ expect: declared, limit })
+    if (limit === 'protocol-as-lost-connection' && b.expect.kind === 'protocol') out.push({ expect: { kind: 'connect' }, limit })
+    if (limit === 'cut-ends-cleanly' && b.expect.kind === 'cut') out.push({ expect: { ...b.expect, mayLookComplete: true }, limit })
+  }
+  return out
+}
+
 /** Waits until `condition` holds, polling; false when the guard elapsed first. */
 async function until(condition: () => boolean, guardMs: number): Promise<boolean> {
   const deadline = Date.now() + guardMs
@@ -219,6 +241,8 @@ function balancerFor(hostile: string, good: string): BalancerOptions {
 export interface PeerCaseResult {
   /** Problems of the exchange itself; empty when the adapter behaved. */
   readonly problems: readonly string[]
+  /** The runtime limit whose outcome the case accepted, if it took one. */
+  readonly limit?: HostileLimit
   /**
    * Resolves, once the adapter closed its connection to the misbehaving peer (or the guard passed)
    * and everything the case started is closed, with the problems of that wait ([socket], [crash]).
@@ -313,7 +337,15 @@ async function runInScope(scope: Scope, factory: HostileFactory, capabilities: H
   }
 
   const retryAllowed = request.method === 'GET' && (b.request ?? 'small') === 'small' && c.retries >= 1
-  problems.push(...judge(b.expect, retryAllowed, answer, backend, blamed))
+  let limit: HostileLimit | undefined
+  const verdicts = expectationsUnder(b, capabilities.limits).map((e) => ({ ...e, problems: judge(e.expect, retryAllowed, answer, backend, blamed) }))
+  const accepted = verdicts.find((v) => v.problems.length === 0)
+  if (accepted === undefined) {
+    problems.push(...(verdicts[0]?.problems ?? []))
+    for (const v of verdicts.slice(1)) problems.push(`[limit] nor is it what the runtime's limit ${v.limit ?? ''} allows: ${v.problems.join('; ')}`)
+  } else {
+    limit = accepted.limit
+  }
   if (hostile.scriptErrors.length > 0) problems.push(`[kit] the peer script failed: ${String(hostile.scriptErrors[0])}`)
 
   // A connection on which the peer misbehaved, or whose response the proxy did not relay whole,
@@ -338,7 +370,7 @@ async function runInScope(scope: Scope, factory: HostileFactory, capabilities: H
     }
     return late.length === 0 ? [] : [...late, repro]
   })()
-  return { problems: problems.length === 0 ? [] : [...problems, repro], settled }
+  return { problems: problems.length === 0 ? [] : [...problems, repro], settled, ...(limit === undefined ? {} : { limit }) }
 }
 
 const methodArb = fc.constantFrom<'GET' | 'POST'>('GET', 'POST')
@@ -375,11 +407,15 @@ export function runHostilePeers(name: string, factory: HostileFactory, capabilit
     await factory.dispose?.()
   })
 
+  for (const [limit, why] of Object.entries(caps.limits)) console.log(`[hostile peers ${name}] runtime limit ${limit}: ${why}`)
+  const limited = new Map<HostileLimit, number>()
+
   // Cases whose connections are still being watched: the last test of the suite waits for them.
   const lingering: { title: string; settled: Promise<readonly string[]> }[] = []
   const run = async (title: string, c: PeerCase): Promise<readonly string[]> => {
     const result = await runPeerCase(factory, caps, c)
     lingering.push({ title, settled: result.settled })
+    if (result.limit !== undefined) limited.set(result.limit, (limited.get(result.limit) ?? 0) + 1)
     return result.problems
   }
   const one = (title: string, c: PeerCase): void => {
@@ -473,6 +509,7 @@ export function runHostilePeers(name: string, factory: HostileFactory, capabilit
       const problems = await settled
       if (problems.length > 0) found.push(`${title}:\n    - ${problems.join('\n    - ')}`)
     }
+    for (const [limit, count] of limited) console.log(`[hostile peers ${name}] ${count} case(s) took the outcome the runtime limit ${limit} allows`)
     if (found.length > 0) throw new Error(`\n  * ${found.join('\n  * ')}`)
   })
 

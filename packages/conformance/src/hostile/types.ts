@@ -64,6 +64,33 @@ export interface HostileFactory {
   dispose?(): Promise<void>
 }
 
+/**
+ * What a runtime does to a peer's answer that no adapter on it can change. An adapter names the
+ * limits of its runtime, each with the reason printed when the kit runs; the cases a limit concerns
+ * then accept the outcome the runtime allows instead of failing, and every other check (no hang, a
+ * valid head and framing for the client, the process alive, the connection closed) still holds.
+ *
+ * - `refuses-interim-100`: the HTTP client closes the connection on any interim `100` (undici's
+ *   HTTP/1.1 client): 502, nobody blamed (`proxy-failed`), whatever the peer does next.
+ * - `interim-as-final`: the runtime's fetch resolves with the first interim (`1xx`) response as if
+ *   it were the answer: 502, nobody blamed.
+ * - `protocol-as-lost-connection`: an answer that is not HTTP rejects the runtime's fetch as a lost
+ *   connection does: judged as a failed connection (blamed, retried when the policy allows).
+ * - `bare-cr-ends-line`: the runtime's parser ends a head line at a bare CR and reads on: only the
+ *   safety checks hold for a head with a bare CR.
+ * - `lenient-content-length`: the runtime reads or drops an invalid `Content-Length` and hides it:
+ *   the body it read may be relayed (or the answer refused with 502).
+ * - `cut-ends-cleanly`: the runtime's server ends a response whose body failed as if it were
+ *   complete: the peer is still blamed, but the client cannot tell the cut.
+ */
+export type HostileLimit =
+  | 'refuses-interim-100'
+  | 'interim-as-final'
+  | 'protocol-as-lost-connection'
+  | 'bare-cr-ends-line'
+  | 'lenient-content-length'
+  | 'cut-ends-cleanly'
+
 /** Where adapters differ. */
 export interface HostileCapabilities {
   /** Has `.upgrade` (HTTP Upgrade, WebSocket): the upgrade cases run. @default false */
@@ -78,5 +105,7 @@ export interface HostileCapabilities {
   readonly closesPool: boolean
   /** Multiplies the fast-check runs (a slow-starting runtime gets fewer). @default 1 */
   readonly runs: number
+  /** The runtime's limits (see {@link HostileLimit}), each with why it cannot be helped. @default {} */
+  readonly limits: Readonly<Partial<Record<HostileLimit, string>>>
 }
 

@@ -91,23 +91,40 @@ function failure(error: unknown, deadline: PeerDeadline, client: AbortSignal | u
   if (deadline.expired) return 'peer-silent'
   if (isAborted(client)) return 'client-gone'
   if (body?.failed === true) return 'client-body-failed'
+  if (refusedInterim(error)) return 'proxy-failed'
   if (isMalformedAnswer(error)) return 'peer-protocol-error'
   return body === undefined || body.replayable ? 'connect-failed' : 'peer-reset'
 }
 
 /**
- * Whether fetch rejected because the peer's answer was not an acceptable HTTP/1.1 head. Only Node's
- * fetch (undici) says so, on the rejection's cause: an llhttp error (`HPE_*`), a head over its size
- * limit, a `101` nobody asked for or an interim `100` it does not take (`bad upgrade`, `bad
- * response`), or a status below 100 (an internal assertion). Other runtimes reject as for a lost
- * connection, which is then judged as one.
+ * Whether Node's fetch (undici) closed the connection on an interim `100` ("bad response"): its
+ * HTTP/1.1 client takes none, whatever its options. RFC 9110 section 15.2 lets a server send a 1xx
+ * nobody asked for, so the peer did nothing wrong: `proxy-failed`, nobody blamed, nothing retried
+ * (the peer may be acting on the request).
+ */
+function refusedInterim(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined
+  return cause instanceof Error && 'code' in cause && cause.code === 'UND_ERR_SOCKET' && cause.message === 'bad response'
+}
+
+/**
+ * Whether fetch rejected because the peer's answer was not an acceptable HTTP/1.1 head.
+ *
+ * Node's fetch (undici) says so on the rejection's cause: an llhttp error (`HPE_*`), a head over its
+ * size limit, a `101` nobody asked for (`bad upgrade`), or a status below 100 (an internal
+ * assertion). workerd says so in the message: its HTTP client's parse failures reach JavaScript as
+ * `invalid ...` (an invalid `Content-Length`, chunk size) or, for a head it cannot read at all (a
+ * bare CR, a field over its limits), as `internal error; reference = ...`, which nothing else in a
+ * fetch of a reachable peer raises. Bytes that are not HTTP at all make workerd report a lost
+ * connection ("Network connection lost."), which is then judged as one.
  */
 function isMalformedAnswer(error: unknown): boolean {
+  if (error instanceof Error && /^(internal error\b|invalid\b)/i.test(error.message)) return true
   const cause = error instanceof Error ? error.cause : undefined
   if (!(cause instanceof Error) || !('code' in cause) || typeof cause.code !== 'string') return false
   const code = cause.code
   if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'ERR_ASSERTION') return true
-  return code === 'UND_ERR_SOCKET' && (cause.message === 'bad response' || cause.message === 'bad upgrade')
+  return code === 'UND_ERR_SOCKET' && cause.message === 'bad upgrade'
 }
 
 /** Whether the peer says it closes the connection after this response (where the runtime shows `Connection`). */

@@ -10,6 +10,13 @@ export interface DownloadWatch {
   readonly clientGone: () => boolean
   /** The peer cut its response body (closed, reset, broke the framing, or went silent): `peer-cut-response`. */
   readonly peerCut: () => void
+  /**
+   * The body's length as the peer framed it (`Content-Length` of a body the runtime did not decode),
+   * or `undefined`. Once that many bytes arrived the body is complete, whether or not the runtime
+   * says so: workerd ends the body of an early answer (a 413 during an upload) only once the
+   * upload is over, which, the upload being held, is never.
+   */
+  readonly length?: number | undefined
 }
 
 /**
@@ -22,10 +29,16 @@ export interface DownloadWatch {
 export function watchDownload(upstream: ReadableStream<Uint8Array>, watch: DownloadWatch): ReadableStream<Uint8Array> {
   const reader = upstream.getReader()
   let cancelled = false
+  let delivered = 0
   const deadline = new PeerDeadline(watch.timeout, () => watch.abort(new Error('sticky-fetch: the peer went silent mid-body')))
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (watch.length === 0) {
+          cancelled = true
+          controller.close()
+          return reader.cancel().catch(() => undefined)
+        }
         deadline.arm()
         let read: ReadableStreamReadResult<Uint8Array>
         try {
@@ -44,6 +57,13 @@ export function watchDownload(upstream: ReadableStream<Uint8Array>, watch: Downl
         }
         deadline.suspend()
         controller.enqueue(read.value)
+        delivered += read.value.byteLength
+        if (watch.length !== undefined && delivered >= watch.length) {
+          deadline.stop()
+          cancelled = true
+          controller.close()
+          reader.cancel().catch(() => undefined)
+        }
       },
       cancel(reason) {
         // The client stopped reading: its doing, not the peer's. The upstream body is released too.

@@ -1,4 +1,4 @@
-import { createBalancer, judgeAttempt, StickyConfigError } from 'sticky-core'
+import { contentLength, createBalancer, judgeAttempt, StickyConfigError } from 'sticky-core'
 import type { AttemptEvent, AttemptFacts, Balancer, Decision, Peer } from 'sticky-core'
 import { attempt } from './attempt'
 import type { AttemptInput } from './attempt'
@@ -7,7 +7,7 @@ import { watchDownload } from './download'
 import { upstreamRequestHeaders } from './headers'
 import { resolveProxyOptions } from './options'
 import type { ResolvedProxyOptions, StickyFetchOptions } from './options'
-import { ownAnswer, relayed } from './responses'
+import { ownAnswer, relayed, unrelayable } from './responses'
 
 /**
  * A fetch handler: `export default { fetch }` in a Worker, `Deno.serve(handler)`, `Bun.serve({ fetch })`.
@@ -66,6 +66,9 @@ async function proxyRequest(
   env: unknown,
   ctx: unknown,
 ): Promise<Response> {
+  // A body whose length cannot be known is refused before any peer sees it, as nginx does (400):
+  // workerd's listener passes a negative Content-Length through, and the body never ends.
+  if (contentLength(request.headers.get('content-length')) === 'invalid') return ownAnswer(400, 'client-body')
   const cookieHeader = request.headers.get('cookie')
   let decision = balancer.decide(cookieHeader)
   let peer = decision.peer
@@ -111,14 +114,16 @@ async function proxyRequest(
             timeout: proxy.timeout,
             abort: outcome.abort,
             clientGone: () => clientSignal?.aborted === true,
+            length: framedLength(outcome.response),
             // After the head went out, the verdict's only deed is the blame: the client's response is cut.
             peerCut: () => {
               if (judgeAttempt('peer-cut-response', facts()).blame) balancer.report(answered, false)
             },
           })
-      response = relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding)
+      const refused = unrelayable(outcome.response)
+      response = refused === undefined ? relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding) : undefined
       if (response === undefined) {
-        event = 'peer-protocol-error'
+        event = refused ?? 'peer-protocol-error'
         void download?.cancel().catch(() => undefined)
       }
     }
@@ -147,4 +152,15 @@ async function proxyRequest(
 /** The balancer's choice among the peers not tried yet for this request. */
 function next(balancer: Balancer, cookieHeader: string | null, tried: readonly Peer[]): Decision {
   return balancer.decide(cookieHeader, { exclude: tried })
+}
+
+/**
+ * The length of a response body as the peer framed it, when the body reaches the handler as framed:
+ * an encoded body may have been decoded by the runtime, and then its `Content-Length` says nothing.
+ */
+function framedLength(response: Response): number | undefined {
+  const encoding = response.headers.get('content-encoding')
+  if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') return undefined
+  const length = contentLength(response.headers.get('content-length'))
+  return typeof length === 'number' ? length : undefined
 }

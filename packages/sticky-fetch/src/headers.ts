@@ -1,4 +1,4 @@
-import { forwardedFields, forwardedNames, hopByHopNames } from 'sticky-core'
+import { forwardedFields, forwardedNames, hopByHopNames, relayableField } from 'sticky-core'
 import type { ForwardedSelection } from 'sticky-core'
 import { getSetCookies } from './set-cookie'
 
@@ -55,8 +55,8 @@ export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFo
 }
 
 /**
- * A mutable copy of an upstream response's headers without hop-by-hop ones, keeping each `Set-Cookie`
- * as its own header. Unless `keepContentEncoding`, an encoded response also loses `Content-Encoding` and
+ * A mutable copy of an upstream response's headers without hop-by-hop ones and fields no head may
+ * carry, keeping each `Set-Cookie` as its own header. Unless `keepContentEncoding`, an encoded response also loses `Content-Encoding` and
  * `Content-Length`, because the runtime's fetch decoded the body.
  */
 export function downstreamResponseHeaders(upstream: Headers, keepContentEncoding: boolean): Headers {
@@ -69,9 +69,11 @@ export function downstreamResponseHeaders(upstream: Headers, keepContentEncoding
     drop.add('content-length')
   }
   const headers = new Headers()
+  // A field no head may carry (workerd passes control bytes and names that are no token through) is
+  // left out, as sticky-core's relayableField says: it must never reach the client's wire.
   for (const [name, value] of upstream) {
-    if (!drop.has(name)) headers.append(name, value)
+    if (!drop.has(name) && relayableField(name, value)) headers.append(name, value)
   }
-  for (const cookie of cookies) headers.append('set-cookie', cookie)
+  for (const cookie of cookies) if (relayableField('set-cookie', cookie)) headers.append('set-cookie', cookie)
   return headers
 }

@@ -1,4 +1,5 @@
-import type { AttemptError, AttemptVerdict } from 'sticky-core'
+import { contentLength, relayableReason } from 'sticky-core'
+import type { AttemptError, AttemptEvent, AttemptVerdict } from 'sticky-core'
 import { downstreamResponseHeaders } from './headers'
 
 /**
@@ -10,7 +11,25 @@ import { downstreamResponseHeaders } from './headers'
  * ByteString; a latin-1 `Grüße` arrives decoded as UTF-8 replacement characters) is dropped, as the
  * phrase carries no meaning (RFC 9112 section 4). A status no `Response` can carry (outside 200-599)
  * gives `undefined`: the peer's answer is then a protocol error, not a reason for the handler to throw.
+ * Call {@link unrelayable} first.
  */
+/**
+ * Why a response head that the runtime's fetch resolved with cannot be relayed, in sticky-core's
+ * vocabulary; `undefined` when it can.
+ *
+ * - A `101`: the handler never asks for an upgrade, so the peer switched protocols unasked.
+ * - Any other `1xx`: the runtime took an interim response for the answer (workerd does), and the
+ *   real answer is lost to it. The peer did nothing wrong: `proxy-failed`, nobody blamed.
+ * - An invalid `Content-Length` the runtime let through (sticky-core's `contentLength`): the
+ *   framing the peer meant is unknowable, its protocol error, as nginx answers 502.
+ */
+export function unrelayable(upstream: Response): AttemptEvent | undefined {
+  if (upstream.status === 101) return 'peer-protocol-error'
+  if (upstream.status >= 100 && upstream.status < 200) return 'proxy-failed'
+  if (contentLength(upstream.headers.get('content-length')) === 'invalid') return 'peer-protocol-error'
+  return undefined
+}
+
 export function relayed(
   upstream: Response,
   body: ReadableStream<Uint8Array> | null,
@@ -20,7 +39,9 @@ export function relayed(
   try {
     const headers = downstreamResponseHeaders(upstream.headers, keepContentEncoding)
     if (setCookie !== null) headers.append('set-cookie', setCookie)
-    const init = { status: upstream.status, statusText: upstream.statusText, headers }
+    // A reason phrase with a byte no head may carry (workerd passes control bytes through) is dropped.
+    const statusText = relayableReason(upstream.statusText) ? upstream.statusText : ''
+    const init = { status: upstream.status, statusText, headers }
     try {
       return new Response(body, init)
     } catch {

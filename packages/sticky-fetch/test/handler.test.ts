@@ -31,6 +31,23 @@ test("should keep the upstream's two Set-Cookie headers beside the sticky one", 
   assert.is(await response.text(), 'ok')
 })
 
+test('should refuse a request whose Content-Length is invalid with 400, before any peer sees it', async () => {
+  let requests = 0
+  const backend = await started(listen((_req, res) => {
+    requests += 1
+    res.end('ok')
+  }))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  for (const value of ['-3', '+3', '3, 4', 'abc']) {
+    const response = await handler(clientRequest('/', { method: 'POST', headers: { 'content-length': value }, body: 'abc' }))
+    assert.is(response.status, 400, value)
+    assert.is(response.headers.get('set-cookie'), null, 'nobody was pinned')
+  }
+  const fine = await handler(clientRequest('/', { method: 'POST', headers: { 'content-length': '3' }, body: 'abc' }))
+  assert.is(fine.status, 200)
+  assert.is(requests, 1, 'only the request with a valid length reached the peer')
+})
+
 test('should pass redirects to the client instead of following them', async () => {
   const backend = await started(listen((req, res) => {
     res.writeHead(req.url === '/old' ? 302 : 200, { location: '/new' }).end(req.url)

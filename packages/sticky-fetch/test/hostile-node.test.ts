@@ -21,6 +21,13 @@ const build: HostileBuild = async (options) => {
 // global fetch pool, which no handler closes.
 if (!serveIfChild(build)) {
   const factory = childFactory(__filename)
-  runHostilePeers('sticky-fetch (node fetch)', factory, { closesPool: false })
+  runHostilePeers('sticky-fetch (node fetch)', factory, {
+    closesPool: false,
+    limits: {
+      'refuses-interim-100': "undici's HTTP/1.1 client closes the connection on any interim 100 ('bad response'), whatever its options",
+      'bare-cr-ends-line':
+        "undici's parser ends the status line at a bare CR and reads the rest of the head as a body delimited by the close; the client's framing stays valid",
+    },
+  })
   runHostileClients('sticky-fetch (node fetch)', factory, { closesPool: false })
 }

@@ -93,5 +93,15 @@ const build: HostileBuild = async (options) => {
 
 // workerd runs in its own process already; the factory drives it from here.
 const factory = inProcessFactory(build)
-runHostilePeers('sticky-fetch (workerd)', factory, { runs: 0.6 })
+runHostilePeers('sticky-fetch (workerd)', factory, {
+  runs: 0.6,
+  limits: {
+    'interim-as-final': "workerd's fetch resolves with the first interim (1xx) response as the answer, and the real answer is lost",
+    'protocol-as-lost-connection': 'workerd rejects bytes that are not HTTP as it does a lost connection ("Network connection lost.")',
+    'lenient-content-length': 'workerd drops an empty Content-Length and reads the body to the close, so the handler never sees it',
+    'bad-chunk-ends-body': 'workerd ends a chunked body at a chunk size that overflows as if it were the last chunk, and reports no error',
+    'cut-ends-cleanly':
+      "workerd's HTTP server (as Miniflare runs it) ends a chunked response whose body stream failed with the last chunk, so the client cannot tell the cut",
+  },
+})
 runHostileClients('sticky-fetch (workerd)', factory, { runs: 0.6 })

@@ -78,10 +78,13 @@ export interface HostileFactory {
  *   connection does: judged as a failed connection (blamed, retried when the policy allows).
  * - `bare-cr-ends-line`: the runtime's parser ends a head line at a bare CR and reads on: only the
  *   safety checks hold for a head with a bare CR.
- * - `lenient-content-length`: the runtime reads or drops an invalid `Content-Length` and hides it:
- *   the body it read may be relayed (or the answer refused with 502).
+ * - `lenient-content-length`: the runtime drops an invalid `Content-Length` and hides it, reading
+ *   the body to the close: only the safety checks hold (a peer that then holds the connection is
+ *   blamed for its silence).
  * - `cut-ends-cleanly`: the runtime's server ends a response whose body failed as if it were
  *   complete: the peer is still blamed, but the client cannot tell the cut.
+ * - `bad-chunk-ends-body`: the runtime ends a chunked body at a chunk size it cannot read, as if
+ *   the body were over, without an error the adapter could see: only the safety checks hold.
  */
 export type HostileLimit =
   | 'refuses-interim-100'
@@ -90,6 +93,7 @@ export type HostileLimit =
   | 'bare-cr-ends-line'
   | 'lenient-content-length'
   | 'cut-ends-cleanly'
+  | 'bad-chunk-ends-body'
 
 /** Where adapters differ. */
 export interface HostileCapabilities {

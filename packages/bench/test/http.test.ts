@@ -67,6 +67,9 @@ const cases: ReadonlyArray<readonly [route: HttpRoute, load: Load, spread: numbe
   [direct, loadOf(10), [10, 0, 1], /unpinned/],
   [roundRobin, loadOf(30), [10, 10, 10], undefined],
   [roundRobin, loadOf(30), [20, 5, 5], /uneven/],
+  // Regression: a total that does not divide by the backends is as even as it can be.
+  [roundRobin, loadOf(17), [6, 6, 5], undefined],
+  [roundRobin, loadOf(17), [8, 6, 3], /uneven/],
   [roundRobin, loadOf(30, 1), [10, 10, 10], /1 failed/],
   [roundRobin, loadOf(0), [0, 0, 0], /no request/],
   [pinned, loadOf(10), [5, 0, 0], /backends saw 5/],

@@ -159,7 +159,7 @@ export function runScenario(core: Core, samples: Samples): ScenarioResult {
 
 function cookieValues(core: Core): ScenarioResult['values'] {
   const peers = [ROUTE_KEY, '[::1]:9002', 'http://app.internal', { address: '127.0.0.1:9003', route: 'c' }]
-  const modes: readonly { mode: string; options: Omit<StickyCore.BalancerOptions, 'peers'> }[] = [
+  const modes: readonly { mode: string; options: Omit<StickyCore.BalancerBaseOptions, 'peers'> & (StickyCore.HashedCookieOptions | StickyCore.HmacCookieOptions) }[] = [
     { mode: 'default', options: {} },
     { mode: 'md5', options: { hash: 'md5' } },
     { mode: 'sha1', options: { hash: 'sha1' } },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
-import type { BalancerOptions } from 'sticky-core'
+import type { BalancerBaseOptions, BalancerOptions, HashedCookieOptions, HmacCookieOptions } from 'sticky-core'
 import * as assert from 'uvu/assert'
 import { startBackend, type Backend } from './backend'
 import { send, sendRaw } from './client'
@@ -45,7 +45,8 @@ function cookieShapes(value: string): string[] {
   return [`route=${value}`, `route="${value}"`, `other=1; route=${value}; route=${value}`, ` route = ${value} ;`, `Route=${value}`]
 }
 
-const MODES: readonly Omit<BalancerOptions, 'peers'>[] = [
+// hash and hmac exclude each other, so the modes are either kind of balancer options without the peers.
+const MODES: readonly (Omit<BalancerBaseOptions, 'peers'> & (HashedCookieOptions | HmacCookieOptions))[] = [
   { hash: 'md5' },
   { hash: 'sha1' },
   { hash: 'raw' },

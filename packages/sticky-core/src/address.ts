@@ -8,7 +8,7 @@ export const DEFAULT_PORT = 80
 /** Longest socket path Linux accepts: `sun_path` is 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH = 107
 
-/** An IP literal with its port: what the legacy (G1/G2) `struct sockaddr` digests are computed over. */
+/** An IP literal with its port: what the legacy `struct sockaddr` digests (original module, nginx-sticky-module-ng up to 1.2.6) are computed over. */
 export interface IpEndpoint {
   readonly family: 4 | 6
   /** 4 or 16 address bytes, network order. */

@@ -2,6 +2,7 @@ import { createWeightState, noteWeightFailure, pickSmoothWeighted, type WeightSt
 import { parseCookie, serializeCookieParts, type SameSite } from './cookie'
 import { computeCookieValues } from './cookie-value'
 import { StickyConfigError } from './errors'
+import type { Duration } from './duration'
 import type { HmacAlgorithm } from './hash'
 import { createHealthState, isHealthy, noteFailure, noteSelected, noteSuccess, type HealthState } from './health'
 import { resolveOptions, type ResolvedOptions } from './options'
@@ -25,12 +26,13 @@ export interface StickyCookieOptions {
   /** `Domain=` (RFC 6265bis section 4.1.2.3; nginx `domain=`). Absent: the host that set it only. */
   domain?: string | undefined
   /**
-   * Lifetime in seconds, a positive integer up to 34 560 000, or `'max'` for that maximum (400 days, the
-   * longest user agents keep a cookie, RFC 6265bis section 5.6.1); emits `Expires` (IMF-fixdate, the
-   * clock's current second plus the lifetime) and `Max-Age` (nginx `expires=`, `expires=max`). Absent: a
-   * session cookie.
+   * Lifetime: a number of seconds, a positive integer up to 34 560 000, or the same as text with
+   * units (`'1h'`, `'30m'`, `'7d'`, whole seconds), or `'max'` for that maximum (400 days, the longest
+   * user agents keep a cookie, RFC 6265bis section 5.6.1); emits `Expires` (IMF-fixdate, the clock's
+   * current second plus the lifetime) and `Max-Age` (nginx `expires=`, `expires=max`). Absent: a session
+   * cookie.
    */
-  expires?: number | 'max' | undefined
+  expires?: Duration | 'max' | undefined
   /** `Secure` (nginx `secure`). @default false */
   secure?: boolean | undefined
   /** `HttpOnly` (nginx `httponly`). @default false */
@@ -49,38 +51,60 @@ export interface HmacOptions {
   key: string | Uint8Array
 }
 
-/** Options of {@link createBalancer}. */
-export interface BalancerOptions {
+/** The options of {@link createBalancer} other than the cookie value's derivation (`hash` or `hmac`). */
+export interface BalancerBaseOptions {
   /** The upstream peers, in order (nginx `server` lines). At least one must not be a backup. */
   peers: readonly PeerInput[]
   cookie?: StickyCookieOptions | undefined
-  /** Excludes `hmac`. @default 'md5' */
-  hash?: HashMode | undefined
-  /** Cookie values are the HMAC of the route key (or `route`). Excludes `hash`. */
-  hmac?: HmacOptions | undefined
   /**
-   * `false` is the seed's `no_fallback`: when the cookie names a peer that is not usable, answer 502
-   * instead of pinning the client to another peer. Clients without a valid cookie are balanced anyway.
+   * `false` is nginx-sticky-module-ng's `no_fallback`: when the cookie names a peer that is not usable,
+   * answer 502 instead of pinning the client to another peer. Clients without a valid cookie are
+   * balanced anyway.
    * @default true
    */
   fallback?: boolean | undefined
   /**
-   * `'assign'`: `Set-Cookie` only when a peer is assigned (first and second generation modules);
-   * `'always'`: on every response, a sliding expiry (third and fourth generation).
+   * `'assign'`: `Set-Cookie` only when a peer is assigned, as the original sticky module and
+   * nginx-sticky-module-ng up to 1.2.6 do; `'always'`: on every response, a sliding expiry, as later
+   * nginx-sticky-module-ng releases and nginx's built-in `sticky cookie` do.
    * @default 'assign'
    */
   refresh?: 'assign' | 'always' | undefined
   /**
-   * Also accept the cookie values of the first two module generations (the digest of the peer's Linux
-   * `struct sockaddr`, for IP-literal peers only: we do not resolve host names as nginx did) and re-pin
-   * such clients to the modern value: their decision is a `hit` with a `setCookie`. Needs `md5`, `sha1`
-   * or `hmac`.
+   * Also accept the cookie values that the original sticky module and nginx-sticky-module-ng up to 1.2.6
+   * issued (the digest of the peer's Linux `struct sockaddr`, for IP-literal peers only: we do not resolve
+   * host names as nginx did) and re-pin such clients to the current value: their decision is a `hit` with
+   * a `setCookie`. Needs `md5`, `sha1` or `hmac`.
    * @default false
    */
   legacy?: boolean | undefined
   /** Milliseconds since the epoch: drives failure windows and `Expires`. @default Date.now */
   now?: (() => number) | undefined
 }
+
+/** Cookie values are digests of the route key (or the key itself, or an index): no `hmac`. */
+export interface HashedCookieOptions {
+  /** Excludes `hmac`. @default 'md5' */
+  hash?: HashMode | undefined
+  /** Not with `hash`: give one or the other. */
+  hmac?: undefined
+}
+
+/** Cookie values are HMACs of the route key: no `hash`. */
+export interface HmacCookieOptions {
+  /** Not with `hmac`: the cookie value is the HMAC. */
+  hash?: undefined
+  /** Cookie values are the HMAC of the route key (or `route`). Excludes `hash`. */
+  hmac: HmacOptions
+}
+
+/**
+ * Options of {@link createBalancer}. `hash` and `hmac` exclude each other, as in
+ * nginx-sticky-module-ng: the type refuses both, and so does `createBalancer` at run time. Every level
+ * (the options, `cookie`, `hmac`, each peer) refuses keys it does not know, since a misspelt option
+ * would otherwise be silently ignored.
+ */
+export type BalancerOptions = BalancerBaseOptions & (HashedCookieOptions | HmacCookieOptions)
 
 /**
  * What happened to a request: `hit` the cookie named a usable peer; `new` there was no cookie; `invalid`
@@ -89,16 +113,29 @@ export interface BalancerOptions {
  */
 export type Outcome = 'hit' | 'new' | 'invalid' | 'repinned' | 'unavailable'
 
-/** The balancer's answer for one request. Frozen. */
-export interface Decision {
-  /** Where to send the request; null when `unavailable`. */
-  readonly peer: Peer | null
+/** A decision that names a peer: `outcome` is anything but `unavailable`. Frozen. */
+export interface RoutedDecision {
+  /** Where to send the request. */
+  readonly peer: Peer
   /** A complete `Set-Cookie` header value to append to the response, or null. Never contains request data. */
   readonly setCookie: string | null
-  readonly outcome: Outcome
-  /** 502 exactly when `peer` is null. */
-  readonly status: 502 | undefined
+  readonly outcome: Exclude<Outcome, 'unavailable'>
+  readonly status: undefined
 }
+
+/** No usable peer (or `fallback: false` and the pinned peer is unusable): answer 502. Frozen. */
+export interface UnavailableDecision {
+  readonly peer: null
+  readonly setCookie: null
+  readonly outcome: 'unavailable'
+  readonly status: 502
+}
+
+/**
+ * The balancer's answer for one request, discriminated by `outcome`: once `outcome !== 'unavailable'`
+ * (or `peer !== null`) is checked, `peer` is a {@link Peer}.
+ */
+export type Decision = RoutedDecision | UnavailableDecision
 
 /** Per-request options of {@link Balancer.decide}. */
 export interface DecideOptions {
@@ -174,7 +211,7 @@ interface PickContext {
   readonly single: boolean
 }
 
-const UNAVAILABLE: Decision = Object.freeze({ peer: null, setCookie: null, outcome: 'unavailable', status: 502 })
+const UNAVAILABLE: UnavailableDecision = Object.freeze({ peer: null, setCookie: null, outcome: 'unavailable', status: 502 })
 
 /**
  * Creates a sticky balancer (nginx `sticky cookie`). Every option is validated here, once; a bad one

@@ -9,7 +9,7 @@ import type { ParsedPeer } from './peers'
 export interface PeerCookieValues {
   /** The value issued to clients. */
   readonly value: string
-  /** First- and second-generation values also accepted (`legacy: true`), never issued. */
+  /** Values of the original module and nginx-sticky-module-ng up to 1.2.6, also accepted (`legacy: true`), never issued. */
   readonly legacy: readonly string[]
 }
 

@@ -3,6 +3,27 @@ import { StickyConfigError } from './errors'
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const
 type Unit = keyof typeof UNIT_MS
 
+/** A unit of {@link DurationText}: milliseconds, seconds, minutes, hours, days. */
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd'
+
+/**
+ * A duration written with units, as nginx writes them: `'500ms'`, `'30s'`, `'2m'`, `'1h'`, `'1h30m'`,
+ * `'1d12h'`. Integers only, each unit at most once, largest first (checked when the options are read;
+ * the type lets through some text the check refuses, such as `'1.5s'`).
+ */
+export type DurationText =
+  | `${number}${DurationUnit}`
+  | `${number}${DurationUnit}${number}${DurationUnit}`
+  | `${number}${DurationUnit}${number}${DurationUnit}${number}${DurationUnit}`
+
+/**
+ * A duration option: a number in the unit the option documents (milliseconds for timeouts and
+ * `failTimeout`, seconds for `cookie.expires`), or a {@link DurationText} such as `'30s'` whatever the
+ * option's unit. A string needs its unit: `'30'` is refused, since it would read as seconds in an option
+ * whose numbers are milliseconds.
+ */
+export type Duration = number | DurationText
+
 /** Largest first: the order the parser enforces and the formatter writes. */
 const UNITS: readonly Unit[] = ['d', 'h', 'm', 's', 'ms']
 
@@ -30,6 +51,21 @@ export function parseDuration(text: string, option: string): number {
     throw new StickyConfigError(option, text, 'expected a duration such as 10s, 500ms or 1h30m (a bare number is seconds)')
   }
   return ms
+}
+
+/**
+ * Reads a duration option ({@link Duration}) as a count of `unit` (`'ms'` or `'s'`): a number is taken
+ * as already in `unit`; a string must carry units, and must come out a whole number of `unit`.
+ *
+ * @returns the count, or `undefined` when `value` is not a duration; range checks are the caller's
+ */
+export function durationIn(value: unknown, unit: 'ms' | 's'): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
+  if (typeof value !== 'string' || /^\d+$/.test(value)) return undefined
+  const ms = readDuration(value)
+  if (ms === undefined) return undefined
+  const size = UNIT_MS[unit]
+  return ms % size === 0 ? ms / size : undefined
 }
 
 function readDuration(text: string): number | undefined {

@@ -1,7 +1,18 @@
 /**
+ * Marks every {@link StickyConfigError}. A registered symbol (`Symbol.for`) is the same in every copy of
+ * the package: the ESM and the CommonJS builds, two installed versions, another realm. A class identity is
+ * not, so `instanceof` checks this mark rather than the prototype chain.
+ */
+const BRAND: unique symbol = Symbol.for('sticky.StickyConfigError') as never
+
+/**
  * Thrown at configuration time for every invalid option. It is a `TypeError`
  * so that `catch (e) { if (e instanceof TypeError) ... }` keeps working, and it
  * names the offending option and the value it was given.
+ *
+ * `error instanceof StickyConfigError` holds for an error thrown by any copy of sticky-core (its ESM
+ * and CommonJS builds alike, as when an application imports sticky-core and an adapter requires it):
+ * instances carry a `Symbol.for('sticky.StickyConfigError')` mark that `instanceof` checks.
  *
  * Request-time input (cookie headers) never throws: a bad cookie is an absent cookie.
  */
@@ -16,6 +27,17 @@ export class StickyConfigError extends TypeError {
     this.name = 'StickyConfigError'
     this.option = option
     this.value = value
+    // Not enumerable: the mark stays out of logs, JSON and deep-equality checks.
+    Object.defineProperty(this, BRAND, { value: true })
+  }
+
+  /**
+   * `instanceof` by the mark, so that an error from the other build (ESM or CommonJS) of sticky-core is
+   * recognised. A subclass keeps the ordinary prototype check: the mark says nothing about subclasses.
+   */
+  static override [Symbol.hasInstance](value: unknown): value is StickyConfigError {
+    if (this !== StickyConfigError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true
   }
 }
 

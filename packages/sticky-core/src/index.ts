@@ -6,20 +6,28 @@ export type { CookieAttributes, SameSite, SetCookieParts } from './cookie'
 export { assertCookieName, assertCookieValue, assertCookieDomain, assertCookiePath } from './cookie-syntax'
 export { formatHttpDate } from './http-date'
 export { parseDuration, formatDuration } from './duration'
+export type { Duration, DurationText, DurationUnit } from './duration'
 export { isHopByHopHeader, connectionTokens, hopByHopNames } from './hop-by-hop'
 export type { ConnectionHeader } from './hop-by-hop'
 export type { Peer, PeerInput, PeerOptions, PeerTarget } from './peers'
 export { createBalancer } from './balancer'
 export type {
   Balancer,
+  BalancerBaseOptions,
   BalancerOptions,
   DecideOptions,
   Decision,
+  HashedCookieOptions,
   HashMode,
+  HmacCookieOptions,
   HmacOptions,
   Outcome,
+  RoutedDecision,
   StickyCookieOptions,
+  UnavailableDecision,
 } from './balancer'
+export { resolveSharedProxyOptions } from './proxy-options'
+export type { ResolvedSharedProxyOptions, SharedProxyOptions, XForwardedOptions } from './proxy-options'
 export { attemptBudget, isIdempotent, judgeAttempt } from './attempt'
 export type { AttemptError, AttemptEvent, AttemptFacts, AttemptVerdict } from './attempt'
 export { appendForwardedFor, forwardedFields, forwardedNames, upstreamHost } from './forwarding'

@@ -6,8 +6,8 @@ const AF_INET = 2
 const AF_INET6 = 10
 
 /**
- * The bytes of the Linux `struct sockaddr` that the first two generations of the sticky module (the
- * original module and nginx-sticky-module-ng up to 1.2.6) hashed for their cookie value:
+ * The bytes of the Linux `struct sockaddr` that the original sticky module and nginx-sticky-module-ng
+ * up to 1.2.6 hashed for their cookie value:
  *
  * - `sockaddr_in`, 16 bytes: family 2 as little-endian u16, port big-endian, 4 address bytes, 8 zero bytes;
  * - `sockaddr_in6`, 28 bytes: family 10 little-endian, port big-endian, 4 zero bytes of flow info,

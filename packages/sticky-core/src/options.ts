@@ -1,5 +1,6 @@
 import type { BalancerOptions, HashMode } from './balancer'
 import { serializeCookieParts, type CookieAttributes } from './cookie'
+import { durationIn } from './duration'
 import { StickyConfigError } from './errors'
 import type { HmacAlgorithm } from './hash'
 
@@ -26,24 +27,32 @@ export interface ResolvedOptions {
   readonly now: () => number
 }
 
+/** Every key of `BalancerOptions`: the adapters take their own keys out before they build a balancer. */
+const BALANCER_KEYS: ReadonlySet<string> = new Set(['peers', 'cookie', 'hash', 'hmac', 'fallback', 'refresh', 'legacy', 'now'])
 const COOKIE_KEYS: ReadonlySet<string> = new Set(['name', 'path', 'domain', 'expires', 'secure', 'httpOnly', 'sameSite', 'partitioned'])
 const HMAC_KEYS: ReadonlySet<string> = new Set(['algorithm', 'key'])
 
 /**
- * Validates every option but `peers`, once, and fills in the defaults. Unknown keys are refused inside
- * `cookie` and `hmac` (a typo would silently change the cookie) but not at the top level, which adapters
- * extend with their own options.
+ * Validates every option but `peers`, once, and fills in the defaults. Unknown keys are refused at every
+ * level, the top one included: a misspelt option (`cookei`, `cookie.expire`) would otherwise be silently
+ * ignored and change the cookie. Adapters take their own options out before they call this.
  *
  * @throws StickyConfigError naming the option and the value.
  */
 export function resolveOptions(options: BalancerOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new StickyConfigError('options', options, 'expected an object')
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new StickyConfigError('options', options, 'expected an object')
+  }
+  const given = options as unknown as Record<string, unknown>
+  for (const key of Object.keys(given)) {
+    if (!BALANCER_KEYS.has(key)) throw new StickyConfigError(key, given[key], `unknown option: expected one of ${[...BALANCER_KEYS].join(', ')}`)
+  }
   const { cookieName, attributes, lifetime } = resolveCookie(options.cookie)
   const hmac = resolveHmac(options.hmac)
   const hash = resolveHash(options.hash, hmac !== undefined)
   const legacy = bool(options.legacy, false, 'legacy')
   if (legacy && hmac === undefined && (hash === 'index' || hash === 'raw')) {
-    throw new StickyConfigError('legacy', legacy, `hash '${hash}' values never changed between generations: legacy digests exist for md5, sha1 and hmac only`)
+    throw new StickyConfigError('legacy', legacy, `hash '${hash}' values are the same in every nginx sticky module: legacy digests exist for md5, sha1 and hmac only`)
   }
   const refresh = options.refresh ?? 'assign'
   if (refresh !== 'assign' && refresh !== 'always') {
@@ -82,13 +91,18 @@ function resolveCookie(cookie: unknown): { cookieName: string; attributes: Omit<
 function resolveLifetime(expires: unknown): number | undefined {
   if (expires === undefined) return undefined
   if (expires === 'max') return MAX_COOKIE_LIFETIME
-  if (typeof expires !== 'number' || !Number.isInteger(expires) || expires <= 0) {
-    throw new StickyConfigError('cookie.expires', expires, "expected a positive integer number of seconds or 'max' (omit it for a session cookie)")
+  const seconds = durationIn(expires, 's')
+  if (seconds === undefined || !Number.isInteger(seconds) || seconds <= 0) {
+    throw new StickyConfigError(
+      'cookie.expires',
+      expires,
+      "expected a positive whole number of seconds (3600), the same with units ('1h', '30m', '7d'), or 'max' (omit it for a session cookie)",
+    )
   }
-  if (expires > MAX_COOKIE_LIFETIME) {
+  if (seconds > MAX_COOKIE_LIFETIME) {
     throw new StickyConfigError('cookie.expires', expires, `user agents keep a cookie ${MAX_COOKIE_LIFETIME} seconds (400 days) at most: use 'max'`)
   }
-  return expires
+  return seconds
 }
 
 function resolveHmac(hmac: unknown): ResolvedOptions['hmac'] {

@@ -1,5 +1,6 @@
 import { parseAddress, type IpEndpoint } from './address'
 import { assertCookieValue } from './cookie-syntax'
+import { durationIn, type Duration } from './duration'
 import { StickyConfigError } from './errors'
 
 /** A peer as given in the options: a string is an address with every parameter at its default. */
@@ -25,11 +26,13 @@ export interface PeerOptions {
    */
   maxFails?: number | undefined
   /**
-   * Milliseconds, a positive integer: the window in which `maxFails` failures count, and how long
-   * the peer then stays unusable (nginx `fail_timeout=`, which counts seconds).
-   * @default 10000
+   * The window in which `maxFails` failures count, and how long the peer then stays unusable (nginx
+   * `fail_timeout=`): a number of milliseconds, a positive integer, or text with units (`'10s'`,
+   * `'1m30s'`, `'500ms'`). nginx's bare `fail_timeout=10` counts seconds; here a bare number is
+   * milliseconds, so write `'10s'` when copying from nginx.
+   * @default 10000 (10 s, nginx's default)
    */
-  failTimeout?: number | undefined
+  failTimeout?: Duration | undefined
   /**
    * The cookie value that pins to this peer, verbatim (nginx `route=`): a non-empty string of RFC 6265
    * cookie-octets, unique among peers. Under `hmac` the cookie carries the HMAC of the route instead.
@@ -59,6 +62,7 @@ export interface Peer {
   readonly down: boolean
   readonly drain: boolean
   readonly maxFails: number
+  /** Milliseconds, whatever notation the options used. */
   readonly failTimeout: number
   /** Where to connect: adapters never parse addresses themselves. */
   readonly target: PeerTarget
@@ -143,7 +147,7 @@ function parsePeer(input: unknown, index: number, option: string): ParsedPeer {
   const parsed = parseAddress(o.address, `${option}.address`)
   const weight = integerIn(o.weight, 1, 1, MAX_WEIGHT, `${option}.weight`)
   const maxFails = integerIn(o.maxFails, DEFAULT_MAX_FAILS, 0, Number.MAX_SAFE_INTEGER, `${option}.maxFails`)
-  const failTimeout = integerIn(o.failTimeout, DEFAULT_FAIL_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, `${option}.failTimeout`)
+  const failTimeout = o.failTimeout === undefined ? DEFAULT_FAIL_TIMEOUT : milliseconds(o.failTimeout, `${option}.failTimeout`)
   const backup = flag(o.backup, `${option}.backup`)
   const down = flag(o.down, `${option}.down`)
   const drain = flag(o.drain, `${option}.drain`)
@@ -175,6 +179,14 @@ function integerIn(value: unknown, fallback: number, min: number, max: number, o
     throw new StickyConfigError(option, value, `expected an integer from ${min} to ${max}`)
   }
   return value
+}
+
+function milliseconds(value: unknown, option: string): number {
+  const ms = durationIn(value, 'ms')
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 1) {
+    throw new StickyConfigError(option, value, "expected a positive integer of milliseconds (10000) or a duration with units ('10s', '1m30s', '500ms')")
+  }
+  return ms
 }
 
 function flag(value: unknown, option: string): boolean {

@@ -35,7 +35,18 @@ const badOptions: readonly BadOptions[] = [
   { name: 'expires 0', options: { peers, cookie: { expires: 0 } }, option: 'cookie.expires', value: 0 },
   { name: 'a negative expires', options: { peers, cookie: { expires: -1 } }, option: 'cookie.expires', value: -1 },
   { name: 'a fractional expires', options: { peers, cookie: { expires: 1.5 } }, option: 'cookie.expires', value: 1.5 },
-  { name: 'a string expires', options: { peers, cookie: { expires: '1h' } }, option: 'cookie.expires', value: '1h' },
+  { name: 'a unit-less string expires', options: { peers, cookie: { expires: '3600' } }, option: 'cookie.expires', value: '3600' },
+  { name: 'an expires that is not a duration', options: { peers, cookie: { expires: '1 hour' } }, option: 'cookie.expires', value: '1 hour' },
+  { name: 'an expires in fractions of a second', options: { peers, cookie: { expires: '1s500ms' } }, option: 'cookie.expires', value: '1s500ms' },
+  { name: 'an expires text of 0s', options: { peers, cookie: { expires: '0s' } }, option: 'cookie.expires', value: '0s' },
+  { name: 'an expires text beyond 400 days', options: { peers, cookie: { expires: '401d' } }, option: 'cookie.expires', value: '401d' },
+  { name: 'an unknown top-level option', options: { peers, cookei: { name: 'x' } }, option: 'cookei', value: { name: 'x' } },
+  { name: 'an adapter option given to the balancer', options: { peers, proxy: { retries: 1 } }, option: 'proxy', value: { retries: 1 } },
+  { name: 'an unknown cookie option', options: { peers, cookie: { expire: 60 } }, option: 'cookie.expire', value: 60 },
+  { name: 'an unknown hmac option', options: { peers, hmac: { algorithm: 'md5', key: 'k', salt: 's' } }, option: 'hmac.salt', value: 's' },
+  { name: 'an unknown peer parameter', options: { peers: [{ address: 'a:1', wieght: 2 }] }, option: 'peers[0].wieght', value: 2 },
+  { name: 'a unit-less string failTimeout', options: { peers: [{ address: 'a:1', failTimeout: '10' }] }, option: 'peers[0].failTimeout', value: '10' },
+  { name: 'a failTimeout text of 0s', options: { peers: [{ address: 'a:1', failTimeout: '0s' }] }, option: 'peers[0].failTimeout', value: '0s' },
   { name: 'an expires beyond 400 days', options: { peers, cookie: { expires: 400 * 86_400 + 1 } }, option: 'cookie.expires', value: 400 * 86_400 + 1 },
   { name: 'an unknown refresh', options: { peers, refresh: 'sometimes' }, option: 'refresh', value: 'sometimes' },
   { name: 'a non-boolean fallback', options: { peers, fallback: 'no' }, option: 'fallback', value: 'no' },
@@ -99,7 +110,8 @@ const goodOptions: ReadonlyArray<{ name: string; options: BalancerOptions }> = [
   { name: 'hmac with a byte key and sha256', options: { peers, hmac: { algorithm: 'sha256', key: new Uint8Array([1, 2, 3]) } } },
   { name: 'legacy with hmac', options: { peers, hmac: { algorithm: 'md5', key: 'k' }, legacy: true } },
   { name: 'raw with IPv4, host and socket peers', options: { peers: ['127.0.0.1:1', 'app:2', 'unix:/run/a.sock'], hash: 'raw' } },
-  { name: 'options an adapter extends', options: { peers, proxy: { retries: 1 } } as BalancerOptions },
+  { name: 'an expires with units', options: { peers, cookie: { expires: '1h30m' } } },
+  { name: 'a failTimeout with units', options: { peers: [{ address: '127.0.0.1:1', failTimeout: '30s' }] } },
 ]
 for (const c of goodOptions) {
   Options(`should accept ${c.name}`, () => {
@@ -107,6 +119,42 @@ for (const c of goodOptions) {
     assert.ok(balancer.peers.length > 0)
   })
 }
+
+Options('should read duration text in the option\'s unit: seconds for expires, milliseconds for failTimeout', () => {
+  const cases: ReadonlyArray<readonly [string, number]> = [['1s', 1], ['90s', 90], ['1m30s', 90], ['2h', 7200], ['1d', 86_400], ['400d', 400 * 86_400]]
+  for (const [text, seconds] of cases) {
+    const now = (): number => 0
+    const byText = createBalancer({ peers, now, cookie: { expires: text as `${number}s` } }).decide(undefined).setCookie
+    const byNumber = createBalancer({ peers, now, cookie: { expires: seconds } }).decide(undefined).setCookie
+    assert.is(byText, byNumber, text)
+    assert.ok(byText?.includes(`Max-Age=${seconds}`), text)
+    const peer = createBalancer({ peers: [{ address: '127.0.0.1:1', failTimeout: text as `${number}s` }] }).peers[0]!
+    assert.is(peer.failTimeout, seconds * 1000, text)
+  }
+  assert.is(createBalancer({ peers: [{ address: '127.0.0.1:1', failTimeout: '1500ms' }] }).peers[0]!.failTimeout, 1500)
+})
+
+Options('should name any unknown key at any level of the options, with its value (property)', () => {
+  const known = new Set(['peers', 'cookie', 'hash', 'hmac', 'fallback', 'refresh', 'legacy', 'now', 'name', 'path', 'domain', 'expires', 'secure',
+    'httpOnly', 'sameSite', 'partitioned', 'algorithm', 'key', 'address', 'weight', 'maxFails', 'failTimeout', 'route', 'backup', 'down', 'drain',
+    '__proto__', 'constructor'])
+  const unknownKey = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !known.has(k))
+  const level = fc.constantFrom('top', 'cookie', 'hmac', 'peer')
+  fc.assert(
+    fc.property(unknownKey, fc.integer(), level, (key, value, where) => {
+      const extra = { [key]: value }
+      const options =
+        where === 'top' ? { peers, ...extra }
+        : where === 'cookie' ? { peers, cookie: { path: '/', ...extra } }
+        : where === 'hmac' ? { peers, hmac: { algorithm: 'md5', key: 'k', ...extra } }
+        : { peers: [{ address: '127.0.0.1:1', ...extra }] }
+      const option = where === 'top' ? key : where === 'peer' ? `peers[0].${key}` : `${where}.${key}`
+      const error = expectConfigError(() => createBalancer(options as BalancerOptions), option)
+      assert.is(error.value, value)
+    }),
+    fcParams(),
+  )
+})
 
 Options('should not keep a reference to a mutable hmac key', () => {
   const key = new Uint8Array([1, 2, 3])

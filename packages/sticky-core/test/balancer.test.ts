@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createBalancer, type BalancerOptions, type Decision } from '../src/balancer'
+import { createBalancer, type BalancerBaseOptions, type Decision, type HashedCookieOptions, type HmacCookieOptions } from '../src/balancer'
 import { StickyConfigError } from '../src/errors'
 import type { Peer } from '../src/peers'
 import { loopbackPeers, manualClock, nodeDigest, nodeHmac } from './_balancer'
@@ -13,7 +13,7 @@ const values = (balancer: { peers: readonly Peer[]; cookieValue(p: Peer): string
 const Values = suite('Balancer.cookieValue')
 
 const hmacKey = 'sticky-test-key'
-const valueCases: ReadonlyArray<{ mode: string; options: Omit<BalancerOptions, 'peers'>; expected: string }> = [
+const valueCases: ReadonlyArray<{ mode: string; options: Omit<BalancerBaseOptions, 'peers'> & (HashedCookieOptions | HmacCookieOptions); expected: string }> = [
   { mode: 'md5 (default)', options: {}, expected: nodeDigest('md5', PEER) },
   { mode: 'sha1', options: { hash: 'sha1' }, expected: nodeDigest('sha1', PEER) },
   { mode: 'index', options: { hash: 'index' }, expected: '0' },

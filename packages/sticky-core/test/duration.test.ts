@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { formatDuration, parseDuration } from '../src/duration'
+import { durationIn, formatDuration, parseDuration } from '../src/duration'
 import { StickyConfigError } from '../src/errors'
 import { fcParams } from './_fc'
 
@@ -165,3 +165,33 @@ Format('should write each unit at most once, largest first, and no zero parts (p
   )
 })
 Format.run()
+
+// ----------------------------------------------------------------------------------------------
+const In = suite('durationIn')
+
+In('should take a number as already in the unit, and text with units in any unit', () => {
+  assert.is(durationIn(1500, 'ms'), 1500)
+  assert.is(durationIn(3600, 's'), 3600)
+  assert.is(durationIn('1h', 's'), 3600)
+  assert.is(durationIn('1h', 'ms'), 3_600_000)
+  assert.is(durationIn('1s500ms', 'ms'), 1500)
+})
+
+In('should refuse unit-less text, fractions of the unit, and what is not a duration', () => {
+  for (const value of ['30', '', '1.5s', '1s500ms', 'max', '1 h', null, true, {}, Number.NaN, Infinity]) {
+    assert.is(durationIn(value, 's'), undefined, String(value))
+  }
+})
+
+In('should read the text formatDuration writes as the same duration, in ms and in whole seconds (property)', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: 2 ** 40 }), (ms) => {
+      const text = formatDuration(ms)
+      assert.is(durationIn(text, 'ms'), ms)
+      assert.is(durationIn(text, 's'), ms % 1000 === 0 ? ms / 1000 : undefined)
+    }),
+    fcParams(),
+  )
+})
+
+In.run()

@@ -34,6 +34,7 @@ Exports('should export exactly the public runtime API', () => {
     'parseDuration',
     'relayableField',
     'relayableReason',
+    'resolveSharedProxyOptions',
     'serializeCookie',
     'serializeCookieParts',
     'sha1',

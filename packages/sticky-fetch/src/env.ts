@@ -1,5 +1,5 @@
 import { parseDuration, StickyConfigError } from 'sticky-core'
-import type { HashMode, HmacAlgorithm, PeerInput, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
+import type { BalancerBaseOptions, HashMode, HmacAlgorithm, PeerInput, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
 import type { ProxyOptions, StickyFetchOptions } from './options'
 
 /**
@@ -39,7 +39,9 @@ export type StickyEnv = Readonly<Record<string, unknown>>
 export function optionsFromEnv(bindings: object): StickyFetchOptions {
   // `object`, not `StickyEnv`: a Worker's own `Env` interface has no index signature and would not fit.
   const env = bindings as StickyEnv
-  const options: StickyFetchOptions = { peers: peersFromEnv(env.STICKY_PEERS) }
+  const peers = peersFromEnv(env.STICKY_PEERS)
+  // Built without `hash` and `hmac`, which exclude each other and are added last.
+  const options: Omit<BalancerBaseOptions, 'peers'> & { proxy?: ProxyOptions } = {}
 
   const cookie: StickyCookieOptions = {}
   setIf(cookie, 'name', text(env, 'STICKY_COOKIE_NAME'))
@@ -52,11 +54,13 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   setIf(cookie, 'partitioned', bool(env, 'STICKY_COOKIE_PARTITIONED'))
   if (Object.keys(cookie).length > 0) options.cookie = cookie
 
-  setIf(options, 'hash', oneOf(env, 'STICKY_HASH', HASH_MODES))
+  const hash = oneOf(env, 'STICKY_HASH', HASH_MODES)
   const key = text(env, 'STICKY_HMAC_KEY')
   const algorithm = oneOf(env, 'STICKY_HMAC', HMAC_ALGORITHMS)
-  if (key !== undefined) options.hmac = { algorithm: algorithm ?? 'sha256', key }
-  else if (algorithm !== undefined) throw new StickyConfigError('STICKY_HMAC', algorithm, 'STICKY_HMAC_KEY is not set')
+  if (key === undefined && algorithm !== undefined) throw new StickyConfigError('STICKY_HMAC', algorithm, 'STICKY_HMAC_KEY is not set')
+  if (key !== undefined && hash !== undefined) {
+    throw new StickyConfigError('STICKY_HASH', hash, 'STICKY_HASH and STICKY_HMAC_KEY exclude each other: the cookie value is the HMAC')
+  }
   setIf(options, 'fallback', bool(env, 'STICKY_FALLBACK'))
   setIf(options, 'refresh', oneOf(env, 'STICKY_REFRESH', REFRESH))
   setIf(options, 'legacy', bool(env, 'STICKY_LEGACY'))
@@ -67,7 +71,8 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   setIf(proxy, 'xForwarded', bool(env, 'STICKY_X_FORWARDED'))
   setIf(proxy, 'keepContentEncoding', bool(env, 'STICKY_KEEP_CONTENT_ENCODING'))
   if (Object.keys(proxy).length > 0) options.proxy = proxy
-  return options
+  if (key !== undefined) return { ...options, peers, hmac: { algorithm: algorithm ?? 'sha256', key } }
+  return hash === undefined ? { ...options, peers } : { ...options, peers, hash }
 }
 
 const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([['strict', 'Strict'], ['lax', 'Lax'], ['none', 'None']])

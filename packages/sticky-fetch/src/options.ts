@@ -59,7 +59,7 @@ export interface ProxyOptions {
 }
 
 /** Options of `createStickyFetch`: the balancer's (peers are origins) plus how to proxy. */
-export interface StickyFetchOptions extends BalancerOptions {
+export type StickyFetchOptions = BalancerOptions & {
   proxy?: ProxyOptions | undefined
 }
 

@@ -169,7 +169,7 @@ function render(spec: Exclude<PeerInput, string>): string {
   const params: string[] = [spec.address]
   if (spec.weight !== undefined) params.push(`weight=${spec.weight}`)
   if (spec.maxFails !== undefined) params.push(`max_fails=${spec.maxFails}`)
-  if (spec.failTimeout !== undefined) params.push(`fail_timeout=${spec.failTimeout / 1000}s`)
+  if (spec.failTimeout !== undefined) params.push(`fail_timeout=${Number(spec.failTimeout) / 1000}s`)
   if (spec.route !== undefined) params.push(`route=${spec.route}`)
   if (spec.backup === true) params.push('backup')
   if (spec.down === true) params.push('down')

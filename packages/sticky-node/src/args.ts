@@ -398,15 +398,16 @@ export function readHmacKey(source: HmacKeySource, reader: HmacKeyReader): strin
 
 /** The balancer options a {@link ServeConfig} describes, given the loaded HMAC key. */
 export function balancerOptionsFrom(config: ServeConfig, hmacKey: string | Uint8Array | undefined): BalancerOptions {
-  return {
+  const base = {
     peers: config.peers,
     cookie: config.cookie,
-    ...ifDefined('hash', config.hash),
-    ...(config.hmac !== undefined && hmacKey !== undefined ? { hmac: { algorithm: config.hmac.algorithm, key: hmacKey } } : {}),
     fallback: config.fallback,
     ...ifDefined('refresh', config.refresh),
     legacy: config.legacy,
   }
+  // `hash` and `hmac` exclude each other; the command line refuses both before this.
+  if (config.hmac !== undefined && hmacKey !== undefined) return { ...base, hmac: { algorithm: config.hmac.algorithm, key: hmacKey } }
+  return { ...base, ...ifDefined('hash', config.hash) }
 }
 
 /** `sticky-proxy --help`. */

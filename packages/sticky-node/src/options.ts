@@ -82,7 +82,7 @@ export interface ProxyResponseEvent {
 }
 
 /** Options of `createStickyProxy`: the balancer's, plus the transport's. */
-export interface StickyProxyOptions extends BalancerOptions {
+export type StickyProxyOptions = BalancerOptions & {
   /** Transport settings. */
   proxy?: ProxyOptions | undefined
   /**

@@ -433,7 +433,7 @@ async function runClientCase(factory: HostileFactory, run: ClientRun): Promise<s
     scope.defer(r1, (r) => r.close())
     const trap = await startTrap()
     scope.defer(trap, (t) => t.close())
-    const base: Omit<BalancerOptions, 'peers'> = { ...(run.hash === 'md5' ? {} : { hash: run.hash }), cookie: { name: run.cookieName, httpOnly: true } }
+    const base = { ...(run.hash === 'md5' ? {} : { hash: run.hash }), cookie: { name: run.cookieName, httpOnly: true } }
     const balancer: BalancerOptions = { ...base, peers: [r0.address, r1.address] }
     const model = createBalancer(balancer)
     const [p0, p1] = model.peers

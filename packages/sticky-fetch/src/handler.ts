@@ -76,8 +76,9 @@ async function proxyRequest(
 
   const url = new URL(request.url)
   const target = url.pathname + url.search
-  const forwarded = proxy.xForwarded
-    ? { client: proxy.clientAddress(request, env, ctx), proto: url.protocol.slice(0, -1), host: url.host }
+  const xf = proxy.xForwarded
+  const forwarded = xf.for || xf.proto || xf.host
+    ? { client: xf.for ? proxy.clientAddress(request, env, ctx) : undefined, proto: url.protocol.slice(0, -1), host: url.host, select: xf }
     : undefined
   // Some runtimes hand over request objects without a signal; the type says otherwise.
   const clientSignal = (request.signal as AbortSignal | null | undefined) ?? undefined

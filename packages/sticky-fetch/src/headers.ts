@@ -21,9 +21,11 @@ export interface ForwardedFor {
   readonly proto: string
   /** The `Host` the client asked for. */
   readonly host: string
+  /** Which fields to write (`proxy.xForwarded`). @default all three */
+  readonly select?: ForwardedSelection | undefined
 }
 
-/** sticky-fetch writes every `X-Forwarded-*` field, or none (`proxy.xForwarded`). */
+/** Every `X-Forwarded-*` field, when `ForwardedFor.select` is absent. */
 const EVERY_FORWARDED: ForwardedSelection = Object.freeze({ for: true, proto: true, host: true })
 
 /**
@@ -41,14 +43,15 @@ export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFo
   const drop = notForwarded(incoming)
   drop.add('host')
   drop.add('expect')
-  if (forwarded !== undefined) for (const name of forwardedNames(EVERY_FORWARDED)) drop.add(name)
+  const select = forwarded?.select ?? EVERY_FORWARDED
+  if (forwarded !== undefined) for (const name of forwardedNames(select)) drop.add(name)
   const headers = new Headers()
   for (const [name, value] of incoming) {
     if (!drop.has(name)) headers.append(name, value)
   }
   if (forwarded !== undefined) {
     const input = { forwardedFor: incoming.get('x-forwarded-for'), client: forwarded.client, proto: forwarded.proto, host: forwarded.host }
-    const fields = forwardedFields(input, EVERY_FORWARDED)
+    const fields = forwardedFields(input, select)
     for (let i = 0; i + 1 < fields.length; i += 2) headers.append(fields[i] as string, fields[i + 1] as string)
   }
   return headers

@@ -1,5 +1,5 @@
-import { StickyConfigError } from 'sticky-core'
-import type { BalancerOptions } from 'sticky-core'
+import { resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
+import type { BalancerOptions, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
 
 /** What one upstream `fetch` looks like; the default calls the runtime's global `fetch`. */
 export type UpstreamFetch = (request: Request) => Promise<Response>
@@ -11,31 +11,17 @@ export type UpstreamFetch = (request: Request) => Promise<Response>
  */
 export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => string | undefined
 
-/** How the handler talks to upstreams. Each option mirrors the nginx `proxy_*` directive named. */
-export interface ProxyOptions {
-  /**
-   * Milliseconds a peer may stay silent during an attempt: to connect, to read the next chunk of the
-   * request body, to send its response head. Past it the handler answers 504, counts a failure and
-   * tries no other peer (the peer may be acting on the request). Waiting for the client's next chunk
-   * is not the peer's silence: a slow upload never times out the peer. The response body then streams
-   * without a deadline. `0` means no limit, as in every sticky adapter. Mirrors nginx
-   * `proxy_read_timeout` and `proxy_send_timeout` up to the response head.
-   * @default 60000
-   */
-  timeout?: number | undefined
-  /**
-   * Further peers to try after a connection failure, for idempotent requests (RFC 9110 section 9.2.2)
-   * of which no body byte has left the client's stream (sticky-core's `judgeAttempt`). Mirrors nginx
-   * `proxy_next_upstream_tries` minus the first try.
-   * @default every other peer once (`peers.length - 1`, like `proxy_next_upstream_tries 0`)
-   */
-  retries?: number | undefined
-  /**
-   * Adds `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` to the upstream request, as
-   * nginx's usual `proxy_set_header X-Forwarded-*` lines do.
-   * @default true
-   */
-  xForwarded?: boolean | undefined
+/**
+ * How the handler talks to upstreams: sticky-core's `SharedProxyOptions` (`timeout`, `retries`,
+ * `xForwarded`, the same object with the same defaults in sticky-node and sticky-fastify), plus the
+ * keys below. An unknown key is a `StickyConfigError`. Each option mirrors the nginx `proxy_*`
+ * directive named.
+ *
+ * In sticky-fetch, `timeout` covers connecting, each chunk of the request body the peer must take, and
+ * the response head; the response body then streams without a deadline (fetch gives no hook to time
+ * the peer's silence between chunks once the body is the client's to read).
+ */
+export type ProxyOptions = SharedProxyOptions & {
   /**
    * The client's address for `X-Forwarded-For`.
    * @default reads `CF-Connecting-IP`, which Cloudflare sets and clients cannot forge there; outside
@@ -64,11 +50,7 @@ export type StickyFetchOptions = BalancerOptions & {
 }
 
 /** {@link ProxyOptions} with every default applied and every value checked. */
-export interface ResolvedProxyOptions {
-  readonly timeout: number
-  /** `undefined`: every other peer once, counted when the request comes, since `setPeers` can change them. */
-  readonly retries: number | undefined
-  readonly xForwarded: boolean
+export interface ResolvedProxyOptions extends ResolvedSharedProxyOptions {
   readonly clientAddress: ClientAddress
   readonly keepContentEncoding: boolean
   readonly fetch: UpstreamFetch
@@ -79,29 +61,24 @@ const cfConnectingIp: ClientAddress = (request) => request.headers.get('cf-conne
 // Called through a wrapper: Workers reject `fetch` invoked with a `this` other than the global scope.
 const globalFetch: UpstreamFetch = (request) => fetch(request)
 
+/** The keys of {@link ProxyOptions} that only sticky-fetch has. */
+const OWN_PROXY_KEYS: readonly string[] = ['clientAddress', 'keepContentEncoding', 'fetch']
+
 /**
- * Applies the defaults of {@link ProxyOptions} and validates them.
+ * Applies the defaults of {@link ProxyOptions} and validates them: the shared keys by sticky-core's
+ * `resolveSharedProxyOptions`, which also refuses unknown ones, then sticky-fetch's own.
  *
  * @throws StickyConfigError naming `proxy.<option>` and the rejected value
  */
 export function resolveProxyOptions(options: ProxyOptions | undefined): ResolvedProxyOptions {
+  const shared = resolveSharedProxyOptions(options, OWN_PROXY_KEYS)
   const o = options ?? {}
   return {
-    timeout: count('proxy.timeout', o.timeout, 60_000),
-    retries: o.retries === undefined ? undefined : count('proxy.retries', o.retries, 0),
-    xForwarded: flag('proxy.xForwarded', o.xForwarded, true),
+    ...shared,
     clientAddress: callable('proxy.clientAddress', o.clientAddress, cfConnectingIp),
     keepContentEncoding: flag('proxy.keepContentEncoding', o.keepContentEncoding, false),
     fetch: callable('proxy.fetch', o.fetch, globalFetch),
   }
-}
-
-function count(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new StickyConfigError(option, value, 'expected a non-negative integer')
-  }
-  return value
 }
 
 function flag(option: string, value: boolean | undefined, fallback: boolean): boolean {

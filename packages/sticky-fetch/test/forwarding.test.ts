@@ -66,4 +66,19 @@ test('should pass the incoming X-Forwarded-* fields on untouched when xForwarded
   assert.equal(fields(head, 'x-forwarded-host'), [])
 })
 
+test('should write only the X-Forwarded-* fields xForwarded selects, passing the others on untouched', async () => {
+  const peer = await started(headEcho())
+  let asked = 0
+  const clientAddress = (): string => {
+    asked++
+    return '192.0.2.5'
+  }
+  const handler = createStickyFetch({ peers: [peer.address], proxy: { xForwarded: { for: false, host: false }, clientAddress } })
+  const head = await (await handler(clientRequest('/', { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example' } }))).text()
+  assert.equal(fields(head, 'x-forwarded-for'), ['203.0.113.7'])
+  assert.equal(fields(head, 'x-forwarded-proto'), ['https'])
+  assert.equal(fields(head, 'x-forwarded-host'), ['evil.example'])
+  assert.is(asked, 0, 'no client address is needed without X-Forwarded-For')
+})
+
 test.run()

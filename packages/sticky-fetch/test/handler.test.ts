@@ -423,6 +423,11 @@ const invalid: ReadonlyArray<{ name: string; options: Parameters<typeof createSt
   { name: 'negative retries', options: { peers: ['127.0.0.1:1'], proxy: { retries: -1 } }, option: 'proxy.retries' },
   { name: 'a fractional timeout', options: { peers: ['127.0.0.1:1'], proxy: { timeout: 1.5 } }, option: 'proxy.timeout' },
   { name: 'a non-boolean xForwarded', options: { peers: ['127.0.0.1:1'], proxy: { xForwarded: 'yes' as unknown as boolean } }, option: 'proxy.xForwarded' },
+  { name: 'an unknown proxy key', options: { peers: ['127.0.0.1:1'], proxy: { bogus: 1 } as never }, option: 'proxy.bogus' },
+  { name: 'sticky-node\'s agent', options: { peers: ['127.0.0.1:1'], proxy: { agent: () => undefined } as never }, option: 'proxy.agent' },
+  { name: 'an unknown top-level key', options: { peers: ['127.0.0.1:1'], cookei: {} } as never, option: 'cookei' },
+  { name: 'an unknown cookie key', options: { peers: ['127.0.0.1:1'], cookie: { expire: 60 } } as never, option: 'cookie.expire' },
+  { name: 'an unknown peer key', options: { peers: [{ address: '127.0.0.1:1', wieght: 2 }] } as never, option: 'peers[0].wieght' },
 ]
 for (const { name, options, option } of invalid) {
   test(`should reject ${name} with a StickyConfigError naming ${option}`, () => {

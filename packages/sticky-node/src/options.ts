@@ -1,36 +1,16 @@
 import type { Agent, IncomingMessage } from 'node:http'
 import type { AgentOptions } from 'node:https'
-import { StickyConfigError } from 'sticky-core'
-import type { AttemptError, BalancerOptions, Decision, Peer } from 'sticky-core'
+import { resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
+import type { AttemptError, BalancerOptions, Decision, Peer, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
 
-/** Which `X-Forwarded-*` headers the proxy writes. */
-export interface XForwardedOptions {
-  /** Append the client's address to `X-Forwarded-For`. @default true */
-  for?: boolean | undefined
-  /** Set `X-Forwarded-Proto` to `http` or `https` (how the client reached the proxy). @default true */
-  proto?: boolean | undefined
-  /** Set `X-Forwarded-Host` to the client's `Host`. @default true */
-  host?: boolean | undefined
-}
+export type { XForwardedOptions } from 'sticky-core'
 
-/** Transport settings of the proxy (the balancer's options are beside them). */
-export interface ProxyOptions {
-  /**
-   * Milliseconds of upstream inactivity (connecting, sending, or waiting for bytes) before the
-   * request is abandoned: 504 if no response head arrived yet, otherwise the client's response is
-   * aborted. Mirrors nginx `proxy_connect_timeout` / `proxy_send_timeout` / `proxy_read_timeout`,
-   * which also measure the time between two operations, not the whole exchange. Time spent
-   * waiting on a slow client (its upload, or its reading of the response) does not count. `0` means
-   * no limit, as in every sticky adapter (and node:http's own `setTimeout(0)`).
-   * @default 60000
-   */
-  timeout?: number | undefined
-  /**
-   * How many other peers an idempotent request may be retried on after a connection failure
-   * (nginx `proxy_next_upstream error timeout` with `proxy_next_upstream_tries`).
-   * @default peers.length - 1 (every peer at most once, like `proxy_next_upstream_tries 0`)
-   */
-  retries?: number | undefined
+/**
+ * Transport settings of the proxy (the balancer's options are beside them): sticky-core's
+ * `SharedProxyOptions` (`timeout`, `retries`, `xForwarded`, the same object with the same defaults in
+ * sticky-fastify and sticky-fetch), plus `agent`. An unknown key is a `StickyConfigError`.
+ */
+export type ProxyOptions = SharedProxyOptions & {
   /**
    * The connection pool for a peer: an `http.Agent` (or `https.Agent` for `https://` peers) to use
    * as is, or options for the agent the proxy creates (TLS options such as `ca` apply to
@@ -40,12 +20,6 @@ export interface ProxyOptions {
    * closed after 4 s, before a node:http peer's 5 s `keepAliveTimeout`); returned options are merged over it
    */
   agent?: ((peer: Peer) => Agent | AgentOptions) | undefined
-  /**
-   * `X-Forwarded-For` / `-Proto` / `-Host` (the de facto headers RFC 7239 standardised as
-   * `Forwarded`). `false` writes none of them and forwards the client's untouched.
-   * @default true
-   */
-  xForwarded?: boolean | XForwardedOptions | undefined
 }
 
 /**
@@ -99,46 +73,24 @@ export type StickyProxyOptions = BalancerOptions & {
 }
 
 /** `ProxyOptions` with every default applied. */
-export interface ResolvedProxyOptions {
-  readonly timeout: number
-  readonly retries: number | undefined
+export interface ResolvedProxyOptions extends ResolvedSharedProxyOptions {
   readonly agent: ((peer: Peer) => Agent | AgentOptions) | undefined
-  readonly xForwarded: { readonly for: boolean; readonly proto: boolean; readonly host: boolean }
 }
 
-const DEFAULT_TIMEOUT = 60_000
+/** The keys of {@link ProxyOptions} that only sticky-node has. */
+const OWN_PROXY_KEYS: readonly string[] = ['agent']
 
 /**
- * Validates the transport options once, at configuration time (strict on configuration).
+ * Validates the transport options once, at configuration time (strict on configuration): the shared
+ * keys by sticky-core's `resolveSharedProxyOptions`, which also refuses unknown ones, then `agent`.
  *
  * @throws StickyConfigError naming `proxy.<option>` and the rejected value
  */
 export function resolveProxyOptions(options: ProxyOptions | undefined): ResolvedProxyOptions {
-  const timeout = options?.timeout ?? DEFAULT_TIMEOUT
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
-    throw new StickyConfigError('proxy.timeout', timeout, 'expected milliseconds >= 0 (0: no limit)')
-  }
-  const retries = options?.retries
-  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
-    throw new StickyConfigError('proxy.retries', retries, 'expected an integer >= 0')
-  }
+  const shared = resolveSharedProxyOptions(options, OWN_PROXY_KEYS)
   const agent = options?.agent
   if (agent !== undefined && typeof agent !== 'function') {
     throw new StickyConfigError('proxy.agent', agent, 'expected a function of the peer')
   }
-  const xf = options?.xForwarded ?? true
-  if (typeof xf !== 'boolean' && (typeof xf !== 'object' || xf === null)) {
-    throw new StickyConfigError('proxy.xForwarded', xf, 'expected a boolean or { for, proto, host }')
-  }
-  const xForwarded =
-    typeof xf === 'boolean'
-      ? { for: xf, proto: xf, host: xf }
-      : { for: flag('proxy.xForwarded.for', xf.for), proto: flag('proxy.xForwarded.proto', xf.proto), host: flag('proxy.xForwarded.host', xf.host) }
-  return { timeout, retries, agent, xForwarded }
-}
-
-function flag(option: string, value: boolean | undefined): boolean {
-  if (value === undefined) return true
-  if (typeof value !== 'boolean') throw new StickyConfigError(option, value, 'expected a boolean')
-  return value
+  return { ...shared, agent }
 }

@@ -133,7 +133,11 @@ resolve('should reject invalid values with a StickyConfigError naming the option
     [{ timeout: -1 }, 'proxy.timeout', -1],
     [{ timeout: Number.NaN }, 'proxy.timeout', Number.NaN],
     [{ timeout: Infinity }, 'proxy.timeout', Infinity],
-    [{ timeout: '10s' }, 'proxy.timeout', '10s'],
+    [{ timeout: '10' }, 'proxy.timeout', '10'],
+    [{ timeout: 1.5 }, 'proxy.timeout', 1.5],
+    [{ bogus: 1 }, 'proxy.bogus', 1],
+    [{ fetch: notAFunction }, 'proxy.fetch', notAFunction],
+    [{ xForwarded: { port: true } }, 'proxy.xForwarded.port', true],
     [{ retries: -1 }, 'proxy.retries', -1],
     [{ retries: 1.5 }, 'proxy.retries', 1.5],
     [{ agent: notAFunction }, 'proxy.agent', notAFunction],
@@ -158,9 +162,14 @@ resolve('should reject invalid values with a StickyConfigError naming the option
   }
 })
 
-resolve('should accept every non-negative timeout and non-negative integer retries (property)', () => {
+resolve('should read a timeout with units as milliseconds', () => {
+  assert.is(resolveProxyOptions({ timeout: '10s' }).timeout, 10_000)
+  assert.is(resolveProxyOptions({ timeout: '1m500ms' }).timeout, 60_500)
+})
+
+resolve('should accept every integer timeout a timer keeps and non-negative integer retries (property)', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.constant(0), fc.double({ min: 1e-3, max: 1e9, noNaN: true })), fc.nat(), (timeout, retries) => {
+    fc.property(fc.integer({ min: 0, max: 2_147_483_647 }), fc.nat(), (timeout, retries) => {
       const r = resolveProxyOptions({ timeout, retries })
       assert.is(r.timeout, timeout)
       assert.is(r.retries, retries)

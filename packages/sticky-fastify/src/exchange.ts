@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { judgeAttempt } from 'sticky-core'
-import type { AttemptEvent, AttemptVerdict, Balancer, Decision, Peer } from 'sticky-core'
+import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ForwardedSelection, Peer } from 'sticky-core'
 import { cutEvent, failureEvent } from './attempt-event'
 import { clientGone } from './client'
 import { upstreamHeaders } from './forwarded'
@@ -19,8 +19,9 @@ export interface ExchangeContext {
   readonly balancer: Balancer
   /** The `retries` option as given: `undefined` lets the core's default budget apply. */
   readonly retries: number | undefined
-  readonly timeout: number | undefined
-  readonly xForwarded: boolean
+  /** Milliseconds of the peer's silence (`proxy.timeout`); 0 is no limit. */
+  readonly timeout: number
+  readonly xForwarded: ForwardedSelection
 }
 
 /** reply-from's own retries repeat the same URL; the core decides every retry, so its are off. */
@@ -76,7 +77,7 @@ export class Exchange {
     probing(probe, () =>
       this.#reply.from(targetUrl(peer, this.#path), {
         retryDelay: noSameUrlRetry,
-        ...(timeout === undefined ? {} : { timeout }),
+        timeout,
         rewriteRequestHeaders: (req, headers) =>
           upstreamHeaders(stripForUpstream(headers), peer, { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host }, xForwarded),
         rewriteHeaders: (headers) => {

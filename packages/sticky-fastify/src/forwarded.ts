@@ -12,17 +12,13 @@ export interface ClientConnection {
   readonly host: string | undefined
 }
 
-const ALL: ForwardedSelection = { for: true, proto: true, host: true }
-const NONE: ForwardedSelection = { for: false, proto: false, host: false }
-
 /**
  * `headers` (already without hop-by-hop fields) as they go to `peer`, by sticky-core's rules:
- * `Host` names the peer (`upstreamHost`), and with `xForwarded` the `X-Forwarded-*` fields
- * (`forwardedFields`) replace the client's own, `X-Forwarded-For` extending its chain. Without
- * `xForwarded` the client's fields pass through untouched.
+ * `Host` names the peer (`upstreamHost`), and the `X-Forwarded-*` fields `select` names
+ * (`forwardedFields`) replace the client's own, `X-Forwarded-For` extending its chain. The client's
+ * fields that `select` leaves out pass through untouched.
  */
-export function upstreamHeaders<T extends HeaderMap>(headers: T, peer: Peer, client: ClientConnection, xForwarded: boolean): T {
-  const select = xForwarded ? ALL : NONE
+export function upstreamHeaders<T extends HeaderMap>(headers: T, peer: Peer, client: ClientConnection, select: ForwardedSelection): T {
   const out: HeaderMap = { ...headers }
   for (const name of forwardedNames(select)) delete out[name]
   const incoming = headers['x-forwarded-for']

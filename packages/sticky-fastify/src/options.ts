@@ -1,6 +1,6 @@
 import type { FastifyReplyFromOptions } from '@fastify/reply-from'
-import { createBalancer, StickyConfigError } from 'sticky-core'
-import type { Balancer, BalancerOptions } from 'sticky-core'
+import { createBalancer, resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
+import type { Balancer, BalancerOptions, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
 import { normalizePrefix } from './prefix'
 
 /** Options of `@fastify/reply-from` the plugin passes through. `base` is absent: the peer changes per request. */
@@ -22,42 +22,24 @@ export interface StickyFastifyPluginOptions {
    */
   rewritePrefix?: string | undefined
   /**
-   * `true`: proxy every request under `prefix` to the chosen peer. `false`: only decide, in an
+   * `true`: forward every request under `prefix` to the chosen peer. `false`: only decide, in an
    * `onRequest` hook that sets `request.sticky` and appends the `Set-Cookie`; the application's
-   * own routes answer (and may call `balancer.report`).
+   * own routes answer (and may call `balancer.report`). `proxy` then has nothing to do.
    * @default true
    */
-  proxy?: boolean | undefined
+  forward?: boolean | undefined
   /**
-   * How many other peers a request may be sent to after its peer failed to connect or dropped
-   * the connection (nginx `proxy_next_upstream error timeout`, `proxy_next_upstream_tries`). Only
-   * idempotent requests (`GET`, `HEAD`, `OPTIONS`, `TRACE`, `PUT`, `DELETE`) whose body has not
-   * started to stream are retried, and never after a peer went silent. `0` turns retries off; the
-   * balancer's `exclude` keeps every attempt on a peer not tried yet.
+   * How requests are forwarded: sticky-core's `SharedProxyOptions`, the same object with the same
+   * meaning and defaults as sticky-node's and sticky-fetch's `proxy` (`timeout`, `retries`,
+   * `xForwarded`). An unknown key is a `StickyConfigError`.
    *
-   * The default is sticky-core's `attemptBudget`: every other configured peer once, like nginx's
-   * `proxy_next_upstream_tries 0`. A fixed number would either leave live peers untried in a large
-   * cluster or promise retries a small one cannot give; every sticky adapter shares this default.
-   * @default every other peer once (peers - 1)
+   * Here `timeout` is the silence allowed before the response head, while the peer does not take the
+   * request body, and between response body chunks (nginx `proxy_read_timeout`), passed to
+   * `@fastify/reply-from` per request; `xForwarded` writes the fields by sticky-core's rules in place
+   * of the client's, and Fastify's `trustProxy` decides what `X-Forwarded-Proto` says.
+   * @default { timeout: 60000, retries: every other peer once, xForwarded: true }
    */
-  retries?: number | undefined
-  /**
-   * Milliseconds the peer may stay silent: before its response head, while it does not take
-   * the request body, and between response body chunks (nginx `proxy_read_timeout`). A peer
-   * silent before its head is answered 504 and counted as failed; one silent mid-body has its
-   * response cut. Time spent waiting for a slow client (uploading, or not reading) never counts.
-   * `0` means no limit, as in every sticky adapter.
-   * @default undefined (`@fastify/reply-from`'s default: undici's 300 s, node:http's 10 s)
-   */
-  timeout?: number | undefined
-  /**
-   * Send `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` by sticky-core's rules
-   * (`forwardedFields`), in place of the client's: `For` extends the incoming chain with the
-   * client's address, empty elements left out (nginx's `$proxy_add_x_forwarded_for`); `Proto` and
-   * `Host` say how this proxy was reached. `false` passes the client's fields through untouched.
-   * @default true
-   */
-  xForwarded?: boolean | undefined
+  proxy?: SharedProxyOptions | undefined
   /**
    * Options for the plugin's own `@fastify/reply-from` instance (undici pool sizes, `http` agents,
    * timeouts). `destroyAgent` defaults to `true` so that closing Fastify closes the pool.
@@ -81,36 +63,29 @@ export type StickyBalancerSource =
 /** Options of the `sticky-fastify` plugin: the balancer's, plus the plugin's own. */
 export type StickyFastifyOptions = StickyBalancerSource & StickyFastifyPluginOptions
 
-/** Options after validation and defaults. */
-export interface ResolvedOptions {
+/** Options after validation and defaults; the `proxy` keys are flattened in (see `SharedProxyOptions`). */
+export interface ResolvedOptions extends ResolvedSharedProxyOptions {
   readonly balancer: Balancer
   readonly prefix: string
   readonly rewritePrefix: string
-  readonly proxy: boolean
-  /** `undefined`: the core's default budget (every other peer once), counted per request. */
-  readonly retries: number | undefined
-  readonly timeout: number | undefined
-  readonly xForwarded: boolean
+  readonly forward: boolean
   readonly replyFrom: FastifyReplyFromOptions
 }
+
+/** Fastify's own `register` options: Fastify reads them, and they reach the plugin too. */
+const FASTIFY_REGISTER_KEYS: readonly string[] = ['logLevel', 'logSerializers']
 
 /**
  * Validates the plugin's options once, at registration.
  * @throws StickyConfigError naming the option and the rejected value
  */
 export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
-  const { prefix, rewritePrefix, proxy, retries, timeout, xForwarded, replyFrom, ...source } = options
-  const balancer = 'balancer' in source && source.balancer !== undefined ? source.balancer : createBalancer(source as BalancerOptions)
-  if (proxy !== undefined && typeof proxy !== 'boolean') throw new StickyConfigError('proxy', proxy, 'expected a boolean')
-  if (xForwarded !== undefined && typeof xForwarded !== 'boolean') {
-    throw new StickyConfigError('xForwarded', xForwarded, 'expected a boolean')
-  }
-  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
-    throw new StickyConfigError('retries', retries, 'expected an integer >= 0')
-  }
-  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
-    throw new StickyConfigError('timeout', timeout, 'expected a number of milliseconds >= 0 (0: no limit)')
-  }
+  const { prefix, rewritePrefix, forward, proxy, replyFrom, ...rest } = options
+  const source: Record<string, unknown> = { ...rest }
+  for (const key of FASTIFY_REGISTER_KEYS) delete source[key]
+  const balancer = resolveBalancer(source)
+  if (forward !== undefined && typeof forward !== 'boolean') throw new StickyConfigError('forward', forward, 'expected a boolean')
+  const shared = resolveSharedProxyOptions(proxy)
   if (replyFrom !== undefined && (typeof replyFrom !== 'object' || replyFrom === null)) {
     throw new StickyConfigError('replyFrom', replyFrom, 'expected an object of @fastify/reply-from options')
   }
@@ -121,10 +96,19 @@ export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
     balancer,
     prefix: normalizePrefix('prefix', prefix),
     rewritePrefix: normalizePrefix('rewritePrefix', rewritePrefix),
-    proxy: proxy ?? true,
-    retries,
-    timeout,
-    xForwarded: xForwarded ?? true,
+    forward: forward ?? true,
+    ...shared,
     replyFrom: { destroyAgent: true, ...replyFrom },
   }
+}
+
+/** The balancer given, or one built from the balancer options (which refuse keys they do not know). */
+function resolveBalancer(source: Record<string, unknown>): Balancer {
+  if (source.balancer === undefined) return createBalancer(source as unknown as BalancerOptions)
+  for (const key of Object.keys(source)) {
+    if (key !== 'balancer' && source[key] !== undefined) {
+      throw new StickyConfigError(key, source[key], 'a balancer is given: set its options where it is created (createBalancer)')
+    }
+  }
+  return source.balancer as Balancer
 }

@@ -19,7 +19,7 @@ function sticky(fastify: FastifyInstance, options: StickyFastifyOptions, done: (
 function install(fastify: FastifyInstance, options: ResolvedOptions): void {
   // A second instance of the plugin in the same context shares the decorator, not the value.
   if (!fastify.hasRequestDecorator('sticky')) fastify.decorateRequest('sticky', null)
-  if (!options.proxy) {
+  if (!options.forward) {
     addDecideHook(fastify, options)
     return
   }
@@ -41,9 +41,9 @@ function install(fastify: FastifyInstance, options: ResolvedOptions): void {
  * The `sticky-fastify` plugin: cookie-based sticky load balancing (nginx's `sticky cookie`) in
  * front of the peers given in its options.
  *
- * With `proxy: true` (the default) every request under `prefix` goes, through a private
+ * With `forward: true` (the default) every request under `prefix` goes, through a private
  * `@fastify/reply-from`, to the peer the balancer chose; the balancer's `Set-Cookie` is appended
- * to the upstream's own. With `proxy: false` an `onRequest` hook only decides. Either way
+ * to the upstream's own. With `forward: false` an `onRequest` hook only decides. Either way
  * `request.sticky` holds the decision.
  *
  * @example

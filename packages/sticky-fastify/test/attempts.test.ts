@@ -78,7 +78,7 @@ test('should try exactly `retries` other peers when the option is given', () =>
       ),
     )
     const { balancer } = recordingBalancer({ peers: peers.map((p) => p.address) })
-    const url = await startProxy(scope, { balancer, retries: 1 })
+    const url = await startProxy(scope, { balancer, proxy: { retries: 1 } })
     assert.is((await send(url, { path: '/x' })).status, 502)
     assert.is(
       peers.reduce((sum, p) => sum + p.connections(), 0),
@@ -131,7 +131,7 @@ for (const [transport, replyFrom] of transports) {
         req.on('end', () => res.end(String(length)))
       })
       const { balancer, reports } = recordingBalancer({ peers: [address] })
-      const url = await startProxy(scope, { balancer, replyFrom, timeout: 300 })
+      const url = await startProxy(scope, { balancer, replyFrom, proxy: { timeout: 300 } })
       async function* slowly(): AsyncIterable<Uint8Array> {
         for (let i = 0; i < 3; i += 1) {
           // The client, not the peer, is silent for longer than the timeout.
@@ -153,7 +153,7 @@ for (const [transport, replyFrom] of transports) {
         res.end(Buffer.alloc(SIZE, 1))
       })
       const { balancer, reports } = recordingBalancer({ peers: [address] })
-      const url = await startProxy(scope, { balancer, replyFrom, timeout: 300 })
+      const url = await startProxy(scope, { balancer, replyFrom, proxy: { timeout: 300 } })
       const received = await new Promise<number>((resolve, reject) => {
         const req = request(`${url}/big`, { agent: false }, (res) => {
           res.pause()
@@ -234,7 +234,7 @@ test('should answer 504 and blame a peer that stays silent past timeout, trying 
       (b) => b.close(),
     )
     const { balancer, reports, cookieFor } = recordingBalancer({ peers: [stalled.address, other.address] })
-    const url = await startProxy(scope, { balancer, timeout: 200 })
+    const url = await startProxy(scope, { balancer, proxy: { timeout: 200 } })
     const answer = await send(url, { path: '/slow', headers: { cookie: cookieFor(0) } })
     assert.is(answer.status, 504)
     assert.is((JSON.parse(answer.body.toString()) as { code: string }).code, 'STICKY_UPSTREAM_TIMEOUT')

@@ -8,8 +8,10 @@ const factory: AdapterFactory = async (options) => {
   try {
     await app.register(stickyProxy, {
       ...options.balancer,
-      ...(options.retries === undefined ? {} : { retries: options.retries }),
-      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      proxy: {
+        ...(options.retries === undefined ? {} : { retries: options.retries }),
+        ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      },
     })
     const url = await listen(app)
     return { url, close: () => app.close() }

@@ -6,7 +6,7 @@ import { stickyProxy } from '../src/index'
 import { createApp, listen } from './_app'
 import { startTrackedBackend } from './_backend'
 
-const test = suite('stickyProxy: decide-only mode (proxy: false)')
+const test = suite('stickyProxy: decide-only mode (forward: false)')
 
 test('should set request.sticky and append the cookie while the app\'s own handlers answer', () =>
   withScope(async (scope) => {
@@ -15,7 +15,7 @@ test('should set request.sticky and append the cookie while the app\'s own handl
     const balancer = createBalancer({ peers: backends.map((b) => b.address), cookie: { name: 'pin' } })
     const app = createApp()
     scope.defer(app, () => app.close())
-    await app.register(stickyProxy, { balancer, proxy: false })
+    await app.register(stickyProxy, { balancer, forward: false })
     app.get('/where', async (request, reply) => {
       reply.header('set-cookie', 'own=1; Path=/')
       return { outcome: request.sticky?.outcome ?? null, peer: request.sticky?.peer?.id ?? null }
@@ -44,7 +44,7 @@ test('should decide only under the prefix', () =>
     const handler = async (request: { sticky: unknown }): Promise<{ decided: boolean }> => ({ decided: request.sticky !== null })
     // Registered before the plugin: Fastify still applies the hook to it.
     app.get('/shop/cart', handler)
-    await app.register(stickyProxy, { peers: ['127.0.0.1:9'], proxy: false, prefix: '/shop' })
+    await app.register(stickyProxy, { peers: ['127.0.0.1:9'], forward: false, prefix: '/shop' })
     app.get('/shopping', handler)
     app.get('/about', handler)
     const url = await listen(app)
@@ -59,7 +59,7 @@ test('should decide for an absolute-form target under the prefix', () =>
   withScope(async (scope) => {
     const app = createApp()
     scope.defer(app, () => app.close())
-    await app.register(stickyProxy, { peers: ['127.0.0.1:9'], proxy: false, prefix: '/shop' })
+    await app.register(stickyProxy, { peers: ['127.0.0.1:9'], forward: false, prefix: '/shop' })
     app.get('/shop/cart', async (request) => ({ decided: request.sticky !== null }))
     app.get('/shopping', async (request) => ({ decided: request.sticky !== null }))
     const url = await listen(app)
@@ -74,7 +74,7 @@ test('should leave a decision without a peer to the app', () =>
   withScope(async (scope) => {
     const app = createApp()
     scope.defer(app, () => app.close())
-    await app.register(stickyProxy, { peers: [{ address: `127.0.0.1:${await deadPort()}`, down: true }], proxy: false })
+    await app.register(stickyProxy, { peers: [{ address: `127.0.0.1:${await deadPort()}`, down: true }], forward: false })
     app.get('/', async (request, reply) => {
       if (request.sticky?.peer === null) return reply.code(503).send({ outcome: request.sticky.outcome })
       return { ok: true }

@@ -118,9 +118,27 @@ function tcpPeer(host: string, port: number, protocol: 'http:' | 'https:' = 'htt
 
 const PEER = tcpPeer('10.0.0.5', 8080)
 const CLIENT = { address: '10.0.0.9', protocol: 'http', host: 'shop.example' }
+const ALL = { for: true, proto: true, host: true }
+const NONE = { for: false, proto: false, host: false }
+
+forwarded('should write only the selected fields and pass the client\'s others through', () => {
+  const incoming = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example' }
+  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, { for: true, proto: false, host: false }), {
+    'x-forwarded-for': '203.0.113.7, 10.0.0.9',
+    'x-forwarded-proto': 'gopher',
+    'x-forwarded-host': 'evil.example',
+    host: '10.0.0.5:8080',
+  })
+  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, { for: false, proto: true, host: true }), {
+    'x-forwarded-for': '203.0.113.7',
+    'x-forwarded-proto': 'http',
+    'x-forwarded-host': 'shop.example',
+    host: '10.0.0.5:8080',
+  })
+})
 
 forwarded('should start a chain, and append to the one the client sent, in every shape', () => {
-  assert.equal(upstreamHeaders({}, PEER, CLIENT, true), {
+  assert.equal(upstreamHeaders({}, PEER, CLIENT, ALL), {
     'x-forwarded-for': '10.0.0.9',
     'x-forwarded-proto': 'http',
     'x-forwarded-host': 'shop.example',
@@ -133,18 +151,18 @@ forwarded('should start a chain, and append to the one the client sent, in every
     [' , ', '10.0.0.9'],
   ]
   for (const [incoming, expected] of chains) {
-    assert.is(upstreamHeaders({ 'x-forwarded-for': incoming }, PEER, CLIENT, true)['x-forwarded-for'], expected, JSON.stringify(incoming))
+    assert.is(upstreamHeaders({ 'x-forwarded-for': incoming }, PEER, CLIENT, ALL)['x-forwarded-for'], expected, JSON.stringify(incoming))
   }
 })
 
 forwarded('should replace the Proto and Host the client claimed, and drop a Host it cannot name', () => {
-  const out = upstreamHeaders({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' }, PEER, { address: undefined, protocol: 'http', host: undefined }, true)
+  const out = upstreamHeaders({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' }, PEER, { address: undefined, protocol: 'http', host: undefined }, ALL)
   assert.equal(out, { 'x-forwarded-proto': 'http', host: '10.0.0.5:8080' })
 })
 
 forwarded('should pass the client\'s X-Forwarded-* through untouched without xForwarded', () => {
   const incoming = { 'x-forwarded-for': '1.1.1.1', 'x-forwarded-host': 'forged', cookie: 'a=1' }
-  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, false), { ...incoming, host: '10.0.0.5:8080' })
+  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, NONE), { ...incoming, host: '10.0.0.5:8080' })
 })
 
 forwarded('should name the peer in Host, as sticky-core\'s upstreamHost does', () => {
@@ -157,15 +175,15 @@ forwarded('should name the peer in Host, as sticky-core\'s upstreamHost does', (
     [unix, 'localhost'],
   ]
   for (const [peer, host] of peers) {
-    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, true)['host'], host)
-    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, true)['host'], upstreamHost(peer))
+    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, ALL)['host'], host)
+    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, ALL)['host'], upstreamHost(peer))
   }
 })
 
 forwarded('should end the chain with the client address and keep every other field', () => {
   const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'))
   checkProperty('upstreamHeaders', headerMap, fc.option(ipv4, { nil: undefined }), fc.constantFrom('http', 'https'), (headers, address, protocol) => {
-    const out = upstreamHeaders(headers, PEER, { address, protocol, host: 'h.example' }, true)
+    const out = upstreamHeaders(headers, PEER, { address, protocol, host: 'h.example' }, ALL)
     if (address !== undefined) assert.ok(String(out['x-forwarded-for']).endsWith(address))
     assert.is(out['x-forwarded-proto'], protocol)
     assert.is(out['x-forwarded-host'], 'h.example')

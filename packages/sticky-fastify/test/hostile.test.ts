@@ -14,8 +14,10 @@ const build: HostileBuild = async (options) => {
   try {
     await app.register(stickyProxy, {
       balancer,
-      ...(options.retries === undefined ? {} : { retries: options.retries }),
-      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      proxy: {
+        ...(options.retries === undefined ? {} : { retries: options.retries }),
+        ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      },
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
   } catch (error) {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { send, withScope } from 'sticky-conformance'
-import { StickyConfigError } from 'sticky-core'
+import { createBalancer, StickyConfigError } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { stickyProxy } from '../src/index'
@@ -12,12 +12,22 @@ const test = suite('stickyProxy: option validation')
 
 const invalid: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
   ['peers', { peers: [] }],
-  ['retries', { peers: ['127.0.0.1:9'], retries: -1 }],
-  ['retries', { peers: ['127.0.0.1:9'], retries: 1.5 }],
-  ['timeout', { peers: ['127.0.0.1:9'], timeout: -1 }],
-  ['timeout', { peers: ['127.0.0.1:9'], timeout: Number.POSITIVE_INFINITY }],
-  ['proxy', { peers: ['127.0.0.1:9'], proxy: 'yes' }],
-  ['xForwarded', { peers: ['127.0.0.1:9'], xForwarded: 1 }],
+  ['proxy.retries', { peers: ['127.0.0.1:9'], proxy: { retries: -1 } }],
+  ['proxy.retries', { peers: ['127.0.0.1:9'], proxy: { retries: 1.5 } }],
+  ['proxy.timeout', { peers: ['127.0.0.1:9'], proxy: { timeout: -1 } }],
+  ['proxy.timeout', { peers: ['127.0.0.1:9'], proxy: { timeout: Number.POSITIVE_INFINITY } }],
+  ['proxy.timeout', { peers: ['127.0.0.1:9'], proxy: { timeout: '30' } }],
+  ['proxy', { peers: ['127.0.0.1:9'], proxy: true }],
+  ['proxy.xForwarded', { peers: ['127.0.0.1:9'], proxy: { xForwarded: 1 } }],
+  ['proxy.bogus', { peers: ['127.0.0.1:9'], proxy: { bogus: 1 } }],
+  ['forward', { peers: ['127.0.0.1:9'], forward: 'yes' }],
+  ['timeout', { peers: ['127.0.0.1:9'], timeout: 5000 }],
+  ['retries', { peers: ['127.0.0.1:9'], retries: 1 }],
+  ['xForwarded', { peers: ['127.0.0.1:9'], xForwarded: false }],
+  ['cookei', { peers: ['127.0.0.1:9'], cookei: { name: 'r' } }],
+  ['cookie.expire', { peers: ['127.0.0.1:9'], cookie: { expire: 60 } }],
+  ['peers[0].wieght', { peers: [{ address: '127.0.0.1:9', wieght: 2 }] }],
+  ['cookie', { balancer: createBalancer({ peers: ['127.0.0.1:9'] }), cookie: { name: 'r' } }],
   ['prefix', { peers: ['127.0.0.1:9'], prefix: '/users/:id' }],
   ['rewritePrefix', { peers: ['127.0.0.1:9'], rewritePrefix: '/a*' }],
   ['replyFrom.base', { peers: ['127.0.0.1:9'], replyFrom: { base: 'http://127.0.0.1:9' } }],
@@ -38,6 +48,16 @@ for (const [option, options] of invalid) {
     }
   })
 }
+
+test('should start with Fastify\'s own register options beside the plugin\'s', async () => {
+  const app = createApp()
+  try {
+    await app.register(stickyProxy, { peers: ['127.0.0.1:9'], logLevel: 'warn', proxy: { timeout: '30s', xForwarded: { host: false } } })
+    await app.ready()
+  } finally {
+    await app.close()
+  }
+})
 
 test('should start with the defaults', async () => {
   const app = createApp()
@@ -63,7 +83,7 @@ test('should read timeout 0 as no limit: a peer that answers late is still relay
       return new Promise<void>((resolve) => server.close(() => resolve()))
     })
     const app = scope.defer(createApp(), (a) => a.close())
-    await app.register(stickyProxy, { peers: [`127.0.0.1:${(late.address() as AddressInfo).port}`], timeout: 0 })
+    await app.register(stickyProxy, { peers: [`127.0.0.1:${(late.address() as AddressInfo).port}`], proxy: { timeout: 0 } })
     const answer = await send(await listen(app))
     assert.is(answer.status, 200)
     assert.is(answer.body.toString(), 'late')

@@ -37,7 +37,7 @@ async function bystander(scope: Scope): Promise<RawBackend> {
 async function startProxy(scope: Scope, peers: readonly string[], replyFrom: ReplyFromOptions = {}): Promise<ReturnType<typeof recordingBalancer> & { url: string }> {
   const recording = recordingBalancer({ peers: [...peers] })
   const app = scope.defer(createApp(), (a) => a.close())
-  await app.register(stickyProxy, { balancer: recording.balancer, retries: 1, replyFrom })
+  await app.register(stickyProxy, { balancer: recording.balancer, proxy: { retries: 1 }, replyFrom })
   return { ...recording, url: await listen(app) }
 }
 

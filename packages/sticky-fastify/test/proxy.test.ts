@@ -198,7 +198,7 @@ test('should answer 502 without retrying a request with a body, and retry a GET 
     app.addHook('onResponse', async (request) => {
       outcomes.push(request.sticky?.outcome)
     })
-    await app.register(stickyProxy, { balancer, retries: 3 })
+    await app.register(stickyProxy, { balancer, proxy: { retries: 3 } })
     const url = await listen(app)
 
     const pinnedToDead = (): CookieJar => {
@@ -230,7 +230,7 @@ test('should let the application\'s error handler render the gateway errors', ()
     app.setErrorHandler((error: { code?: string; statusCode?: number }, _request, reply) => {
       reply.code(error.statusCode ?? 500).send({ failed: error.code })
     })
-    await app.register(stickyProxy, { peers: [`127.0.0.1:${await deadPort()}`], retries: 0 })
+    await app.register(stickyProxy, { peers: [`127.0.0.1:${await deadPort()}`], proxy: { retries: 0 } })
     const url = await listen(app)
     const answer = await send(url, { jar: new CookieJar() })
     assert.is(answer.status, 502)
@@ -256,14 +256,14 @@ test('should pass JSON bodies through unparsed while the app\'s own routes still
     assert.equal(JSON.parse(own.body.toString()), { parsed: { a: 1, b: [true] } })
   }))
 
-test('should send X-Forwarded-* upstream, strip hop-by-hop fields both ways, and honour xForwarded: false', () =>
+test('should send X-Forwarded-* upstream, strip hop-by-hop fields both ways, and honour proxy.xForwarded: false', () =>
   withScope(async (scope) => {
     const backend = await startTrackedBackend('b1')
     scope.defer(backend, () => backend.close())
     const app = createApp()
     scope.defer(app, () => app.close())
     await app.register(stickyProxy, { peers: [backend.address], prefix: '/on' })
-    await app.register(stickyProxy, { peers: [backend.address], prefix: '/off', xForwarded: false })
+    await app.register(stickyProxy, { peers: [backend.address], prefix: '/off', proxy: { xForwarded: false } })
     const url = await listen(app)
     const host = new URL(url).host
     const headers = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', connection: 'x-secret', 'x-secret': 'hop' }

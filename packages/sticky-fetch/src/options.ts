@@ -17,9 +17,9 @@ export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => st
  * keys below. An unknown key is a `StickyConfigError`. Each option mirrors the nginx `proxy_*`
  * directive named.
  *
- * In sticky-fetch, `timeout` covers connecting, each chunk of the request body the peer must take, and
- * the response head; the response body then streams without a deadline (fetch gives no hook to time
- * the peer's silence between chunks once the body is the client's to read).
+ * In sticky-fetch, `timeout` covers connecting, each chunk of the request body the peer must take, the
+ * response head, and each chunk of the response body while the client waits for it; waiting for the
+ * client never counts.
  */
 export type ProxyOptions = SharedProxyOptions & {
   /**

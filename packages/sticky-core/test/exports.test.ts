@@ -17,6 +17,7 @@ Exports('should export exactly the public runtime API', () => {
     'connectionTokens',
     'contentLength',
     'createBalancer',
+    'createTokenCodec',
     'formatDuration',
     'formatHttpDate',
     'forwardedFields',

@@ -1,5 +1,5 @@
 // Runs the benchmarks (all, or those named on the command line) and rewrites their blocks of
-// docs/benchmarks.md. Usage: tsx src/run.ts [decide|cookie|hash|memory|http ...] [--quick] [--no-write]
+// docs/benchmarks.md. Usage: tsx src/run.ts [decide|cookie|hash|token|memory|http ...] [--quick] [--no-write]
 // `reliability` runs the reliability bench instead (reliability.bench.ts), which writes docs/reliability.md:
 // tsx src/run.ts reliability [load|soak|pair ...] [--load 60s] [--soak 5m] [--pair 30s] [--clients 200] [--quick] [--no-write]
 import { readFile, writeFile } from 'node:fs/promises'
@@ -12,9 +12,10 @@ import { hashBench } from './hash.bench'
 import { httpBench } from './http.bench'
 import { memoryBench } from './memory.bench'
 import { runReliability } from './reliability.bench'
+import { tokenBench } from './token.bench'
 import type { BenchSubject } from './subject'
 
-const SUBJECTS: readonly BenchSubject[] = [decideBench, cookieBench, hashBench, memoryBench, httpBench]
+const SUBJECTS: readonly BenchSubject[] = [decideBench, cookieBench, hashBench, tokenBench, memoryBench, httpBench]
 const PAGE = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url))
 
 async function main(): Promise<void> {

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert'
 import { cookieBench } from '../src/cookie.bench'
 import { decideBench } from '../src/decide.bench'
 import { hashBench } from '../src/hash.bench'
+import { tokenBench } from '../src/token.bench'
 import type { BenchSubject } from '../src/subject'
 
 const quiet = { quick: true, log: (): void => undefined }
@@ -24,6 +25,7 @@ const expectations: ReadonlyArray<readonly [subject: BenchSubject, rows: number,
   [decideBench, 12, 3],
   [cookieBench, 8, undefined],
   [hashBench, 5, undefined],
+  [tokenBench, 5, 2],
 ]
 
 for (const [subject, rowCount, baselineColumn] of expectations) {

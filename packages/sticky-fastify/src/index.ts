@@ -22,4 +22,4 @@ export type {
   StickyFastifyOptions,
   StickyFastifyPluginOptions,
 } from './options'
-export type { Balancer, BalancerOptions, Decision, Outcome, Peer } from 'sticky-core'
+export type { Balancer, BalancerOptions, Decision, Outcome, Peer, SharedProxyOptions, XForwardedOptions } from 'sticky-core'

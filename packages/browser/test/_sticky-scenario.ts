@@ -131,7 +131,7 @@ export async function runStickyScenario(executable: string): Promise<Observation
       proxy: { timeout: GUARD_MS },
       onResponse: (event: ProxyResponseEvent) => {
         proxyLog.push({
-          url: event.req.url ?? '',
+          url: event.request.url ?? '',
           status: event.status,
           outcome: event.decision.outcome,
           peer: event.peer?.id ?? null,

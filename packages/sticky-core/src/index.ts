@@ -34,3 +34,5 @@ export { appendForwardedFor, forwardedFields, forwardedNames, upstreamHost } fro
 export type { ForwardedInput, ForwardedSelection } from './forwarding'
 export { contentLength, relayableField, relayableReason } from './relay'
 export { createTokenCodec, type RejectedTokenReading, type TokenCodec, type TokenKey, type TokenOptions, type TokenPeerTable, type TokenReading, type ValidTokenReading } from './token'
+export { pathOf } from './exchange-event'
+export type { ExchangeError, ExchangeEvent } from './exchange-event'

@@ -33,6 +33,7 @@ Exports('should export exactly the public runtime API', () => {
     'md5Bytes',
     'parseCookie',
     'parseDuration',
+    'pathOf',
     'relayableField',
     'relayableReason',
     'resolveSharedProxyOptions',

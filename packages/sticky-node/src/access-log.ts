@@ -1,12 +1,14 @@
-import type { Outcome } from 'sticky-core'
+import { pathOf, type Outcome } from 'sticky-core'
 
 /**
- * The parts of a finished exchange that the access log shows. The proxy's `onResponse` event has this
- * shape, so it can be passed as is.
+ * The parts of a finished exchange that the access log shows: a subset of sticky-core's
+ * `ExchangeEvent`, so the `onResponse` event of any sticky adapter can be passed as is.
  */
 export interface AccessLogFields {
-  readonly req: { readonly method?: string | undefined; readonly url?: string | undefined }
-  readonly decision: { readonly outcome: Outcome }
+  readonly method: string
+  /** The path without its query (`ExchangeEvent.path`); a query left in is dropped here too. */
+  readonly path: string
+  readonly outcome: Outcome
   readonly status: number
   readonly peer: { readonly id: string } | null
   readonly attempts: number
@@ -26,15 +28,12 @@ export interface AccessLogFields {
  * percent-escaped, so one request is always exactly one line.
  */
 export function formatAccessLog(fields: AccessLogFields, at: Date): string {
-  const target = fields.req.url ?? ''
-  const queryAt = target.indexOf('?')
-  const path = queryAt === -1 ? target : target.slice(0, queryAt)
   const parts = [
     Number.isNaN(at.getTime()) ? '-' : at.toISOString(),
-    printable(fields.req.method ?? ''),
-    printable(path),
+    printable(fields.method),
+    printable(pathOf(fields.path)),
     String(fields.status),
-    fields.decision.outcome,
+    fields.outcome,
     fields.peer === null ? '-' : printable(fields.peer.id),
     `attempts=${fields.attempts}`,
     `${Math.max(0, Math.round(fields.durationMs))}ms`,

@@ -125,8 +125,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
 
   res.once('close', () => {
     if (!res.writableFinished) exchange.abandon()
-    notifyResponse(ctx, {
-      req,
+    notifyResponse(ctx, req, {
       decision: exchange.decision,
       status: res.headersSent ? res.statusCode : 499,
       peer: exchange.peer,

@@ -1,7 +1,7 @@
 import type { Agent, IncomingMessage } from 'node:http'
 import type { AgentOptions } from 'node:https'
 import { resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
-import type { AttemptError, BalancerOptions, Decision, Peer, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
+import type { BalancerOptions, ExchangeError, ExchangeEvent, Peer, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
 
 export type { XForwardedOptions } from 'sticky-core'
 
@@ -30,29 +30,16 @@ export type ProxyOptions = SharedProxyOptions & {
  * more than one `Host` or `Transfer-Encoding`, or an upgrade request with a body; 501 for a transfer
  * coding other than `chunked`).
  */
-export type ProxyError = AttemptError | 'unavailable' | 'rejected'
+export type ProxyError = ExchangeError
 
-/** What `onResponse` receives once per request, when the exchange with the client is over. */
-export interface ProxyResponseEvent {
+/**
+ * What `onResponse` receives once per request, when the exchange with the client is over:
+ * sticky-core's `ExchangeEvent` (the same fields in sticky-fastify and sticky-fetch, so that one
+ * logging or metrics function serves all three), plus the client's `request`.
+ */
+export interface ProxyResponseEvent extends ExchangeEvent {
   /** The client's request. */
-  readonly req: IncomingMessage
-  /** The balancer's last decision: after retries it names the peer that answered. */
-  readonly decision: Decision
-  /**
-   * The status sent to the client; 101 for a completed upgrade; 499 (nginx's "client closed
-   * request") when the client left before any status was sent.
-   */
-  readonly status: number
-  /** The peer that answered, or the last one tried, or null when none was. */
-  readonly peer: Peer | null
-  /** How many peers were tried (0 when the balancer had none). */
-  readonly attempts: number
-  /** Milliseconds from the request to the end of the exchange. */
-  readonly durationMs: number
-  /** Set when the exchange did not end with a complete upstream response. */
-  readonly error: ProxyError | undefined
-  /** True for `.upgrade()` exchanges (WebSocket and other HTTP Upgrades). */
-  readonly upgrade: boolean
+  readonly request: IncomingMessage
 }
 
 /** Options of `createStickyProxy`: the balancer's, plus the transport's. */

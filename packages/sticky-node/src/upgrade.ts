@@ -106,8 +106,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   socket.once('close', (hadError: boolean) => {
     if (status === 0) exchange.abandon()
     if (tunnel !== undefined) closeAfterFlush(tunnel, hadError)
-    notifyResponse(ctx, {
-      req,
+    notifyResponse(ctx, req, {
       decision: exchange.decision,
       status: status === 0 ? 499 : status,
       peer: exchange.peer,

@@ -9,8 +9,9 @@ const at = new Date('2025-01-31T12:00:00.000Z')
 
 function fields(overrides: Partial<AccessLogFields> = {}): AccessLogFields {
   return {
-    req: { method: 'GET', url: '/cart' },
-    decision: { outcome: 'hit' },
+    method: 'GET',
+    path: '/cart',
+    outcome: 'hit',
     status: 200,
     peer: { id: '10.0.0.1:8080' },
     attempts: 1,
@@ -25,17 +26,17 @@ const FormatAccessLog = suite('formatAccessLog')
 
 const lines: ReadonlyArray<readonly [string, AccessLogFields, string]> = [
   ['a hit', fields(), '2025-01-31T12:00:00.000Z GET /cart 200 hit 10.0.0.1:8080 attempts=1 12ms'],
-  ['a 502 without a peer', fields({ status: 502, peer: null, attempts: 0, decision: { outcome: 'unavailable' }, error: 'unavailable' }),
+  ['a 502 without a peer', fields({ status: 502, peer: null, attempts: 0, outcome: 'unavailable', error: 'unavailable' }),
     '2025-01-31T12:00:00.000Z GET /cart 502 unavailable - attempts=0 12ms error=unavailable'],
-  ['a retried request', fields({ decision: { outcome: 'repinned' }, attempts: 2, durationMs: 0.4 }),
+  ['a retried request', fields({ outcome: 'repinned', attempts: 2, durationMs: 0.4 }),
     '2025-01-31T12:00:00.000Z GET /cart 200 repinned 10.0.0.1:8080 attempts=2 0ms'],
-  ['an upgrade', fields({ status: 101, upgrade: true, decision: { outcome: 'new' } }),
+  ['an upgrade', fields({ status: 101, upgrade: true, outcome: 'new' }),
     '2025-01-31T12:00:00.000Z GET /cart 101 new 10.0.0.1:8080 attempts=1 12ms upgrade'],
-  ['a path without its query string', fields({ req: { method: 'POST', url: '/login?token=abc' } }),
+  ['a path without its query string', fields({ method: 'POST', path: '/login?token=abc' }),
     '2025-01-31T12:00:00.000Z POST /login 200 hit 10.0.0.1:8080 attempts=1 12ms'],
-  ['escaped controls and spaces', fields({ req: { method: 'GET', url: '/a b\n\u00e9\u2028' } }),
+  ['escaped controls and spaces', fields({ method: 'GET', path: '/a b\n\u00e9\u2028' }),
     '2025-01-31T12:00:00.000Z GET /a%20b%0A%E9%u2028 200 hit 10.0.0.1:8080 attempts=1 12ms'],
-  ['dashes for what is missing', fields({ req: {} }), '2025-01-31T12:00:00.000Z - - 200 hit 10.0.0.1:8080 attempts=1 12ms'],
+  ['dashes for what is missing', fields({ method: '', path: '' }), '2025-01-31T12:00:00.000Z - - 200 hit 10.0.0.1:8080 attempts=1 12ms'],
 ]
 for (const [name, input, expected] of lines) {
   FormatAccessLog(`should format ${name}`, () => {
@@ -44,8 +45,9 @@ for (const [name, input, expected] of lines) {
 }
 
 const anyFields: fc.Arbitrary<AccessLogFields> = fc.record({
-  req: fc.record({ method: fc.option(fc.string(), { nil: undefined }), url: fc.option(fc.string(), { nil: undefined }) }),
-  decision: fc.record({ outcome: fc.constantFrom('hit', 'new', 'invalid', 'repinned', 'unavailable' as const) }),
+  method: fc.string(),
+  path: fc.string(),
+  outcome: fc.constantFrom('hit', 'new', 'invalid', 'repinned', 'unavailable' as const),
   status: fc.integer({ min: 100, max: 599 }),
   peer: fc.option(fc.record({ id: fc.string() }), { nil: null }),
   attempts: fc.nat(10),
@@ -71,7 +73,7 @@ FormatAccessLog('should keep method, status, outcome, attempts and duration in t
       return (
         columns[0] === at.toISOString() &&
         columns[3] === String(input.status) &&
-        columns[4] === input.decision.outcome &&
+        columns[4] === input.outcome &&
         columns[6] === `attempts=${input.attempts}` &&
         columns[7] === `${Math.round(input.durationMs)}ms`
       )
@@ -84,7 +86,7 @@ FormatAccessLog('should never show the query string', () => {
   const secret = fc.stringMatching(/^[A-Za-z0-9]{8,16}$/)
   fc.assert(
     fc.property(fc.stringMatching(/^(\/[a-z0-9._~%-]{0,12}){1,4}$/), secret, (path, token) => {
-      const line = formatAccessLog(fields({ req: { method: 'GET', url: `${path}?session=${token}` } }), at)
+      const line = formatAccessLog(fields({ method: 'GET', path: `${path}?session=${token}` }), at)
       return !line.includes(token) && !line.includes('?')
     }),
     { seed },

@@ -74,10 +74,11 @@ export async function startBackends(count: number): Promise<Backend[]> {
 export class Browser {
   readonly cookies: Map<string, string> = new Map()
 
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+  /** Sends a request with the jar's cookies, over the network or to `transport` (a fetch handler). */
+  async fetch(url: string, init: RequestInit = {}, transport: (request: Request) => Promise<Response> = fetch): Promise<Response> {
     const headers = new Headers(init.headers)
     if (this.cookies.size > 0) headers.set('cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '))
-    const response = await fetch(url, { ...init, headers })
+    const response = await transport(new Request(url, { ...init, headers }))
     for (const line of response.headers.getSetCookie()) {
       const pair = line.split(';', 1)[0]!
       const eq = pair.indexOf('=')

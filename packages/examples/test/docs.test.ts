@@ -44,7 +44,7 @@ checks.before(() => {
 
 checks('should find the examples of README.md and every package README', () => {
   const documentsWithBlocks = new Set(blocks.map((b) => b.where.split(':')[0]))
-  for (const doc of ['README.md', 'packages/sticky-core/README.md', 'packages/sticky-node/README.md']) {
+  for (const doc of ['README.md', 'docs/getting-started.md', 'packages/sticky-core/README.md', 'packages/sticky-node/README.md']) {
     assert.ok(documentsWithBlocks.has(doc), `${doc} has no checked TypeScript block`)
   }
   assert.not.ok(errors.has('*'), errors.get('*')?.join('\n'))

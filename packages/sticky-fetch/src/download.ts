@@ -17,7 +17,12 @@ export interface DownloadWatch {
    * upload is over, which, the upload being held, is never.
    */
   readonly length?: number | undefined
+  /** Called once, when the body is over: relayed whole, cut by the peer, or given up by the client. */
+  readonly finished?: ((how: DownloadEnd) => void) | undefined
 }
+
+/** How a relayed body ended. */
+export type DownloadEnd = 'complete' | 'cut' | 'cancelled'
 
 /**
  * The peer's response body as the client gets it, watched for the peer's faults after its head was
@@ -30,12 +35,19 @@ export function watchDownload(upstream: ReadableStream<Uint8Array>, watch: Downl
   const reader = upstream.getReader()
   let cancelled = false
   let delivered = 0
+  let ended = false
+  const end = (how: DownloadEnd): void => {
+    if (ended) return
+    ended = true
+    watch.finished?.(how)
+  }
   const deadline = new PeerDeadline(watch.timeout, () => watch.abort(new Error('sticky-fetch: the peer went silent mid-body')))
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (watch.length === 0) {
           cancelled = true
+          end('complete')
           controller.close()
           return reader.cancel().catch(() => undefined)
         }
@@ -46,12 +58,15 @@ export function watchDownload(upstream: ReadableStream<Uint8Array>, watch: Downl
         } catch (error) {
           deadline.stop()
           if (cancelled) return
-          if (!watch.clientGone()) watch.peerCut()
+          const byClient = watch.clientGone()
+          if (!byClient) watch.peerCut()
+          end(byClient ? 'cancelled' : 'cut')
           controller.error(error)
           return
         }
         if (read.done) {
           deadline.stop()
+          end('complete')
           controller.close()
           return
         }
@@ -61,6 +76,7 @@ export function watchDownload(upstream: ReadableStream<Uint8Array>, watch: Downl
         if (watch.length !== undefined && delivered >= watch.length) {
           deadline.stop()
           cancelled = true
+          end('complete')
           controller.close()
           reader.cancel().catch(() => undefined)
         }
@@ -69,6 +85,7 @@ export function watchDownload(upstream: ReadableStream<Uint8Array>, watch: Downl
         // The client stopped reading: its doing, not the peer's. The upstream body is released too.
         cancelled = true
         deadline.stop()
+        end('cancelled')
         return reader.cancel(reason)
       },
     },

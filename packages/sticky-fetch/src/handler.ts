@@ -1,13 +1,13 @@
-import { contentLength, createBalancer, judgeAttempt, StickyConfigError } from 'sticky-core'
-import type { AttemptEvent, AttemptFacts, Balancer, Decision, Peer } from 'sticky-core'
+import { contentLength, createBalancer, judgeAttempt, pathOf, StickyConfigError } from 'sticky-core'
+import type { AttemptEvent, AttemptFacts, Balancer, Decision, ExchangeError, Peer } from 'sticky-core'
 import { attempt } from './attempt'
 import type { AttemptInput } from './attempt'
 import { ClientBody } from './client-body'
 import { watchDownload } from './download'
 import { upstreamRequestHeaders } from './headers'
 import { resolveProxyOptions } from './options'
-import type { ResolvedProxyOptions, StickyFetchOptions } from './options'
-import { ownAnswer, relayed, unrelayable } from './responses'
+import type { FetchResponseEvent, ResolvedProxyOptions, StickyFetchOptions } from './options'
+import { ownAnswer, relayed, unrelayable, type OwnStatus } from './responses'
 
 /**
  * A fetch handler: `export default { fetch }` in a Worker, `Deno.serve(handler)`, `Bun.serve({ fetch })`.
@@ -38,8 +38,9 @@ const PROXY_FAILED = judgeAttempt('proxy-failed', { method: 'GET', bodyReplayabl
  * @throws StickyConfigError for invalid options, including a `unix:` peer, which fetch cannot reach
  */
 export function createStickyFetch(options: StickyFetchOptions): StickyFetch {
-  const { proxy, ...balancerOptions } = options
+  const { proxy, onResponse, onError, ...balancerOptions } = options
   const resolved = resolveProxyOptions(proxy)
+  const hooks = resolveHooks(onResponse, onError)
   const balancer = createBalancer(balancerOptions)
   balancer.peers.forEach((peer, index) => {
     if (peer.target.kind === 'unix') {
@@ -48,7 +49,7 @@ export function createStickyFetch(options: StickyFetchOptions): StickyFetch {
   })
   const handler: FetchHandler = async (request, env, ctx) => {
     try {
-      return await proxyRequest(balancer, resolved, request, env, ctx)
+      return await proxyRequest(balancer, resolved, hooks, request, env, ctx)
     } catch {
       // Not reached by anything a peer or a client does (those are attempt outcomes); a last guard so
       // that a bug, or a throwing `clientAddress`, still answers instead of rejecting: sticky-core's
@@ -62,17 +63,50 @@ export function createStickyFetch(options: StickyFetchOptions): StickyFetch {
 async function proxyRequest(
   balancer: Balancer,
   proxy: ResolvedProxyOptions,
+  hooks: Hooks,
   request: Request,
   env: unknown,
   ctx: unknown,
 ): Promise<Response> {
-  // A body whose length cannot be known is refused before any peer sees it, as nginx does (400):
-  // workerd's listener passes a negative Content-Length through, and the body never ends.
-  if (contentLength(request.headers.get('content-length')) === 'invalid') return ownAnswer(400, 'client-body')
+  const started = Date.now()
   const cookieHeader = request.headers.get('cookie')
   let decision = balancer.decide(cookieHeader)
+  const tried: Peer[] = []
+  const done = (status: number, error: ExchangeError | undefined): void => {
+    if (hooks.onResponse === undefined) return
+    const event: FetchResponseEvent = {
+      request,
+      method: request.method,
+      path: pathOf(safePath(request.url)),
+      decision,
+      outcome: decision.outcome,
+      status,
+      peer: tried[tried.length - 1] ?? null,
+      attempts: tried.length,
+      durationMs: Date.now() - started,
+      error,
+      upgrade: false,
+    }
+    try {
+      hooks.onResponse(event)
+    } catch (thrown) {
+      try {
+        hooks.onError(thrown)
+      } catch {
+        // The application's own error handler failed: nothing is left to tell.
+      }
+    }
+  }
+  const own = (status: number, error: ExchangeError): Response => {
+    done(status, error)
+    return ownAnswer(status as OwnStatus, error === 'rejected' ? 'client-body' : error)
+  }
+
+  // A body whose length cannot be known is refused before any peer sees it, as nginx does (400):
+  // workerd's listener passes a negative Content-Length through, and the body never ends.
+  if (contentLength(request.headers.get('content-length')) === 'invalid') return own(400, 'rejected')
   let peer = decision.peer
-  if (peer === null) return ownAnswer(502, 'unavailable')
+  if (peer === null) return own(502, 'unavailable')
 
   const url = new URL(request.url)
   const target = url.pathname + url.search
@@ -92,7 +126,7 @@ async function proxyRequest(
     clientSignal,
   }
 
-  const tried: Peer[] = [peer]
+  tried.push(peer)
   let resent = false
   const facts = (): AttemptFacts => ({
     method: request.method,
@@ -107,9 +141,10 @@ async function proxyRequest(
     const outcome = peer.target.kind === 'tcp' ? await attempt(peer.target.origin + target, input) : ({ event: 'connect-failed' } as const)
     let event: AttemptEvent = outcome.event
     let response: Response | undefined
+    let download: ReadableStream<Uint8Array> | null = null
     if ('response' in outcome) {
       const answered = peer
-      const download = outcome.response.body === null
+      download = outcome.response.body === null
         ? null
         : watchDownload(outcome.response.body, {
             timeout: proxy.timeout,
@@ -119,6 +154,9 @@ async function proxyRequest(
             // After the head went out, the verdict's only deed is the blame: the client's response is cut.
             peerCut: () => {
               if (judgeAttempt('peer-cut-response', facts()).blame) balancer.report(answered, false)
+            },
+            finished: (how) => {
+              if (response !== undefined) done(response.status, how === 'cut' ? 'upstream-aborted' : how === 'cancelled' ? 'client-aborted' : undefined)
             },
           })
       const refused = unrelayable(outcome.response)
@@ -132,7 +170,10 @@ async function proxyRequest(
     if (verdict.blame) balancer.report(peer, false)
     if (verdict.credit) balancer.report(peer, true)
 
-    if (verdict.next === 'relay' && response !== undefined) return response
+    if (verdict.next === 'relay' && response !== undefined) {
+      if (download === null) done(response.status, undefined)
+      return response
+    }
     if (verdict.next === 'resend-same') {
       resent = true
       continue
@@ -146,7 +187,29 @@ async function proxyRequest(
         continue
       }
     }
-    return ownAnswer(verdict.status ?? 502, verdict.error ?? 'protocol')
+    return own(verdict.status ?? 502, verdict.error ?? 'protocol')
+  }
+}
+
+/** The callbacks of {@link StickyFetchOptions}, checked. */
+interface Hooks {
+  readonly onResponse: ((event: FetchResponseEvent) => void) | undefined
+  readonly onError: (error: unknown) => void
+}
+
+function resolveHooks(onResponse: StickyFetchOptions['onResponse'], onError: StickyFetchOptions['onError']): Hooks {
+  if (onResponse !== undefined && typeof onResponse !== 'function') throw new StickyConfigError('onResponse', onResponse, 'expected a function')
+  if (onError !== undefined && typeof onError !== 'function') throw new StickyConfigError('onError', onError, 'expected a function')
+  return { onResponse, onError: onError ?? ((error: unknown) => console.error('sticky-fetch: onResponse threw', error)) }
+}
+
+/** The path and query of a request URL (the handler's requests always carry an absolute URL). */
+function safePath(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return parsed.pathname + parsed.search
+  } catch {
+    return ''
   }
 }
 

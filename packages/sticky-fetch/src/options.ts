@@ -1,5 +1,5 @@
 import { resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
-import type { BalancerOptions, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
+import type { BalancerOptions, ExchangeEvent, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
 
 /** What one upstream `fetch` looks like; the default calls the runtime's global `fetch`. */
 export type UpstreamFetch = (request: Request) => Promise<Response>
@@ -24,8 +24,9 @@ export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => st
 export type ProxyOptions = SharedProxyOptions & {
   /**
    * The client's address for `X-Forwarded-For`.
-   * @default reads `CF-Connecting-IP`, which Cloudflare sets and clients cannot forge there; outside
-   * Cloudflare a client can send that header itself, so supply this option (or return `undefined`).
+   * @default `CF-Connecting-IP` when the request carries Cloudflare's `request.cf` (the edge sets the
+   * header and clients cannot forge it there); anywhere else `undefined`, since a client could send
+   * that header itself: supply this option with the address your runtime knows.
    */
   clientAddress?: ClientAddress | undefined
   /**
@@ -44,9 +45,29 @@ export type ProxyOptions = SharedProxyOptions & {
   fetch?: UpstreamFetch | undefined
 }
 
+/**
+ * What `onResponse` receives once per request, when the exchange is over (the response body
+ * relayed, cut or abandoned): sticky-core's `ExchangeEvent`, the same in sticky-node and
+ * sticky-fastify, so that one logging or metrics function serves all three, plus the `request`.
+ */
+export interface FetchResponseEvent extends ExchangeEvent {
+  /** The client's request. */
+  readonly request: Request
+}
+
 /** Options of `createStickyFetch`: the balancer's (peers are origins) plus how to proxy. */
 export type StickyFetchOptions = BalancerOptions & {
   proxy?: ProxyOptions | undefined
+  /**
+   * Called once per request when it is over, for access logs and metrics. An exception it throws
+   * goes to `onError`; the request is complete either way.
+   */
+  onResponse?: ((event: FetchResponseEvent) => void) | undefined
+  /**
+   * Receives what a callback of yours threw (`onResponse`), so that a bug there never fails a request.
+   * @default `console.error`
+   */
+  onError?: ((error: unknown) => void) | undefined
 }
 
 /** {@link ProxyOptions} with every default applied and every value checked. */
@@ -56,7 +77,13 @@ export interface ResolvedProxyOptions extends ResolvedSharedProxyOptions {
   readonly fetch: UpstreamFetch
 }
 
-const cfConnectingIp: ClientAddress = (request) => request.headers.get('cf-connecting-ip') ?? undefined
+/**
+ * `CF-Connecting-IP`, only where the runtime proves it is Cloudflare's edge (`request.cf` is set
+ * there, and nowhere else): anywhere else a client could send the header and choose the address the
+ * peer sees. Elsewhere the address is unknown, and `X-Forwarded-For` passes on as it came.
+ */
+const cfConnectingIp: ClientAddress = (request) =>
+  (request as Request & { cf?: unknown }).cf === undefined ? undefined : (request.headers.get('cf-connecting-ip') ?? undefined)
 
 // Called through a wrapper: Workers reject `fetch` invoked with a `this` other than the global scope.
 const globalFetch: UpstreamFetch = (request) => fetch(request)

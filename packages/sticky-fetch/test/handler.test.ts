@@ -6,7 +6,7 @@ import { StickyConfigError } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyFetch } from '../src/index'
-import type { StickyFetch } from '../src/index'
+import type { FetchResponseEvent, StickyFetch } from '../src/index'
 import { clientRequest, onRequestHead, pinnedTo, rawPeer, signalled, streamOf } from './_client'
 import { closeAfterEach, echoBackend, listen, readBody, resettingBackend, serveFetch } from './_servers'
 import type { Echo, Listening, ServeOptions } from './_servers'
@@ -90,10 +90,10 @@ test('should forward method, path, query and body, and never let the path change
 
 const forwarded: ReadonlyArray<{ name: string; options: Parameters<typeof createStickyFetch>[0]['proxy']; headers: Record<string, string>; expected: Record<string, string | undefined> }> = [
   {
-    name: 'should take X-Forwarded-For from CF-Connecting-IP by default',
+    name: 'should not trust a client-sent CF-Connecting-IP outside Cloudflare (no request.cf): X-Forwarded-For passes as it came',
     options: undefined,
     headers: { 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' },
-    expected: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
+    expected: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
   },
   {
     name: 'should take X-Forwarded-For from clientAddress when given',
@@ -116,6 +116,84 @@ for (const { name, options, headers, expected } of forwarded) {
     for (const [header, value] of Object.entries(expected)) assert.is(echo.headers[header], value, header)
   })
 }
+
+test('should take X-Forwarded-For from CF-Connecting-IP by default where request.cf proves Cloudflare', async () => {
+  const backend = await started(echoBackend('b1'))
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const request = clientRequest('/', { headers: { 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' } })
+  Object.defineProperty(request, 'cf', { value: { colo: 'AMS' } })
+  const echo = (await (await handler(request)).json()) as Echo
+  assert.is(echo.headers['x-forwarded-for'], '198.51.100.1, 203.0.113.9')
+})
+
+const onResponse = suite('createStickyFetch: onResponse')
+const startedHere = closeAfterEach(onResponse)
+
+onResponse('should report a relayed response once its body is over, with the fields of every adapter', async () => {
+  const backend = await startedHere(echoBackend('b1'))
+  const events: FetchResponseEvent[] = []
+  const handler = createStickyFetch({ peers: [backend.address], onResponse: (e) => events.push(e) })
+  const request = clientRequest('/cart?session=secret', { method: 'POST', body: 'hi' })
+  const response = await handler(request)
+  assert.is(events.length, 0, 'not before the body is relayed')
+  await response.text()
+  assert.is(events.length, 1)
+  const [event] = events
+  assert.is(event?.request, request)
+  assert.is(event?.method, 'POST')
+  assert.is(event?.path, '/cart', 'the query never reaches the event')
+  assert.is(event?.status, 200)
+  assert.is(event?.outcome, 'new')
+  assert.is(event?.decision.outcome, 'new')
+  assert.is(event?.peer?.id, backend.address)
+  assert.is(event?.attempts, 1)
+  assert.is(event?.error, undefined)
+  assert.is(event?.upgrade, false)
+  assert.ok(typeof event?.durationMs === 'number' && event.durationMs >= 0)
+})
+
+onResponse('should report a retried request, the handler\'s own answers and a body the client gave up', async () => {
+  const broken = await startedHere(resettingBackend())
+  const live = await startedHere(echoBackend('live'))
+  const events: FetchResponseEvent[] = []
+  const handler = createStickyFetch({ peers: [broken.address, live.address], onResponse: (e) => events.push(e) })
+  await (await handler(clientRequest('/', { headers: { cookie: pinnedTo(handler, broken) } }))).text()
+  assert.is(events[0]?.attempts, 2)
+  assert.is(events[0]?.peer?.id, live.address)
+  assert.is(events[0]?.outcome, 'repinned')
+
+  const down = createStickyFetch({ peers: [{ address: broken.address, down: true }], onResponse: (e) => events.push(e) })
+  assert.is((await down(clientRequest('/'))).status, 502)
+  assert.equal([events[1]?.status, events[1]?.error, events[1]?.attempts, events[1]?.peer], [502, 'unavailable', 0, null])
+
+  assert.is((await handler(clientRequest('/', { method: 'POST', headers: { 'content-length': '-1' }, body: 'x' }))).status, 400)
+  assert.equal([events[2]?.status, events[2]?.error, events[2]?.attempts], [400, 'rejected', 0])
+
+  const cancelled = await handler(clientRequest('/'))
+  await cancelled.body?.cancel()
+  assert.equal([events[3]?.status, events[3]?.error], [200, 'client-aborted'])
+  assert.is(events.length, 4)
+})
+
+onResponse('should hand what onResponse throws to onError, and answer anyway', async () => {
+  const backend = await startedHere(echoBackend('b1'))
+  const errors: unknown[] = []
+  const boom = new Error('logging bug')
+  const handler = createStickyFetch({
+    peers: [backend.address],
+    onResponse: () => {
+      throw boom
+    },
+    onError: (error) => errors.push(error),
+  })
+  const response = await handler(clientRequest('/'))
+  assert.is(response.status, 200)
+  await response.text()
+  assert.equal(errors, [boom])
+  assert.throws(() => createStickyFetch({ peers: [backend.address], onResponse: 'log' as never }), (e: unknown) => e instanceof StickyConfigError && e.option === 'onResponse')
+})
+
+onResponse.run()
 
 const replays: ReadonlyArray<{ name: string; method: string; body: string; retried: boolean }> = [
   { name: 'retry a GET', method: 'GET', body: '', retried: true },

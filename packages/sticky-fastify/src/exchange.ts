@@ -1,8 +1,11 @@
+import { performance } from 'node:perf_hooks'
 import { PassThrough } from 'node:stream'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { judgeAttempt } from 'sticky-core'
-import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ForwardedSelection, Peer } from 'sticky-core'
+import { pathOf } from 'sticky-core'
+import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer } from 'sticky-core'
+import type { FastifyResponseEvent } from './options'
 import { cutEvent, failureEvent } from './attempt-event'
 import { clientGone } from './client'
 import { upstreamHeaders } from './forwarded'
@@ -22,6 +25,8 @@ export interface ExchangeContext {
   /** Milliseconds of the peer's silence (`proxy.timeout`); 0 is no limit. */
   readonly timeout: number
   readonly xForwarded: ForwardedSelection
+  readonly onResponse: ((event: FastifyResponseEvent) => void) | undefined
+  readonly onError: (error: unknown, request: FastifyRequest) => void
 }
 
 /** reply-from's own retries repeat the same URL; the core decides every retry, so its are off. */
@@ -42,6 +47,9 @@ export class Exchange {
   readonly #tried: Peer[] = []
   /** Names of the upstream fields copied onto the reply, to take back for an own answer. */
   #copied: readonly string[] = []
+  readonly #started = performance.now()
+  /** Why the exchange did not end with the peer's complete response, once that is known. */
+  #error: ExchangeError | undefined
 
   constructor(ctx: ExchangeContext, request: FastifyRequest, reply: FastifyReply, path: string, body: ClientBody | undefined) {
     this.#ctx = ctx
@@ -56,9 +64,11 @@ export class Exchange {
    * @throws what reply-from throws before any I/O (a path it refuses)
    */
   start(): void {
+    if (this.#ctx.onResponse !== undefined) this.#reply.raw.once('close', () => this.#notify())
     const decision = this.#ctx.balancer.decide(this.#request.headers.cookie)
     this.#request.sticky = decision
     if (decision.peer === null) {
+      this.#error = 'unavailable'
       answerOwn(this.#reply, decision.status ?? 502, 'STICKY_NO_PEER', [])
       return
     }
@@ -123,6 +133,43 @@ export class Exchange {
     })
   }
 
+  /** A request refused before any peer was asked (a path reply-from will not send). */
+  reject(): void {
+    this.#error = 'rejected'
+  }
+
+  /** Hands the finished exchange to `onResponse`; what it throws goes to `onError`. */
+  #notify(): void {
+    const onResponse = this.#ctx.onResponse
+    const decision = this.#request.sticky
+    if (onResponse === undefined || decision === null || decision === undefined) return
+    const raw = this.#reply.raw
+    const status = raw.headersSent ? raw.statusCode : 499
+    const error = this.#error ?? (raw.writableFinished ? undefined : 'client-aborted')
+    const event: FastifyResponseEvent = {
+      request: this.#request,
+      method: this.#request.method,
+      path: pathOf(this.#request.url),
+      decision,
+      outcome: decision.outcome,
+      status,
+      peer: this.#tried[this.#tried.length - 1] ?? null,
+      attempts: this.#tried.length,
+      durationMs: performance.now() - this.#started,
+      error,
+      upgrade: false,
+    }
+    try {
+      onResponse(event)
+    } catch (thrown) {
+      try {
+        this.#ctx.onError(thrown, this.#request)
+      } catch {
+        // The application's own error handler failed: nothing is left to tell.
+      }
+    }
+  }
+
   /** Does what the verdict says; `relay` is left to the caller, which holds the response. */
   #apply(verdict: AttemptVerdict, peer: Peer, decision: Decision, cause: unknown): void {
     if (verdict.blame) this.#ctx.balancer.report(peer, false)
@@ -145,6 +192,7 @@ export class Exchange {
       case 'answer':
         break
     }
+    this.#error = verdict.error ?? 'proxy'
     answerOwn(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copied, cause)
   }
 
@@ -164,6 +212,7 @@ export class Exchange {
       over = true
       const verdict = this.#judge(cutEvent(clientGone(this.#request.raw, this.#reply.raw)), resent)
       if (verdict.blame) this.#ctx.balancer.report(peer, false)
+      this.#error = verdict.error ?? 'upstream-aborted'
       if (this.#reply.raw.headersSent || verdict.status === 499) {
         out.destroy()
         return

@@ -17,9 +17,10 @@ export default stickyProxy
 export { StickyGatewayError } from './gateway-error'
 export type { GatewayErrorCode } from './gateway-error'
 export type {
+  FastifyResponseEvent,
   ReplyFromOptions,
   StickyBalancerSource,
   StickyFastifyOptions,
   StickyFastifyPluginOptions,
 } from './options'
-export type { Balancer, BalancerOptions, Decision, Outcome, Peer, SharedProxyOptions, XForwardedOptions } from 'sticky-core'
+export type { Balancer, BalancerOptions, Decision, ExchangeError, ExchangeEvent, Outcome, Peer, SharedProxyOptions, XForwardedOptions } from 'sticky-core'

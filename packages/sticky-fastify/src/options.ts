@@ -1,6 +1,7 @@
 import type { FastifyReplyFromOptions } from '@fastify/reply-from'
 import { createBalancer, resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
-import type { Balancer, BalancerOptions, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
+import type { FastifyRequest } from 'fastify'
+import type { Balancer, BalancerOptions, ExchangeEvent, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
 import { normalizePrefix } from './prefix'
 
 /** Options of `@fastify/reply-from` the plugin passes through. `base` is absent: the peer changes per request. */
@@ -46,6 +47,25 @@ export interface StickyFastifyPluginOptions {
    * @default {}
    */
   replyFrom?: ReplyFromOptions | undefined
+  /**
+   * Called once per forwarded request when the exchange with the client is over, for access logs
+   * and metrics: sticky-core's `ExchangeEvent`, the same in sticky-node and sticky-fetch (one logging
+   * function serves all three), plus the Fastify `request`. What it throws goes to `onError`; the
+   * request is complete either way. Not called with `forward: false` (the application answers).
+   */
+  onResponse?: ((event: FastifyResponseEvent) => void) | undefined
+  /**
+   * Receives what a callback of yours threw (`onResponse`), so that a bug there never takes the
+   * process down with every other request.
+   * @default logs it with the request's logger, at level `error`
+   */
+  onError?: ((error: unknown, request: FastifyRequest) => void) | undefined
+}
+
+/** What `onResponse` receives: sticky-core's `ExchangeEvent` plus the Fastify request. */
+export interface FastifyResponseEvent extends ExchangeEvent {
+  /** The client's request. */
+  readonly request: FastifyRequest
 }
 
 /** Where the plugin's balancer comes from: options to build one, or one the application built. */
@@ -70,6 +90,8 @@ export interface ResolvedOptions extends ResolvedSharedProxyOptions {
   readonly rewritePrefix: string
   readonly forward: boolean
   readonly replyFrom: FastifyReplyFromOptions
+  readonly onResponse: ((event: FastifyResponseEvent) => void) | undefined
+  readonly onError: (error: unknown, request: FastifyRequest) => void
 }
 
 /** Fastify's own `register` options: Fastify reads them, and they reach the plugin too. */
@@ -80,7 +102,7 @@ const FASTIFY_REGISTER_KEYS: readonly string[] = ['logLevel', 'logSerializers']
  * @throws StickyConfigError naming the option and the rejected value
  */
 export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
-  const { prefix, rewritePrefix, forward, proxy, replyFrom, ...rest } = options
+  const { prefix, rewritePrefix, forward, proxy, replyFrom, onResponse, onError, ...rest } = options
   const source: Record<string, unknown> = { ...rest }
   for (const key of FASTIFY_REGISTER_KEYS) delete source[key]
   const balancer = resolveBalancer(source)
@@ -92,8 +114,12 @@ export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
   if (replyFrom !== undefined && 'base' in replyFrom) {
     throw new StickyConfigError('replyFrom.base', (replyFrom as FastifyReplyFromOptions).base, 'the peer is chosen per request; list peers instead')
   }
+  if (onResponse !== undefined && typeof onResponse !== 'function') throw new StickyConfigError('onResponse', onResponse, 'expected a function')
+  if (onError !== undefined && typeof onError !== 'function') throw new StickyConfigError('onError', onError, 'expected a function')
   return {
     balancer,
+    onResponse,
+    onError: onError ?? logHookError,
     prefix: normalizePrefix('prefix', prefix),
     rewritePrefix: normalizePrefix('rewritePrefix', rewritePrefix),
     forward: forward ?? true,
@@ -111,4 +137,8 @@ function resolveBalancer(source: Record<string, unknown>): Balancer {
     }
   }
   return source.balancer as Balancer
+}
+
+function logHookError(error: unknown, request: FastifyRequest): void {
+  request.log.error({ err: error }, 'sticky-fastify: onResponse threw')
 }

@@ -25,6 +25,8 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
     retries: options.retries,
     timeout: options.timeout,
     xForwarded: options.xForwarded,
+    onResponse: options.onResponse,
+    onError: options.onError,
   }
   const bodies = new WeakMap<FastifyRequest, ClientBody>()
 
@@ -46,11 +48,13 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     // The router matched the prefix; the raw URL still carries it as the client sent it.
     const path = upstreamPath(originForm(request.url), prefix, rewritePrefix)
+    const exchange = new Exchange(ctx, request, reply, path, bodies.get(request))
     try {
-      new Exchange(ctx, request, reply, path, bodies.get(request)).start()
+      exchange.start()
     } catch (error) {
       // reply-from refuses, before any I/O, a path that climbs out of the root or does not decode.
       if (!(error instanceof URIError) && (error as { statusCode?: unknown }).statusCode !== 400) throw error
+      exchange.reject()
       answerOwn(reply, 400, 'STICKY_BAD_PATH', [], error)
     }
   }

@@ -17,7 +17,9 @@ export default stickyProxy
 export { StickyGatewayError } from './gateway-error'
 export type { GatewayErrorCode } from './gateway-error'
 export type {
+  FastifyRequestEvent,
   FastifyResponseEvent,
+  FastifyUpgradeEvent,
   ReplyFromOptions,
   StickyBalancerSource,
   StickyFastifyOptions,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { FastifyReplyFromOptions } from '@fastify/reply-from'
 import { createBalancer, resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
 import type { FastifyRequest } from 'fastify'
@@ -48,10 +49,22 @@ export interface StickyFastifyPluginOptions {
    */
   replyFrom?: ReplyFromOptions | undefined
   /**
+   * `true`: also proxy WebSocket upgrades under `prefix` (the same path rules as requests), pinned
+   * by the same cookie, like `@fastify/http-proxy`'s `websocket` option: the peer's WebSocket is
+   * opened first (`ws:` for an http peer, `wss:` for https, or its unix socket), and the client's
+   * upgrade is accepted, with the balancer's `Set-Cookie` on its 101, only once the peer accepted;
+   * failures follow the same attempt policy as requests. Upgrades outside the prefix are left to
+   * the application's other `upgrade` listeners. Ignored with `forward: false`.
+   * @default false
+   */
+  websocket?: boolean | undefined
+  /**
    * Called once per forwarded request when the exchange with the client is over, for access logs
    * and metrics: sticky-core's `ExchangeEvent`, the same in sticky-node and sticky-fetch (one logging
    * function serves all three), plus the Fastify `request`. What it throws goes to `onError`; the
    * request is complete either way. Not called with `forward: false` (the application answers).
+   * With `websocket: true` it is also called once per proxied upgrade, when the WebSocket (or the
+   * refusal) is over, with `upgrade: true` and the raw `IncomingMessage` as `request`.
    */
   onResponse?: ((event: FastifyResponseEvent) => void) | undefined
   /**
@@ -59,13 +72,29 @@ export interface StickyFastifyPluginOptions {
    * process down with every other request.
    * @default logs it with the request's logger, at level `error`
    */
-  onError?: ((error: unknown, request: FastifyRequest) => void) | undefined
+  onError?: ((error: unknown, request: FastifyRequest | IncomingMessage) => void) | undefined
 }
 
-/** What `onResponse` receives: sticky-core's `ExchangeEvent` plus the Fastify request. */
-export interface FastifyResponseEvent extends ExchangeEvent {
+/**
+ * What `onResponse` receives: sticky-core's `ExchangeEvent` plus the client's request, told apart
+ * by `upgrade`: a Fastify request for a forwarded request, the raw `IncomingMessage` of a proxied
+ * WebSocket upgrade (no Fastify request exists for it: Node hands upgrades to its `upgrade`
+ * listeners, outside Fastify's routing).
+ */
+export type FastifyResponseEvent = FastifyRequestEvent | FastifyUpgradeEvent
+
+/** `onResponse`'s event for a forwarded request. */
+export interface FastifyRequestEvent extends ExchangeEvent {
+  readonly upgrade: false
   /** The client's request. */
   readonly request: FastifyRequest
+}
+
+/** `onResponse`'s event for a proxied WebSocket upgrade (`websocket: true`). */
+export interface FastifyUpgradeEvent extends ExchangeEvent {
+  readonly upgrade: true
+  /** The client's upgrade request, as Node's `upgrade` event gave it. */
+  readonly request: IncomingMessage
 }
 
 /** Where the plugin's balancer comes from: options to build one, or one the application built. */
@@ -89,9 +118,10 @@ export interface ResolvedOptions extends ResolvedSharedProxyOptions {
   readonly prefix: string
   readonly rewritePrefix: string
   readonly forward: boolean
+  readonly websocket: boolean
   readonly replyFrom: FastifyReplyFromOptions
   readonly onResponse: ((event: FastifyResponseEvent) => void) | undefined
-  readonly onError: (error: unknown, request: FastifyRequest) => void
+  readonly onError: (error: unknown, request: FastifyRequest | IncomingMessage) => void
 }
 
 /** Fastify's own `register` options: Fastify reads them, and they reach the plugin too. */
@@ -102,11 +132,12 @@ const FASTIFY_REGISTER_KEYS: readonly string[] = ['logLevel', 'logSerializers']
  * @throws StickyConfigError naming the option and the rejected value
  */
 export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
-  const { prefix, rewritePrefix, forward, proxy, replyFrom, onResponse, onError, ...rest } = options
+  const { prefix, rewritePrefix, forward, websocket, proxy, replyFrom, onResponse, onError, ...rest } = options
   const source: Record<string, unknown> = { ...rest }
   for (const key of FASTIFY_REGISTER_KEYS) delete source[key]
   const balancer = resolveBalancer(source)
   if (forward !== undefined && typeof forward !== 'boolean') throw new StickyConfigError('forward', forward, 'expected a boolean')
+  if (websocket !== undefined && typeof websocket !== 'boolean') throw new StickyConfigError('websocket', websocket, 'expected a boolean')
   const shared = resolveSharedProxyOptions(proxy)
   if (replyFrom !== undefined && (typeof replyFrom !== 'object' || replyFrom === null)) {
     throw new StickyConfigError('replyFrom', replyFrom, 'expected an object of @fastify/reply-from options')
@@ -123,6 +154,7 @@ export function resolveOptions(options: StickyFastifyOptions): ResolvedOptions {
     prefix: normalizePrefix('prefix', prefix),
     rewritePrefix: normalizePrefix('rewritePrefix', rewritePrefix),
     forward: forward ?? true,
+    websocket: websocket ?? false,
     ...shared,
     replyFrom: { destroyAgent: true, ...replyFrom },
   }
@@ -139,6 +171,9 @@ function resolveBalancer(source: Record<string, unknown>): Balancer {
   return source.balancer as Balancer
 }
 
-function logHookError(error: unknown, request: FastifyRequest): void {
-  request.log.error({ err: error }, 'sticky-fastify: onResponse threw')
+/** The default `onError`. */
+export function logHookError(error: unknown, request: FastifyRequest | IncomingMessage): void {
+  // An upgrade's IncomingMessage has no logger: Fastify's own is not at hand here, so stderr.
+  if ('log' in request) request.log.error({ err: error }, 'sticky-fastify: onResponse threw')
+  else console.error('sticky-fastify: onResponse threw', error)
 }

@@ -10,6 +10,7 @@ import { upstreamPath } from './prefix'
 import { ClientBody } from './request-body'
 import { answerOwn } from './respond'
 import { watchTransport } from './transport-probe'
+import { installWebSocketProxy } from './websocket'
 
 /**
  * Registers the proxy in its own encapsulated context (the caller passes `prefix` to
@@ -60,6 +61,7 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
   }
   instance.all('/', handler)
   instance.all('/*', handler)
+  if (options.websocket) installWebSocketProxy(instance, options)
 }
 
 /** undici, reply-from's default transport, cannot reach unix sockets; its `http` transport can. */

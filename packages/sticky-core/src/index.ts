@@ -17,13 +17,17 @@ export type {
   BalancerOptions,
   DecideOptions,
   Decision,
+  FailoverRule,
   HashedCookieOptions,
   HashMode,
   HmacCookieOptions,
   HmacOptions,
   Outcome,
+  PinnedDecision,
   RoutedDecision,
   StickyCookieOptions,
+  TemporaryDecision,
+  TokenCookieOptions,
   UnavailableDecision,
 } from './balancer'
 export { resolveSharedProxyOptions } from './proxy-options'

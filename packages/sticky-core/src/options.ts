@@ -1,8 +1,10 @@
-import type { BalancerOptions, HashMode } from './balancer'
+import type { BalancerOptions, FailoverRule, HashMode } from './balancer'
 import { serializeCookieParts, type CookieAttributes } from './cookie'
 import { durationIn } from './duration'
 import { StickyConfigError } from './errors'
 import type { HmacAlgorithm } from './hash'
+import { isHopByHopHeader } from './hop-by-hop'
+import { createTokenCodec, type TokenCodec } from './token'
 
 /** `expires: 'max'`: 400 days, the longest lifetime user agents keep (RFC 6265bis section 5.6.1). */
 export const MAX_COOKIE_LIFETIME: number = 400 * 24 * 60 * 60
@@ -21,14 +23,41 @@ export interface ResolvedOptions {
   readonly lifetime: number | undefined
   readonly hash: HashMode
   readonly hmac: { readonly algorithm: HmacAlgorithm; readonly key: string | Uint8Array } | undefined
-  readonly fallback: boolean
+  readonly failover: FailoverRule
+  /** The status of a pinned client refused by `failover: 'strict'`. */
+  readonly strictStatus: 502 | 503
   readonly refresh: 'assign' | 'always'
   readonly legacy: boolean
+  /** The pin-token codec when `token` is set: cookie values are then tokens, not digests. */
+  readonly token: TokenCodec | undefined
+  /** The header carrier's field name as configured, or undefined. */
+  readonly header: string | undefined
   readonly now: () => number
 }
 
 /** Every key of `BalancerOptions`: the adapters take their own keys out before they build a balancer. */
-const BALANCER_KEYS: ReadonlySet<string> = new Set(['peers', 'cookie', 'hash', 'hmac', 'fallback', 'refresh', 'legacy', 'now'])
+const BALANCER_KEYS: ReadonlySet<string> = new Set([
+  'peers',
+  'cookie',
+  'hash',
+  'hmac',
+  'token',
+  'failover',
+  'fallback',
+  'strictStatus',
+  'refresh',
+  'legacy',
+  'header',
+  'now',
+])
+const FAILOVER_RULES: ReadonlySet<string> = new Set(['repin', 'temporary', 'strict', 'persist'])
+/** `tchar`+ of RFC 9110 section 5.6.2: a field name. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/**
+ * Fields the header carrier must not use: the adapters write them themselves (or they frame, route or
+ * describe the connection), so a pin written there would corrupt the exchange or be dropped.
+ */
+const RESERVED_FIELDS: ReadonlySet<string> = new Set(['cookie', 'set-cookie', 'host', 'content-length', 'content-type', 'content-encoding', 'forwarded'])
 const COOKIE_KEYS: ReadonlySet<string> = new Set(['name', 'path', 'domain', 'expires', 'secure', 'httpOnly', 'sameSite', 'partitioned'])
 const HMAC_KEYS: ReadonlySet<string> = new Set(['algorithm', 'key'])
 
@@ -48,6 +77,7 @@ export function resolveOptions(options: BalancerOptions): ResolvedOptions {
     if (!BALANCER_KEYS.has(key)) throw new StickyConfigError(key, given[key], `unknown option: expected one of ${[...BALANCER_KEYS].join(', ')}`)
   }
   const { cookieName, attributes, lifetime } = resolveCookie(options.cookie)
+  const token = resolveToken(given)
   const hmac = resolveHmac(options.hmac)
   const hash = resolveHash(options.hash, hmac !== undefined)
   const legacy = bool(options.legacy, false, 'legacy')
@@ -60,7 +90,63 @@ export function resolveOptions(options: BalancerOptions): ResolvedOptions {
   }
   const now = options.now ?? Date.now
   if (typeof now !== 'function') throw new StickyConfigError('now', now, 'expected a function returning milliseconds')
-  return { cookieName, attributes, lifetime, hash, hmac, fallback: bool(options.fallback, true, 'fallback'), refresh, legacy, now }
+  const { failover, strictStatus } = resolveFailover(given)
+  const header = resolveHeader(given.header)
+  return { cookieName, attributes, lifetime, hash, hmac, failover, strictStatus, refresh, legacy, token, header, now }
+}
+
+/**
+ * `token` excludes `hash`, `hmac` and `legacy`: the cookie value is then a signed token, and a digest
+ * accepted beside it would let anyone who can compute the digest pick a peer, which tokens exist to stop.
+ */
+function resolveToken(given: Record<string, unknown>): TokenCodec | undefined {
+  if (given.token === undefined) return undefined
+  for (const other of ['hash', 'hmac'] as const) {
+    if (given[other] !== undefined) {
+      throw new StickyConfigError(other, given[other], 'token excludes hash and hmac: the cookie value is a signed pin token')
+    }
+  }
+  if (given.legacy !== undefined && given.legacy !== false) {
+    throw new StickyConfigError('legacy', given.legacy, 'token excludes legacy: accepting unsigned digests would let clients pick their peer')
+  }
+  return createTokenCodec(given.token as Parameters<typeof createTokenCodec>[0])
+}
+
+/**
+ * `failover` and its older spelling `fallback` (true = `'repin'`, false = `'strict'`): both may be
+ * given only when they say the same, since which of two contradicting options wins is a guess.
+ */
+function resolveFailover(given: Record<string, unknown>): { failover: FailoverRule; strictStatus: 502 | 503 } {
+  const fallback = given.fallback === undefined ? undefined : bool(given.fallback, true, 'fallback')
+  const rule = given.failover
+  if (rule !== undefined && (typeof rule !== 'string' || !FAILOVER_RULES.has(rule))) {
+    throw new StickyConfigError('failover', rule, "expected 'repin', 'temporary', 'strict' or 'persist'")
+  }
+  const fromFallback: FailoverRule | undefined = fallback === undefined ? undefined : fallback ? 'repin' : 'strict'
+  if (rule !== undefined && fromFallback !== undefined && rule !== fromFallback) {
+    throw new StickyConfigError('fallback', fallback, `fallback is the older spelling of failover ('${fromFallback}'), which says '${rule}': give one`)
+  }
+  const failover = (rule as FailoverRule | undefined) ?? fromFallback ?? 'repin'
+  const status = given.strictStatus
+  if (status === undefined) return { failover, strictStatus: 502 }
+  if (status !== 502 && status !== 503) throw new StickyConfigError('strictStatus', status, 'expected 502 or 503')
+  if (failover !== 'strict') {
+    throw new StickyConfigError('strictStatus', status, `applies to failover 'strict' only (failover is '${failover}')`)
+  }
+  return { failover, strictStatus: status }
+}
+
+/** The header carrier's field name: an RFC 9110 token that no adapter writes itself. */
+function resolveHeader(header: unknown): string | undefined {
+  if (header === undefined) return undefined
+  if (typeof header !== 'string' || !FIELD_NAME.test(header) || header.length > 256) {
+    throw new StickyConfigError('header', header, "expected a field name (an RFC 9110 token, e.g. 'X-Sticky-Route')")
+  }
+  const lower = header.toLowerCase()
+  if (RESERVED_FIELDS.has(lower) || isHopByHopHeader(lower) || lower.startsWith('x-forwarded-')) {
+    throw new StickyConfigError('header', header, 'this field is written by the proxy itself or describes the connection: choose another name')
+  }
+  return header
 }
 
 function resolveCookie(cookie: unknown): { cookieName: string; attributes: Omit<CookieAttributes, 'expires'>; lifetime: number | undefined } {

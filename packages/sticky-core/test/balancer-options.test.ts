@@ -135,7 +135,7 @@ Options('should read duration text in the option\'s unit: seconds for expires, m
 })
 
 Options('should name any unknown key at any level of the options, with its value (property)', () => {
-  const known = new Set(['peers', 'cookie', 'hash', 'hmac', 'fallback', 'refresh', 'legacy', 'now', 'name', 'path', 'domain', 'expires', 'secure',
+  const known = new Set(['peers', 'cookie', 'hash', 'hmac', 'token', 'failover', 'strictStatus', 'header', 'fallback', 'refresh', 'legacy', 'now', 'name', 'path', 'domain', 'expires', 'secure',
     'httpOnly', 'sameSite', 'partitioned', 'algorithm', 'key', 'address', 'weight', 'maxFails', 'failTimeout', 'route', 'backup', 'down', 'drain',
     '__proto__', 'constructor'])
   const unknownKey = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !known.has(k))
@@ -173,7 +173,7 @@ Options('should accept an hmac key made in another realm', () => {
 })
 
 Options('should throw nothing but StickyConfigError for arbitrary option values', () => {
-  const keys = ['hash', 'hmac', 'fallback', 'refresh', 'legacy', 'now', 'cookie'] as const
+  const keys = ['hash', 'hmac', 'token', 'failover', 'strictStatus', 'header', 'fallback', 'refresh', 'legacy', 'now', 'cookie'] as const
   fc.assert(
     fc.property(fc.constantFrom(...keys), fc.anything(), (key, value) => {
       try {

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseAddress } from '../src/address'
-import { createBalancer } from '../src/balancer'
+import { createBalancer, type BalancerBaseOptions, type HashedCookieOptions, type HmacCookieOptions } from '../src/balancer'
 import { linuxSockaddr } from '../src/legacy'
 import { fcParams } from './_fc'
 import { nodeDigest, nodeHmac } from './_balancer'
@@ -63,7 +63,7 @@ Legacy('should accept the first-generation md5 of 127.0.0.1:9001 and re-pin it t
   assert.is(d.setCookie, 'route=422db4e6da7b4bba46bd476612df0469; Path=/')
 })
 
-const modes: ReadonlyArray<{ name: string; options: Parameters<typeof createBalancer>[0]; legacy: (bytes: Uint8Array) => string }> = [
+const modes: ReadonlyArray<{ name: string; options: BalancerBaseOptions & (HashedCookieOptions | HmacCookieOptions); legacy: (bytes: Uint8Array) => string }> = [
   { name: 'sha1', options: { peers: [], hash: 'sha1' }, legacy: (b) => nodeDigest('sha1', b) },
   { name: 'hmac md5', options: { peers: [], hmac: { algorithm: 'md5', key: 'secret' } }, legacy: (b) => nodeHmac('md5', 'secret', b) },
   { name: 'hmac sha1', options: { peers: [], hmac: { algorithm: 'sha1', key: 'secret' } }, legacy: (b) => nodeHmac('sha1', 'secret', b) },

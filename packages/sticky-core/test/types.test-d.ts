@@ -5,12 +5,16 @@ import type {
   BalancerOptions,
   Decision,
   Duration,
+  FailoverRule,
   HmacOptions,
   Outcome,
   Peer,
+  PinnedDecision,
   ResolvedSharedProxyOptions,
   RoutedDecision,
   SharedProxyOptions,
+  TemporaryDecision,
+  TokenCookieOptions,
   UnavailableDecision,
 } from '../src/index'
 
@@ -33,12 +37,14 @@ export function decisions(cookie: string | undefined): void {
     void [routed, status]
   } else {
     const none: null = d.peer
-    const status: 502 = d.status
+    const status: 502 | 503 = d.status
+    // @ts-expect-error 503 is possible (failover 'strict' with strictStatus 503)
+    const only502: 502 = d.status
     const cookieNone: null = d.setCookie
-    void [none, status, cookieNone]
+    void [none, status, cookieNone, only502]
   }
   if (d.peer !== null) {
-    const outcome: 'hit' | 'new' | 'invalid' | 'repinned' = d.outcome
+    const outcome: 'hit' | 'new' | 'invalid' | 'repinned' | 'temporary' | 'persisted' = d.outcome
     void outcome
   }
   if (d.status === 502) {
@@ -50,8 +56,16 @@ export function decisions(cookie: string | undefined): void {
     case 'new':
     case 'invalid':
     case 'repinned':
+    case 'persisted':
       d.peer.address satisfies string
       break
+    case 'temporary': {
+      const none: null = d.setCookie
+      const noHeader: null = d.headerValue
+      d.peer.address satisfies string
+      void [none, noHeader]
+      break
+    }
     case 'unavailable':
       // @ts-expect-error no peer when unavailable
       d.peer.address
@@ -112,4 +126,42 @@ export function errors(error: unknown): void {
     const value: unknown = error.value
     void [option, value]
   }
+}
+
+export function affinity(secret: string, cookie: string | undefined, routeHeader: string | undefined): void {
+  const peers = ['10.0.0.1:8080']
+  const token = { keys: [{ id: '2026-12', secret }], maxAge: '7d', idle: 1800, skew: 30 } as const
+  const balancer = createBalancer({ peers, token, failover: 'temporary', header: 'X-Sticky-Route' })
+  createBalancer({ peers, token, legacy: false, refresh: 'always' })
+  createBalancer({ peers, failover: 'strict', strictStatus: 503 })
+  createBalancer({ peers, fallback: false, strictStatus: 503 })
+  const rule: FailoverRule = 'persist'
+  createBalancer({ peers, failover: rule })
+  // @ts-expect-error token excludes hash
+  createBalancer({ peers, token, hash: 'md5' })
+  // @ts-expect-error token excludes hmac
+  createBalancer({ peers, token, hmac: { algorithm: 'sha256', key: secret } })
+  // @ts-expect-error token excludes legacy
+  createBalancer({ peers, token, legacy: true })
+  // @ts-expect-error an unknown failover rule
+  createBalancer({ peers, failover: 'retry' })
+  // @ts-expect-error strictStatus is 502 or 503
+  createBalancer({ peers, failover: 'strict', strictStatus: 500 })
+  // @ts-expect-error token keys are objects with an id and a secret
+  createBalancer({ peers, token: { keys: [secret] } })
+
+  const name: string | undefined = balancer.header
+  const d = balancer.decide(cookie, { header: routeHeader })
+  const value: string | null = d.headerValue
+  if (d.outcome === 'temporary') {
+    const temporary: Equal<typeof d, TemporaryDecision> = true
+    const noCookie: null = d.setCookie
+    void [temporary, noCookie]
+  } else if (d.outcome !== 'unavailable') {
+    const pinned: Equal<typeof d, PinnedDecision> = true
+    const setCookie: string | null = d.setCookie
+    void [pinned, setCookie]
+  }
+  const options: TokenCookieOptions = { token }
+  void [name, value, options]
 }

@@ -29,11 +29,11 @@ const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
  */
 export class StickyGatewayError extends Error {
   /** The HTTP status Fastify answers with. */
-  readonly statusCode: 400 | 408 | 502 | 504
+  readonly statusCode: 400 | 408 | 502 | 503 | 504
   /** A stable machine-readable reason. */
   readonly code: GatewayErrorCode
 
-  constructor(statusCode: 400 | 408 | 502 | 504, code: GatewayErrorCode, options?: { cause?: unknown }) {
+  constructor(statusCode: 400 | 408 | 502 | 503 | 504, code: GatewayErrorCode, options?: { cause?: unknown }) {
     super(MESSAGES[code], options)
     this.name = 'StickyGatewayError'
     this.statusCode = statusCode

@@ -12,7 +12,7 @@ import WebSocket, { WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
 import { failureEvent } from './attempt-event'
 import { upstreamHeaders } from './forwarded'
-import { gatewayCode } from './gateway-error'
+import { gatewayCode, StickyGatewayError } from './gateway-error'
 import type { GatewayErrorCode } from './gateway-error'
 import { stripHopByHop } from './hop-by-hop'
 import type { HeaderMap } from './hop-by-hop'
@@ -29,7 +29,7 @@ import { appendSetCookie } from './set-cookie'
  * pauses, while a reader that stopped reading cannot make the proxy hold more than about that
  * (plus the one message in flight, up to ws's `maxPayload`) per direction.
  */
-export const PAUSE_ABOVE = 1024 * 1024
+export const PAUSE_ABOVE: number = 1024 * 1024
 
 /** The low-water mark: a paused side is read again once its peer's queue fell below this. */
 const RESUME_BELOW = PAUSE_ABOVE / 4
@@ -372,7 +372,7 @@ class Upgrade {
       return
     }
     const error = STATUS_CODES[status] ?? 'Error'
-    const body = JSON.stringify({ statusCode: status, code, error, message: OWN_MESSAGES[code] })
+    const body = JSON.stringify({ statusCode: status, code, error, message: new StickyGatewayError(502, code).message })
     writeAndClose(this.#socket, status, { 'Content-Type': 'application/json; charset=utf-8' }, Buffer.from(body))
   }
 
@@ -507,18 +507,6 @@ class Upgrade {
     }
     return out
   }
-}
-
-/** Messages of the proxy's own answers, as `StickyGatewayError` words them. */
-const OWN_MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
-  STICKY_NO_PEER: 'No usable upstream peer',
-  STICKY_UPSTREAM_FAILED: 'The upstream peer could not be reached',
-  STICKY_UPSTREAM_TIMEOUT: 'The upstream peer did not answer in time',
-  STICKY_UPSTREAM_INVALID: 'The upstream peer sent an invalid or incomplete response',
-  STICKY_BAD_PATH: 'The request path cannot be forwarded',
-  STICKY_BAD_BODY: 'The request body could not be read',
-  STICKY_BODY_TIMEOUT: 'The request body did not arrive in time',
-  STICKY_PROXY_FAILED: 'The proxy could not complete the request',
 }
 
 /** The subprotocols the client offered, in its order (ws already refused a malformed list). */

@@ -30,10 +30,15 @@ export interface Manifest {
   peerDependencies?: Record<string, string>
   optionalDependencies?: Record<string, string>
   devDependencies?: Record<string, string>
+  keywords?: string[]
+  homepage?: string
+  bugs?: string | { url?: string; email?: string }
+  repository?: string | { type?: string; url?: string; directory?: string }
+  publishConfig?: Record<string, unknown>
 }
 
-/** The dependency fields whose ranges a published manifest carries. */
-export const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'] as const
+/** The dependency fields whose ranges a published manifest carries (devDependencies are left out when packing). */
+export const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies'] as const
 
 /** One package as the registry would receive it. */
 export interface Packed {
@@ -52,13 +57,27 @@ export async function readSourceManifest(dir: string): Promise<Manifest> {
   return JSON.parse(await readFile(join(PACKAGES_DIR, dir, 'package.json'), 'utf8')) as Manifest
 }
 
-/** Name to version of every package in the workspace: what `workspace:` ranges are replaced with. */
-export async function workspaceVersions(): Promise<Map<string, string>> {
-  const versions = new Map<string, string>()
+/** Reads the workspace root's `package.json`. */
+export async function readRootManifest(): Promise<Manifest> {
+  return JSON.parse(await readFile(join(PACKAGES_DIR, '..', 'package.json'), 'utf8')) as Manifest
+}
+
+/** Name to manifest of every package in the workspace. */
+export async function workspaceManifests(): Promise<Map<string, Manifest>> {
+  const manifests = new Map<string, Manifest>()
   for (const entry of await readdir(PACKAGES_DIR, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue
     const manifest = await readSourceManifest(entry.name).catch(() => undefined)
-    if (manifest?.name !== undefined && manifest.version !== undefined) versions.set(manifest.name, manifest.version)
+    if (manifest?.name !== undefined) manifests.set(manifest.name, manifest)
+  }
+  return manifests
+}
+
+/** Name to version of every package in the workspace: what `workspace:` ranges are replaced with. */
+export async function workspaceVersions(): Promise<Map<string, string>> {
+  const versions = new Map<string, string>()
+  for (const [name, manifest] of await workspaceManifests()) {
+    if (manifest.version !== undefined) versions.set(name, manifest.version)
   }
   return versions
 }

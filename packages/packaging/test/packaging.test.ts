@@ -5,8 +5,19 @@ import type { ResolutionKind } from '@arethetypeswrong/core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load } from './_exports'
+import { isAbsoluteLink, markdownLinks, reachableFiles } from './_files'
 import { tools } from './_tools'
-import { DEPENDENCY_FIELDS, pack, packedFile, readSourceManifest, workspaceVersions, type Packed } from './_pack'
+import {
+  DEPENDENCY_FIELDS,
+  pack,
+  packedFile,
+  readRootManifest,
+  readSourceManifest,
+  workspaceManifests,
+  workspaceVersions,
+  type Manifest,
+  type Packed,
+} from './_pack'
 
 interface Published {
   /** Folder under `packages/`, also the package name. */
@@ -52,6 +63,21 @@ async function packed(name: string): Promise<Packed> {
   return result.value
 }
 
+/** The repository's web address, from the root manifest's `repository` (`git+https://host/owner/name.git`). */
+function repositoryWeb(root: Manifest): string {
+  const url = typeof root.repository === 'string' ? root.repository : root.repository?.url
+  if (url === undefined) throw new Error('the root package.json has no repository.url')
+  return url.replace(/^git\+/, '').replace(/\.git$/, '')
+}
+
+/** `exports` without its `development` conditions: what the work tree's map must become once packed. */
+function withoutDevelopment(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(
+    Object.entries(value).filter(([key]) => key !== 'development').map(([key, inner]) => [key, withoutDevelopment(inner)]),
+  )
+}
+
 /** What a `workspace:` range must become once packed (pnpm's rule). */
 function publishedRange(range: string, version: string): string {
   const spec = range.slice('workspace:'.length)
@@ -92,6 +118,54 @@ for (const published of PUBLISHED) {
     }
   })
 
+  Package('should list no devDependencies and no private workspace package in the packed manifest', async () => {
+    const { manifest } = get()
+    assert.is(manifest.devDependencies, undefined, `devDependencies shipped: ${JSON.stringify(manifest.devDependencies)}`)
+    const manifests = await workspaceManifests()
+    for (const field of DEPENDENCY_FIELDS) {
+      for (const dependency of Object.keys(manifest[field] ?? {})) {
+        assert.not.ok(manifests.get(dependency)?.private, `${field}.${dependency} is a private workspace package`)
+      }
+    }
+  })
+
+  Package('should say where it comes from: repository with its directory, homepage, bugs and keywords', async () => {
+    const { manifest } = get()
+    const root = await readRootManifest()
+    const web = repositoryWeb(root)
+    assert.equal(manifest.repository, { type: 'git', url: `git+${web}.git`, directory: `packages/${name}` })
+    assert.is(manifest.homepage, `${web}/tree/main/packages/${name}#readme`)
+    assert.equal(manifest.bugs, { url: `${web}/issues` })
+    assert.ok(Array.isArray(manifest.keywords) && manifest.keywords.length > 0, 'no keywords')
+    assert.ok(manifest.keywords!.every((keyword) => /^[a-z0-9][a-z0-9-]*$/.test(keyword)), `keywords: ${manifest.keywords!.join(', ')}`)
+  })
+
+  Package('should link the README only to absolute URLs, the repository by its one address', async () => {
+    const web = repositoryWeb(await readRootManifest())
+    const links = markdownLinks(packedFile(get(), 'README.md'))
+    const relative = links.filter((link) => !isAbsoluteLink(link))
+    assert.equal(relative, [], `relative links break on the registry page: ${relative.join(', ')}`)
+    const repositoryName = web.slice(web.lastIndexOf('/') + 1)
+    const sameName = new RegExp(`^https://github\\.com/[^/]+/${repositoryName}(?:[/#]|$)`)
+    const elsewhere = links.filter((link) => sameName.test(link) && !link.startsWith(`${web}/`))
+    assert.equal(elsewhere, [], `links to the repository under another address: ${elsewhere.join(', ')}`)
+  })
+
+  Package('should ship no file that neither the manifest nor a shipped module loads', () => {
+    const packedTarball = get()
+    const reached = reachableFiles(packedTarball.manifest, packedTarball.files, (path) => packedFile(packedTarball, path))
+    const unused = packedTarball.files.filter((file) => file.startsWith('dist/') && !reached.has(file))
+    assert.equal(unused, [], `shipped but never loaded: ${unused.join(', ')}`)
+  })
+
+  Package('should ship the exports map of the work tree without its development condition', async () => {
+    const source = await readSourceManifest(name)
+    const { manifest } = get()
+    assert.equal(manifest.exports, withoutDevelopment(source.exports))
+    assert.not.equal(source.exports, manifest.exports, 'the work tree has no development condition for the tests to use')
+    assert.not.match(JSON.stringify(manifest), /"\.\/src\//, 'the packed manifest points into src/')
+  })
+
   Package('should pack only dist/**, package.json, README.md and a licence', () => {
     const { files, contents } = get()
     const outside = files.filter((file) => !file.startsWith('dist/') && !TOP_LEVEL_FILES.has(file))
@@ -105,11 +179,13 @@ for (const published of PUBLISHED) {
     assert.equal(inTarball, [...files])
   })
 
-  Package('should ship ES modules without side effects for Node 20 and later', () => {
+  Package('should ship ES modules without side effects for the Node versions the workspace root names', async () => {
     const { manifest } = get()
+    const root = await readRootManifest()
     assert.is(manifest.type, 'module')
     assert.is(manifest.sideEffects, false)
     assert.match(manifest.engines?.['node'] ?? '', /^>=\s*20(\.\d+){0,2}$/)
+    assert.is(manifest.engines?.['node'], root.engines?.['node'], 'engines.node differs from the root package.json')
     assert.is(manifest.private, undefined, 'a private package cannot be published')
   })
 

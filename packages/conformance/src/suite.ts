@@ -1,4 +1,5 @@
 import { suite } from 'uvu'
+import { affinity } from './affinity'
 import { bodies } from './bodies'
 import { clientFaults } from './client-faults'
 import { defaults } from './defaults'
@@ -13,7 +14,7 @@ import { recovery } from './recovery'
 import { fastCheckSeed } from './seed'
 import type { AdapterFactory, Capabilities } from './types'
 
-const ALL: Capabilities = { retries: true, expectContinue: true, chunkedRequests: true, timeout: true }
+const ALL: Capabilities = { retries: true, expectContinue: true, chunkedRequests: true, timeout: true, injectedClock: true }
 
 /**
  * Registers and runs the conformance suite `name` against the adapter `factory` builds: real
@@ -30,6 +31,7 @@ export function runConformance(name: string, factory: AdapterFactory, capabiliti
   headers(ctx)
   forgery(ctx)
   recovery(ctx)
+  affinity(ctx)
   clientFaults(ctx)
   earlyAnswers(ctx)
   headerRules(ctx)

@@ -31,4 +31,9 @@ export interface Capabilities {
   readonly chunkedRequests: boolean
   /** Answers 504 when a peer accepts the request but never answers within `timeoutMs`. @default true */
   readonly timeout: boolean
+  /**
+   * Passes the balancer's `now` function through to the balancer it builds (an in-process adapter does;
+   * a runtime reached through serialized options cannot), for cases on an injected clock. @default true
+   */
+  readonly injectedClock: boolean
 }

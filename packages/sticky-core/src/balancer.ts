@@ -263,7 +263,7 @@ export interface Balancer {
   /** The current peers, canonical and frozen, in configuration order. */
   readonly peers: readonly Peer[]
   /** The header carrier's field name as configured (`header`), or undefined: the header adapters read and write. */
-  readonly header: string | undefined
+  readonly header?: string | undefined
   /**
    * Replaces the peer list, validated as in {@link createBalancer} (on error nothing changes). Peers with
    * the same route key keep their failure state, and their cookie values unless those depend on the

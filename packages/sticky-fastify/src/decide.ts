@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ResolvedOptions } from './options'
 import { originForm } from './origin-form'
 import { isUnderPrefix } from './prefix'
+import { carriedPin } from './set-cookie'
 
 /**
  * Decide-only mode: an `onRequest` hook on the registering context sets `request.sticky` and
@@ -15,9 +16,10 @@ export function addDecideHook(fastify: FastifyInstance, options: ResolvedOptions
       done()
       return
     }
-    const decision = balancer.decide(request.headers.cookie)
+    const decision = balancer.decide(request.headers.cookie, { header: carriedPin(balancer, request.headers) })
     request.sticky = decision
     if (decision.setCookie !== null) reply.header('set-cookie', decision.setCookie)
+    if (decision.headerValue !== null && balancer.header !== undefined) reply.header(balancer.header, decision.headerValue)
     done()
   })
 }

@@ -13,7 +13,7 @@ import { gatewayCode } from './gateway-error'
 import { stripForUpstream, stripHopByHop } from './hop-by-hop'
 import { answerOwn, ownError } from './respond'
 import type { ClientBody } from './request-body'
-import { appendSetCookie } from './set-cookie'
+import { appendPin, carriedPin } from './set-cookie'
 import { targetUrl } from './target'
 import { probing, TransportProbe } from './transport-probe'
 
@@ -65,7 +65,8 @@ export class Exchange {
    */
   start(): void {
     if (this.#ctx.onResponse !== undefined) this.#reply.raw.once('close', () => this.#notify())
-    const decision = this.#ctx.balancer.decide(this.#request.headers.cookie)
+    const { balancer } = this.#ctx
+    const decision = balancer.decide(this.#request.headers.cookie, { header: carriedPin(balancer, this.#request.headers) })
     this.#request.sticky = decision
     if (decision.peer === null) {
       this.#error = 'unavailable'
@@ -91,7 +92,7 @@ export class Exchange {
         rewriteRequestHeaders: (req, headers) =>
           upstreamHeaders(stripForUpstream(headers), peer, { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host }, xForwarded),
         rewriteHeaders: (headers) => {
-          const relayed = appendSetCookie(stripHopByHop(headers), decision.setCookie)
+          const relayed = appendPin(stripHopByHop(headers), decision, this.#ctx.balancer)
           this.#copied = Object.keys(relayed)
           return relayed
         },
@@ -181,7 +182,8 @@ export class Exchange {
         this.#send(decision, peer, true)
         return
       case 'retry-other': {
-        const next = this.#ctx.balancer.decide(this.#request.headers.cookie, { exclude: this.#tried })
+        const { balancer } = this.#ctx
+        const next = balancer.decide(this.#request.headers.cookie, { exclude: this.#tried, header: carriedPin(balancer, this.#request.headers) })
         if (next.peer !== null) {
           this.#send(next, next.peer, false)
           return

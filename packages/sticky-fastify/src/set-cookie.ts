@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Balancer, Decision } from 'sticky-core'
 import type { HeaderMap } from './hop-by-hop'
 
 /**
@@ -13,4 +15,27 @@ export function appendSetCookie<T extends HeaderMap>(headers: T, cookie: string 
   else if (Array.isArray(existing)) values = [...existing, cookie]
   else values = [String(existing), cookie]
   return { ...headers, 'set-cookie': values }
+}
+
+/**
+ * The request's value of the balancer's header carrier (`header` option), for `decide`; undefined when
+ * the option is off or the header is absent.
+ */
+export function carriedPin(balancer: Balancer, headers: IncomingHttpHeaders): string | undefined {
+  const name = balancer.header
+  if (name === undefined) return undefined
+  const value = headers[name.toLowerCase()]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/**
+ * `headers` with the decision's pin: its `Set-Cookie` appended, and with the header carrier that header
+ * set, in place of any copy the peer sent (the proxy owns the pin; two values would leave the client to
+ * guess which one counts).
+ */
+export function appendPin<T extends HeaderMap>(headers: T, decision: Decision, balancer: Balancer): T {
+  const withCookie = appendSetCookie(headers, decision.setCookie)
+  const name = balancer.header
+  if (name === undefined || decision.headerValue === null) return withCookie
+  return { ...withCookie, [name.toLowerCase()]: decision.headerValue }
 }

@@ -70,7 +70,9 @@ async function proxyRequest(
 ): Promise<Response> {
   const started = Date.now()
   const cookieHeader = request.headers.get('cookie')
-  let decision = balancer.decide(cookieHeader)
+  // The header carrier (`header` option): its request value is read once, for every decision.
+  const carried = balancer.header === undefined ? undefined : request.headers.get(balancer.header)
+  let decision = balancer.decide(cookieHeader, { header: carried })
   const tried: Peer[] = []
   const done = (status: number, error: ExchangeError | undefined): void => {
     if (hooks.onResponse === undefined) return
@@ -106,7 +108,7 @@ async function proxyRequest(
   // workerd's listener passes a negative Content-Length through, and the body never ends.
   if (contentLength(request.headers.get('content-length')) === 'invalid') return own(400, 'rejected')
   let peer = decision.peer
-  if (peer === null) return own(502, 'unavailable')
+  if (peer === null) return own(decision.status ?? 502, 'unavailable')
 
   const url = new URL(request.url)
   const target = url.pathname + url.search
@@ -160,7 +162,7 @@ async function proxyRequest(
             },
           })
       const refused = unrelayable(outcome.response)
-      response = refused === undefined ? relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding) : undefined
+      response = refused === undefined ? relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding, { name: balancer.header, value: decision.headerValue }) : undefined
       if (response === undefined) {
         event = refused ?? 'peer-protocol-error'
         void download?.cancel().catch(() => undefined)
@@ -179,7 +181,7 @@ async function proxyRequest(
       continue
     }
     if (verdict.next === 'retry-other') {
-      decision = next(balancer, cookieHeader, tried)
+      decision = next(balancer, cookieHeader, tried, carried)
       if (decision.peer !== null) {
         peer = decision.peer
         tried.push(peer)
@@ -214,8 +216,8 @@ function safePath(url: string): string {
 }
 
 /** The balancer's choice among the peers not tried yet for this request. */
-function next(balancer: Balancer, cookieHeader: string | null, tried: readonly Peer[]): Decision {
-  return balancer.decide(cookieHeader, { exclude: tried })
+function next(balancer: Balancer, cookieHeader: string | null, tried: readonly Peer[], carried: string | null | undefined): Decision {
+  return balancer.decide(cookieHeader, { exclude: tried, header: carried })
 }
 
 /**

@@ -35,10 +35,13 @@ export function relayed(
   body: ReadableStream<Uint8Array> | null,
   setCookie: string | null,
   keepContentEncoding: boolean,
+  carrier?: { readonly name: string | undefined; readonly value: string | null },
 ): Response | undefined {
   try {
     const headers = downstreamResponseHeaders(upstream.headers, keepContentEncoding)
     if (setCookie !== null) headers.append('set-cookie', setCookie)
+    // The header carrier's pin replaces any copy the peer sent: two values would leave the client to guess.
+    if (carrier?.name !== undefined && carrier.value !== null) headers.set(carrier.name, carrier.value)
     // A reason phrase with a byte no head may carry (workerd passes control bytes through) is dropped.
     const statusText = relayableReason(upstream.statusText) ? upstream.statusText : ''
     const init = { status: upstream.status, statusText, headers }
@@ -62,6 +65,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   408: 'Request Timeout',
   499: 'Client Closed Request',
   502: 'Bad Gateway',
+  503: 'Service Unavailable',
   504: 'Gateway Timeout',
 }
 

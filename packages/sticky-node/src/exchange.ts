@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { judgeAttempt, type AttemptEvent, type AttemptVerdict, type Decision, type Peer } from 'sticky-core'
 import type { ProxyContext } from './context'
 import { isConnectionReset, isProtocolError, UpstreamTimeoutError } from './failure'
+import { carriedPin } from './pin-headers'
 import type { ProxyError } from './options'
 
 /**
@@ -54,7 +55,7 @@ export class Exchange {
     this.#ctx = ctx
     this.#req = req
     this.#io = io
-    this.decision = ctx.balancer.decide(req.headers.cookie)
+    this.decision = ctx.balancer.decide(req.headers.cookie, { header: carriedPin(ctx.balancer, req.headers) })
   }
 
   /** The upstream request of the current attempt, if one is open. */
@@ -138,7 +139,7 @@ export class Exchange {
         return false
       case 'retry-other':
         this.#resent = false
-        this.decision = ctx.balancer.decide(this.#req.headers.cookie, { exclude: this.tried })
+        this.decision = ctx.balancer.decide(this.#req.headers.cookie, { exclude: this.tried, header: carriedPin(ctx.balancer, this.#req.headers) })
         if (this.decision.peer === null) this.answer(verdict.status ?? 502, verdict.error ?? 'connect')
         else this.attempt()
         return false

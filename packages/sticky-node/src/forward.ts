@@ -6,6 +6,7 @@ import { Exchange } from './exchange'
 import { relayBody, type BodyRelay } from './body-relay'
 import { hasBody, requestDefect, upstreamFraming } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
+import { appendPin } from './pin-headers'
 import { errorBody, errorHeaders, errorReason, reasonPhrase, standardReason, writeRawHead } from './respond'
 import { notifyResponse } from './notify'
 import { originForm, requestUpstream } from './upstream'
@@ -90,9 +91,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   const relay = (up: ClientRequest, peer: Peer, response: IncomingMessage): void => {
     if (up !== exchange.upstream || !exchange.live) return void response.resume()
     const status = response.statusCode ?? 0
-    const headers = endToEndHeaders(response.rawHeaders)
-    const setCookie = exchange.decision.setCookie
-    if (setCookie !== null) headers.push('Set-Cookie', setCookie)
+    const headers = appendPin(endToEndHeaders(response.rawHeaders), exchange.decision, ctx.balancer)
     if (!writeHead(res, status, http2 ? undefined : response.statusMessage, headers)) {
       response.resume()
       exchange.settle(peer, 'peer-protocol-error')

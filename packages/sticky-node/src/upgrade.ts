@@ -7,6 +7,7 @@ import { upstreamHeaders, type ProxyContext } from './context'
 import { Exchange } from './exchange'
 import { hasBody, requestDefect, type RequestDefect } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
+import { appendPin } from './pin-headers'
 import { notifyResponse } from './notify'
 import { errorReason, rawError, rawHead } from './respond'
 import { originForm, requestUpstream } from './upstream'
@@ -69,9 +70,8 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
       // An open tunnel may idle legitimately (WebSocket); proxy.timeout governs the handshake only.
       upSocket.setTimeout(0)
       status = upRes.statusCode ?? 101
-      const headers = endToEndHeaders(upRes.rawHeaders)
+      const headers = appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer)
       headers.push('Connection', 'Upgrade', 'Upgrade', upRes.headers.upgrade ?? protocol)
-      if (exchange.decision.setCookie !== null) headers.push('Set-Cookie', exchange.decision.setCookie)
       socket.write(rawHead(status, upRes.statusMessage, headers))
       if (upHead.length > 0) socket.write(upHead)
       if (head.length > 0) upSocket.write(head)
@@ -90,8 +90,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
       }
       exchange.settle(peer, 'peer-answered')
       status = upRes.statusCode ?? 502
-      const headers = endToEndHeaders(upRes.rawHeaders)
-      if (exchange.decision.setCookie !== null) headers.push('Set-Cookie', exchange.decision.setCookie)
+      const headers = appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer)
       headers.push('Connection', 'close')
       socket.write(rawHead(status, upRes.statusMessage, headers))
       upRes.on('error', () => undefined)

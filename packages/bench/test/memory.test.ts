@@ -16,9 +16,13 @@ allocations('should measure every loop without a collection, seeing the allocati
     assert.ok(Number.isFinite(r.bytesPerCall), r.name)
   }
   // An empty loop allocates nothing, and a 32-character slice of the header is a heap object: if the
-  // probe saw neither, the rows in between would mean nothing.
-  assert.ok(byName.get('empty loop')!.bytesPerCall < 1, String(byName.get('empty loop')!.bytesPerCall))
-  assert.ok(byName.get('baseline: parseCookie + Map.get')!.bytesPerCall >= 16)
+  // probe could not tell them apart, the rows in between would mean nothing. The empty loop is
+  // compared with the baseline rather than with zero: V8 allocates a few bytes of its own (feedback,
+  // code) while a loop warms up, more on a loaded machine.
+  const empty = byName.get('empty loop')!.bytesPerCall
+  const baseline = byName.get('baseline: parseCookie + Map.get')!.bytesPerCall
+  assert.ok(baseline >= 16, String(baseline))
+  assert.ok(empty < baseline / 4, `empty loop ${empty} B/call, baseline ${baseline} B/call`)
 })
 
 allocations.run()

@@ -36,4 +36,12 @@ export interface Capabilities {
    * a runtime reached through serialized options cannot), for cases on an injected clock. @default true
    */
   readonly injectedClock: boolean
+  /**
+   * The runtime's HTTP client reads a peer's early answer before the peer's reset can discard it.
+   * False where it races (workerd): the peer's `Connection: close` under an unread upload ends in a
+   * reset, and bytes of the answer the client had not read yet are lost with it (TCP discards them).
+   * The early-answer cases then accept a 413 whose body was lost, saying so, and do not hold the
+   * peer's health against the adapter in that run. @default true
+   */
+  readonly readsEarlyAnswerWhole: boolean
 }

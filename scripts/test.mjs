@@ -92,6 +92,15 @@ for (const [label, args] of pre) {
   }
 }
 
+// Lint and format (Biome) count as one failure, but do not keep the tests from running.
+if (!broken) {
+  const lint = step('lint', [...pnpm, 'run', 'lint'])
+  if (lint.status !== 0) {
+    failed += 1
+    failures.push('lint (run pnpm format to fix what can be fixed)')
+  }
+}
+
 if (!broken) {
   if (coverage) {
     rmSync(coverageDir, { recursive: true, force: true })
@@ -148,6 +157,8 @@ const parts = [
   [skipped.suites, 'suite(s) not run'],
   [skipped.cases, 'case(s) left out'],
   [skipped.uvu, 'uvu skip(s)'],
-].filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`)
+]
+  .filter(([n]) => n > 0)
+  .map(([n, what]) => `${n} ${what}`)
 console.log(`${passed} passed, ${failed} failed, ${skippedTotal} skipped${parts.length ? ` (${parts.join(', ')})` : ''}`)
 process.exit(failed === 0 ? 0 : 1)

@@ -22,7 +22,10 @@ export function parseRunArgs(args: readonly string[], known: readonly string[]):
     if (arg === '--quick') quick = true
     else if (arg === '--no-write') write = false
     else if (known.includes(arg)) named.add(arg)
-    else throw new RangeError(`unknown benchmark ${JSON.stringify(arg)}: expected ${known.join(', ')}, --quick or --no-write (or reliability, alone, for the reliability bench)`)
+    else
+      throw new RangeError(
+        `unknown benchmark ${JSON.stringify(arg)}: expected ${known.join(', ')}, --quick or --no-write (or reliability, alone, for the reliability bench)`,
+      )
   }
   const subjects = named.size === 0 ? [...known] : known.filter((name) => named.has(name))
   return { subjects, quick, write: write && !quick }

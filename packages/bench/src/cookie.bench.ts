@@ -32,8 +32,16 @@ export const cookieBench: BenchSubject = {
       }
     }
     const cases = headers.flatMap(([label, header]) => [
-      microCase(`cookie.parse: ${label}`, () => header, (h) => referenceParse(h)[NAME]),
-      microCase(`parseCookie: ${label}`, () => header, (h) => parseCookie(h, NAME)),
+      microCase(
+        `cookie.parse: ${label}`,
+        () => header,
+        (h) => referenceParse(h)[NAME],
+      ),
+      microCase(
+        `parseCookie: ${label}`,
+        () => header,
+        (h) => parseCookie(h, NAME),
+      ),
     ])
     const times = await measureCases(cases, options.quick ? QUICK_BUDGET : FULL_BUDGET, options.log)
     const table = renderTable(

@@ -71,21 +71,74 @@ export const decideBench: BenchSubject = {
     expectOutcome(sliding.balancer, sliding.header, 'hit', true)
 
     const rows: Array<{ readonly c: MicroCase; readonly peers: number }> = [
-      { c: microCase('baseline: parseCookie + Map.get', () => small.header, (h) => baseline(h, small.byValue)), peers: 3 },
-      { c: microCase('baseline, 10 000-entry Map', () => large.header, (h) => baseline(h, large.byValue)), peers: 10_000 },
-      ...SIZES.map((n) => {
-        const f = fixtures.get(n)!
-        return { c: microCase(hitName(n), () => f.header, (h) => f.balancer.decide(h)), peers: n }
-      }),
-      ...SIZES.map((n) => {
-        const f = fixtures.get(n)!
-        return { c: microCase(newName(n), () => undefined, (h) => f.balancer.decide(h)), peers: n }
-      }),
-      { c: microCase('invalid (forged cookie)', () => forged, (h) => small.balancer.decide(h)), peers: 3 },
-      { c: microCase('baseline on a 64 KiB header', () => huge, (h) => baseline(h, small.byValue)), peers: 3 },
-      { c: microCase('hit in a 64 KiB header', () => huge, (h) => small.balancer.decide(h)), peers: 3 },
       {
-        c: microCase("hit, refresh 'always' + expires", () => sliding.header, (h) => sliding.balancer.decide(h)),
+        c: microCase(
+          'baseline: parseCookie + Map.get',
+          () => small.header,
+          (h) => baseline(h, small.byValue),
+        ),
+        peers: 3,
+      },
+      {
+        c: microCase(
+          'baseline, 10 000-entry Map',
+          () => large.header,
+          (h) => baseline(h, large.byValue),
+        ),
+        peers: 10_000,
+      },
+      ...SIZES.map((n) => {
+        const f = fixtures.get(n)!
+        return {
+          c: microCase(
+            hitName(n),
+            () => f.header,
+            (h) => f.balancer.decide(h),
+          ),
+          peers: n,
+        }
+      }),
+      ...SIZES.map((n) => {
+        const f = fixtures.get(n)!
+        return {
+          c: microCase(
+            newName(n),
+            () => undefined,
+            (h) => f.balancer.decide(h),
+          ),
+          peers: n,
+        }
+      }),
+      {
+        c: microCase(
+          'invalid (forged cookie)',
+          () => forged,
+          (h) => small.balancer.decide(h),
+        ),
+        peers: 3,
+      },
+      {
+        c: microCase(
+          'baseline on a 64 KiB header',
+          () => huge,
+          (h) => baseline(h, small.byValue),
+        ),
+        peers: 3,
+      },
+      {
+        c: microCase(
+          'hit in a 64 KiB header',
+          () => huge,
+          (h) => small.balancer.decide(h),
+        ),
+        peers: 3,
+      },
+      {
+        c: microCase(
+          "hit, refresh 'always' + expires",
+          () => sliding.header,
+          (h) => sliding.balancer.decide(h),
+        ),
         peers: 3,
       },
     ]

@@ -120,7 +120,9 @@ export async function measureHttp(budget: HttpBudget, log: (line: string) => voi
       for (const { route, origin } of running) {
         const result = await load(`${origin}/`, budget.connections, budget.seconds, headersOf(route))
         const spread = await settle(backends)
-        log(`  round ${round + 1}/${budget.rounds}  ${route.label}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms, spread ${spread.join('/')}`)
+        log(
+          `  round ${round + 1}/${budget.rounds}  ${route.label}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms, spread ${spread.join('/')}`,
+        )
         const problem = spreadProblem(route, result, spread)
         if (problem !== undefined) throw new Error(`${route.label}: ${problem}`)
         rounds.get(route)!.loads.push(result)
@@ -135,7 +137,14 @@ export async function measureHttp(budget: HttpBudget, log: (line: string) => voi
       const { loads, spreads } = rounds.get(route)!
       routes.push({ route, rounds: loads, spreads, memory: idle === undefined || after === undefined ? undefined : { before: idle, after } })
     }
-    return { routes, transfers: await measureTransfers(running.filter((r) => !r.route.pinned), budget, log) }
+    return {
+      routes,
+      transfers: await measureTransfers(
+        running.filter((r) => !r.route.pinned),
+        budget,
+        log,
+      ),
+    }
   } finally {
     for (const { proxy } of running) await proxy?.close()
     await backends.close()
@@ -200,7 +209,9 @@ async function measureTransfers(running: readonly RunningRoute[], budget: HttpBu
       }
       result.downloadMs.push(await watched(() => download(origin, budget.bodyBytes)))
       result.uploadMs.push(await watched(() => upload(origin, budget.bodyBytes)))
-      log(`  round ${round + 1}/${budget.transfers}  ${result.route.label}: download ${result.downloadMs.at(-1)!.toFixed(0)} ms, upload ${result.uploadMs.at(-1)!.toFixed(0)} ms`)
+      log(
+        `  round ${round + 1}/${budget.transfers}  ${result.route.label}: download ${result.downloadMs.at(-1)!.toFixed(0)} ms, upload ${result.uploadMs.at(-1)!.toFixed(0)} ms`,
+      )
     }
   }
   return results

@@ -53,9 +53,7 @@ export function renderHttp(results: HttpResults, budget: HttpBudget): string[] {
     ]),
   )
   const directRates = rates(direct)
-  const spread = proxied
-    .map((r) => `${r.route.label}: ${r.spreads.map((s) => s.map(formatCount).join(' / ')).join(', ')}`)
-    .join('; ')
+  const spread = proxied.map((r) => `${r.route.label}: ${r.spreads.map((s) => s.map(formatCount).join(' / ')).join(', ')}`).join('; ')
   const notes =
     `Drift: the direct route's fastest round did ${formatRatio(ratio(Math.max(...directRates), Math.min(...directRates)))} ` +
     `the requests of its slowest. Requests per backend in each round (checked by the benchmark: a pinned run must reach one ` +

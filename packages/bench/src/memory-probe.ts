@@ -55,11 +55,19 @@ async function main(): Promise<Allocation[]> {
   const results: Allocation[] = []
   const cases: ReadonlyArray<readonly [string, string | undefined, (input: string | undefined) => unknown]> = [
     ['empty loop', small.header, (h) => h],
-    ['baseline: parseCookie + Map.get', small.header, (h) => {
-      const value = parseCookie(h, 'route')
-      return value === undefined ? undefined : small.byValue.get(value)
-    }],
-    ['reference: one new frozen Decision', small.header, (h): Decision => Object.freeze({ peer, setCookie: h ?? null, headerValue: null, outcome: 'hit', status: undefined })],
+    [
+      'baseline: parseCookie + Map.get',
+      small.header,
+      (h) => {
+        const value = parseCookie(h, 'route')
+        return value === undefined ? undefined : small.byValue.get(value)
+      },
+    ],
+    [
+      'reference: one new frozen Decision',
+      small.header,
+      (h): Decision => Object.freeze({ peer, setCookie: h ?? null, headerValue: null, outcome: 'hit', status: undefined }),
+    ],
     ['decide: hit, 3 peers', small.header, (h) => small.balancer.decide(h)],
     ['decide: hit, 10 000 peers', large.header, (h) => large.balancer.decide(h)],
     ["decide: hit, refresh 'always' + expires", sliding.header, (h) => sliding.balancer.decide(h)],

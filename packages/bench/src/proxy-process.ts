@@ -108,7 +108,11 @@ async function main(): Promise<void> {
   const kind = process.argv[2]
   const ports = JSON.parse(process.argv[3] ?? '[]') as number[]
   const { server, close } =
-    kind === 'sticky' || kind === 'sticky-observed' ? stickyServer(ports, kind === 'sticky-observed') : kind === 'http-proxy' ? classicServer(ports) : fail(kind)
+    kind === 'sticky' || kind === 'sticky-observed'
+      ? stickyServer(ports, kind === 'sticky-observed')
+      : kind === 'http-proxy'
+        ? classicServer(ports)
+        : fail(kind)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())

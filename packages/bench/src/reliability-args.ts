@@ -140,7 +140,8 @@ export function parseReliabilityArgs(args: readonly string[], env: Readonly<Reco
   }
   const clientsText = read('--clients')
   const clients = clientsText === undefined ? base.clients : Number(clientsText)
-  if (!Number.isSafeInteger(clients) || clients < 1) throw new RangeError(`--clients: expected a whole number of at least 1, got ${JSON.stringify(clientsText)}`)
+  if (!Number.isSafeInteger(clients) || clients < 1)
+    throw new RangeError(`--clients: expected a whole number of at least 1, got ${JSON.stringify(clientsText)}`)
   const loadMs = duration('--load') ?? base.loadMs
   const soakMs = duration('--soak') ?? base.soakMs
   const budget: ReliabilityBudget = {

@@ -47,6 +47,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const code = (error as { code?: unknown } | null)?.code
-  process.stderr.write(`reliability-backend: ${code === 'EADDRINUSE' ? 'EADDRINUSE' : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.stderr.write(
+    `reliability-backend: ${code === 'EADDRINUSE' ? 'EADDRINUSE' : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  )
   process.exit(1)
 })

@@ -121,7 +121,13 @@ export interface Fleet {
 
 type Outcome =
   | { readonly kind: 'ok'; readonly backend: number | undefined; readonly setCookie: readonly string[] }
-  | { readonly kind: 'failed'; readonly status: number | undefined; readonly error: string | undefined; readonly backend: number | undefined; readonly body: string }
+  | {
+      readonly kind: 'failed'
+      readonly status: number | undefined
+      readonly error: string | undefined
+      readonly backend: number | undefined
+      readonly body: string
+    }
 
 /** Starts `plan.clients` clients at once; see {@link FleetPlan}. */
 export function startFleet(plan: FleetPlan): Fleet {
@@ -232,8 +238,7 @@ function get(origin: string, agent: Agent, jar: ReadonlyMap<string, string>, tim
       settled = true
       resolve({ outcome, reusedSocket: req.reusedSocket })
     }
-    const fail = (error: string, res?: IncomingMessage): void =>
-      finish({ kind: 'failed', status: undefined, error, backend: backendOf(res), body: '' })
+    const fail = (error: string, res?: IncomingMessage): void => finish({ kind: 'failed', status: undefined, error, backend: backendOf(res), body: '' })
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'timeout' })))
     req.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message))
     req.on('response', (res) => {

@@ -92,7 +92,14 @@ function originOf(proxy: Child): string {
   return `http://127.0.0.1:${(proxy.ready as { port: number }).port}`
 }
 
-function planFor(backends: Backends, origins: readonly string[], budget: ReliabilityBudget, durationMs: number, sessionRequests: number, alternate: boolean): FleetPlan {
+function planFor(
+  backends: Backends,
+  origins: readonly string[],
+  budget: ReliabilityBudget,
+  durationMs: number,
+  sessionRequests: number,
+  alternate: boolean,
+): FleetPlan {
   const { backendOfCookie } = backends
   return { origins, clients: budget.clients, durationMs, sessionRequests, alternate, cookieName: COOKIE, backendOfCookie, requestTimeoutMs: REQUEST_TIMEOUT_MS }
 }
@@ -162,7 +169,8 @@ async function restartBackend(port: number): Promise<{ child: Child; tries: numb
     try {
       return { child: await startChild(BACKEND_ENTRY, [String(KILLED_BACKEND), String(port)]), tries }
     } catch (error) {
-      if (tries >= RESTART_TRIES) throw new Error(`backend ${KILLED_BACKEND} could not listen on port ${port} again after ${tries} tries: ${(error as Error).message}`)
+      if (tries >= RESTART_TRIES)
+        throw new Error(`backend ${KILLED_BACKEND} could not listen on port ${port} again after ${tries} tries: ${(error as Error).message}`)
       await sleep(RESTART_PAUSE_MS)
     }
   }

@@ -52,12 +52,14 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
 const duration = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
 const rate = (perSecond: number): string => `${formatCount(perSecond)} req/s`
 const mib = (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : 'n/a')
-const slope = (bytesPerMinute: number): string => (Number.isFinite(bytesPerMinute) ? `${bytesPerMinute >= 0 ? '+' : ''}${(bytesPerMinute / 2 ** 20).toFixed(2)} MiB/min` : 'n/a')
+const slope = (bytesPerMinute: number): string =>
+  Number.isFinite(bytesPerMinute) ? `${bytesPerMinute >= 0 ? '+' : ''}${(bytesPerMinute / 2 ** 20).toFixed(2)} MiB/min` : 'n/a'
 
 /** The verdicts as a table, and a first line saying whether every target was met. */
 export function renderVerdicts(verdicts: readonly Verdict[]): string[] {
   const missed = verdicts.filter((v) => !v.met)
-  const summary = missed.length === 0 ? '**Every target met.**' : `**Target${missed.length === 1 ? '' : 's'} missed: ${missed.map((v) => v.measure).join('; ')}.**`
+  const summary =
+    missed.length === 0 ? '**Every target met.**' : `**Target${missed.length === 1 ? '' : 's'} missed: ${missed.map((v) => v.measure).join('; ')}.**`
   const table = renderTable(
     [
       { header: 'measure', align: 'left' },
@@ -142,7 +144,12 @@ export function soakVerdicts(result: SoakResult): Verdict[] {
 export function pairVerdicts(result: PairResult): Verdict[] {
   const a = result.analysis
   return [
-    { measure: 'clients that saw two backends', result: `${formatCount(a.sawTwoBackends)} of ${formatCount(a.clients)}`, target: '0', met: a.sawTwoBackends === 0 },
+    {
+      measure: 'clients that saw two backends',
+      result: `${formatCount(a.sawTwoBackends)} of ${formatCount(a.clients)}`,
+      target: '0',
+      met: a.sawTwoBackends === 0,
+    },
     failuresVerdict(result.fleet),
     cookieVerdict(result.fleet),
   ]
@@ -174,15 +181,17 @@ function renderTallies(observed: Observed, label = 'exchanges'): string {
 
 function renderFailures(failures: readonly FailedRequest[], peers: readonly string[], killedAt: number | undefined): string[] {
   if (failures.length === 0) return []
-  const rows = failures.slice(0, LISTED).map((f) => [
-    seconds(f.sentAt),
-    seconds(f.at),
-    killedAt === undefined ? '' : `${f.at - killedAt >= 0 ? '+' : ''}${seconds(f.at - killedAt)}`,
-    String(f.client),
-    f.pinned === undefined ? 'none yet' : peers[f.pinned] === undefined ? String(f.pinned) : `${f.pinned} (${peers[f.pinned]})`,
-    f.status === undefined ? `no answer: ${f.error ?? '?'}` : `${f.status}${f.body === '' ? '' : ` "${f.body}"`}`,
-    f.reusedSocket ? 'yes' : 'no',
-  ])
+  const rows = failures
+    .slice(0, LISTED)
+    .map((f) => [
+      seconds(f.sentAt),
+      seconds(f.at),
+      killedAt === undefined ? '' : `${f.at - killedAt >= 0 ? '+' : ''}${seconds(f.at - killedAt)}`,
+      String(f.client),
+      f.pinned === undefined ? 'none yet' : peers[f.pinned] === undefined ? String(f.pinned) : `${f.pinned} (${peers[f.pinned]})`,
+      f.status === undefined ? `no answer: ${f.error ?? '?'}` : `${f.status}${f.body === '' ? '' : ` "${f.body}"`}`,
+      f.reusedSocket ? 'yes' : 'no',
+    ])
   const table = renderTable(
     [
       { header: 'sent', align: 'right' },
@@ -230,7 +239,9 @@ function renderNotable(observed: Observed, startedAt: number, killedAt: number |
   )
   const all = observed.notable.length + observed.notableDropped
   const kept = observed.notableDropped > 0 ? `; the proxy kept the first ${formatCount(observed.notable.length)} of ${formatCount(all)}` : ''
-  const what = onlyFailed ? 'Exchanges the proxy ended with an error status or an error' : 'Exchanges that needed more than one peer or ended with an error (onResponse)'
+  const what = onlyFailed
+    ? 'Exchanges the proxy ended with an error status or an error'
+    : 'Exchanges that needed more than one peer or ended with an error (onResponse)'
   return [`${what}${list.length > LISTED ? `, the first ${LISTED} of ${formatCount(list.length)}` : ''}${kept}:`, table]
 }
 
@@ -267,8 +278,17 @@ export function renderLoad(result: LoadResult, machine: Machine, source: string 
       `killed backend's clients by backend changes after the kill`,
       a.repins.map(([changes, n]) => `${changes === 1 ? '1 change' : `${changes} changes`}: ${formatCount(n)}`).join(', ') || 'none',
     ],
-    [`killed backend's clients moved to`, a.movedTo.map((n, i) => (i === fault.backend ? undefined : `backend ${i}: ${formatCount(n)}`)).filter((x) => x !== undefined).join(', ')],
-    ['kill → first response from the new backend, median / max', a.repinDelay === undefined ? 'n/a' : `${a.repinDelay.median.toFixed(0)} ms / ${a.repinDelay.max.toFixed(0)} ms`],
+    [
+      `killed backend's clients moved to`,
+      a.movedTo
+        .map((n, i) => (i === fault.backend ? undefined : `backend ${i}: ${formatCount(n)}`))
+        .filter((x) => x !== undefined)
+        .join(', '),
+    ],
+    [
+      'kill → first response from the new backend, median / max',
+      a.repinDelay === undefined ? 'n/a' : `${a.repinDelay.median.toFixed(0)} ms / ${a.repinDelay.max.toFixed(0)} ms`,
+    ],
     [
       `backend ${killed}`,
       `killed at ${seconds(fault.killedAt)}, started again at ${seconds(fault.restartedAt)}, listening at ${seconds(fault.listeningAt)}` +
@@ -321,7 +341,10 @@ export function renderSoak(result: SoakResult, machine: Machine, source: string 
   }
   const figs = figures([
     ['proxy RSS idle, after two collections', mib(result.idle.rss)],
-    [`proxy RSS after the ${duration(budget.warmupMs)} warm-up`, a.afterWarmup === undefined ? 'n/a' : `${mib(a.afterWarmup.rss)} (at ${seconds(a.afterWarmup.at)})`],
+    [
+      `proxy RSS after the ${duration(budget.warmupMs)} warm-up`,
+      a.afterWarmup === undefined ? 'n/a' : `${mib(a.afterWarmup.rss)} (at ${seconds(a.afterWarmup.at)})`,
+    ],
     ['proxy RSS at the end', a.end === undefined ? 'n/a' : `${mib(a.end.rss)} (at ${seconds(a.end.at)})`],
     ['proxy RSS after the warm-up, min / max', `${mib(a.min)} / ${mib(a.max)}`],
     ['slope after the warm-up: all / first half / second half', `${slope(a.slope)} / ${slope(a.slopeFirstHalf)} / ${slope(a.slopeSecondHalf)}`],

@@ -50,11 +50,16 @@ export const tokenBench: BenchSubject = {
     }
     const cached = build(4096)
     const uncached = build(0)
-    const headers = Array.from({ length: VARIETY }, (_, i) => typicalHeader(NAME, uncached.codec.issue(uncached.table.idOf(balancer.peers[i % 3]!)!, NOW - i * 1000)))
+    const headers = Array.from({ length: VARIETY }, (_, i) =>
+      typicalHeader(NAME, uncached.codec.issue(uncached.table.idOf(balancer.peers[i % 3]!)!, NOW - i * 1000)),
+    )
     let next = 0
 
     if (balancer.decide(plainHeader).outcome !== 'hit') throw new Error('plain fixture is not a hit')
-    for (const [f, header] of [[cached, cached.header], [uncached, headers[VARIETY - 1]!]] as const) {
+    for (const [f, header] of [
+      [cached, cached.header],
+      [uncached, headers[VARIETY - 1]!],
+    ] as const) {
       const value = parseCookie(header, NAME)!
       const reading = f.codec.read(value, NOW)
       if (reading.status !== 'valid' || reading.needsReissue || f.table.peerOf(reading) === undefined) {
@@ -64,14 +69,34 @@ export const tokenBench: BenchSubject = {
     const peerId = cached.table.idOf(balancer.peers[1]!)!
 
     const rows: MicroCase[] = [
-      microCase('baseline: parseCookie + Map.get', () => plainHeader, (h) => {
-        const value = parseCookie(h, NAME)
-        return value === undefined ? undefined : byValue.get(value)
-      }),
-      microCase('plain hit: decide (md5 cookie)', () => plainHeader, (h) => balancer.decide(h)),
-      microCase('token hit, cached: parseCookie + read + peerOf', () => cached.header, (h) => tokenHit(cached, h)),
-      microCase('token hit, uncached (cache 0): HMAC checked', () => headers[next++ % VARIETY]!, (h) => tokenHit(uncached, h)),
-      microCase('issue a token', () => peerId, (id) => cached.codec.issue(id, NOW)),
+      microCase(
+        'baseline: parseCookie + Map.get',
+        () => plainHeader,
+        (h) => {
+          const value = parseCookie(h, NAME)
+          return value === undefined ? undefined : byValue.get(value)
+        },
+      ),
+      microCase(
+        'plain hit: decide (md5 cookie)',
+        () => plainHeader,
+        (h) => balancer.decide(h),
+      ),
+      microCase(
+        'token hit, cached: parseCookie + read + peerOf',
+        () => cached.header,
+        (h) => tokenHit(cached, h),
+      ),
+      microCase(
+        'token hit, uncached (cache 0): HMAC checked',
+        () => headers[next++ % VARIETY]!,
+        (h) => tokenHit(uncached, h),
+      ),
+      microCase(
+        'issue a token',
+        () => peerId,
+        (id) => cached.codec.issue(id, NOW),
+      ),
     ]
     const times = await measureCases(rows, options.quick ? QUICK_BUDGET : FULL_BUDGET, options.log)
     const base = times.get(rows[0]!.name)!

@@ -40,14 +40,17 @@ export async function upload(origin: string, bytes: number): Promise<number> {
   let body = ''
   for await (const chunk of res) body += String(chunk)
   const elapsed = performance.now() - started
-  if (res.statusCode !== 200 || Number(body) !== bytes) throw new Error(`upload via ${origin}: status ${res.statusCode}, backend counted ${body} of ${bytes} bytes`)
+  if (res.statusCode !== 200 || Number(body) !== bytes)
+    throw new Error(`upload via ${origin}: status ${res.statusCode}, backend counted ${body} of ${bytes} bytes`)
   return elapsed
 }
 
 /** One `GET <origin>/` with an optional Cookie header: its status and `Set-Cookie` values. */
 export async function probe(origin: string, cookie?: string): Promise<{ readonly status: number; readonly setCookie: readonly string[] }> {
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    request(`${origin}/`, { agent: false, headers: cookie === undefined ? {} : { cookie } }, resolve).on('error', reject).end()
+    request(`${origin}/`, { agent: false, headers: cookie === undefined ? {} : { cookie } }, resolve)
+      .on('error', reject)
+      .end()
   })
   res.resume()
   await new Promise((resolve) => res.on('end', resolve))

@@ -5,9 +5,7 @@ import type { Parameters } from 'fast-check'
  * prints the seed and the shrunk counterexample of a failure.
  */
 export const seed: number =
-  process.env['FC_SEED'] !== undefined && process.env['FC_SEED'] !== ''
-    ? Number(process.env['FC_SEED'])
-    : (Date.now() ^ (Math.random() * 0x100000000)) | 0
+  process.env['FC_SEED'] !== undefined && process.env['FC_SEED'] !== '' ? Number(process.env['FC_SEED']) : (Date.now() ^ (Math.random() * 0x100000000)) | 0
 
 process.stdout.write(`fast-check seed ${seed} (replay with FC_SEED=${seed})\n`)
 

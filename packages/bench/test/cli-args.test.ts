@@ -25,7 +25,10 @@ for (const [argv, subjects, quick, write] of cases) {
 
 for (const bad of ['decid', '--fast', 'HTTP', '']) {
   args(`should throw a RangeError naming ${JSON.stringify(bad)}`, () => {
-    assert.throws(() => parseRunArgs([bad], KNOWN), (error: unknown) => error instanceof RangeError && error.message.includes(JSON.stringify(bad)))
+    assert.throws(
+      () => parseRunArgs([bad], KNOWN),
+      (error: unknown) => error instanceof RangeError && error.message.includes(JSON.stringify(bad)),
+    )
   })
 }
 

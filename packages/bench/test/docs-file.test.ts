@@ -22,10 +22,13 @@ read('should find nothing in a page without a generated region', () => {
 
 read('should read the blocks of a region in page order', () => {
   const page = `${INTRO}${GENERATED_BEGIN}\n<!-- bench:http:begin -->\nH\n<!-- bench:http:end -->\n\n<!-- bench:decide:begin -->\nD1\n\nD2\n<!-- bench:decide:end -->\n${GENERATED_END}${OUTRO}`
-  assert.equal([...readBlocks(page)], [
-    ['http', 'H'],
-    ['decide', 'D1\n\nD2'],
-  ])
+  assert.equal(
+    [...readBlocks(page)],
+    [
+      ['http', 'H'],
+      ['decide', 'D1\n\nD2'],
+    ],
+  )
 })
 
 read('should ignore a block whose end marker names another subject', () => {
@@ -47,7 +50,14 @@ update('should create a page from nothing', () => {
 })
 
 update('should order blocks as told, then unknown subjects in page order', () => {
-  let page = updatePage(INTRO, new Map([['zeta', 'Z'], ['http', 'H']]), [])
+  let page = updatePage(
+    INTRO,
+    new Map([
+      ['zeta', 'Z'],
+      ['http', 'H'],
+    ]),
+    [],
+  )
   page = updatePage(page, new Map([['decide', 'D']]), ['decide', 'http'])
   assert.equal([...readBlocks(page).keys()], ['decide', 'http', 'zeta'])
 })

@@ -137,7 +137,13 @@ countSuite('should read back as the rounded integer once the separators are remo
     fc.property(fc.integer({ min: -1e15, max: 1e15 }), (value) => {
       const text = formatCount(value)
       assert.is(Number(text.replace(/ /g, '')), value)
-      assert.ok(text.split(' ').slice(1).every((group) => /^\d{3}$/.test(group)), text)
+      assert.ok(
+        text
+          .split(' ')
+          .slice(1)
+          .every((group) => /^\d{3}$/.test(group)),
+        text,
+      )
     }),
     fcParams(),
   )

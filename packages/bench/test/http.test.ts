@@ -28,14 +28,21 @@ measure('should measure every route in every round over real sockets, pinned whe
   }
   const [, hit, fresh, classic] = results.routes
   for (const spread of hit!.spreads) assert.equal(spread.slice(1), [0, 0])
-  for (const spread of [...fresh!.spreads, ...classic!.spreads]) assert.ok(spread.every((n) => n > 0), spread.join('/'))
+  for (const spread of [...fresh!.spreads, ...classic!.spreads])
+    assert.ok(
+      spread.every((n) => n > 0),
+      spread.join('/'),
+    )
   assert.equal(
     results.transfers.map((t) => t.route.label),
     ['node:http backend, direct', 'sticky-node, no cookie (new)', 'http-proxy, round robin'],
   )
   for (const t of results.transfers) {
     assert.is(t.downloadMs.length, TINY.transfers)
-    assert.ok([...t.downloadMs, ...t.uploadMs].every((ms) => ms > 0), t.route.label)
+    assert.ok(
+      [...t.downloadMs, ...t.uploadMs].every((ms) => ms > 0),
+      t.route.label,
+    )
     assert.is(t.peak === undefined, t.route.proxy === undefined, t.route.label)
   }
   assert.is(lines.length, TINY.rounds * results.routes.length + TINY.transfers * results.transfers.length)
@@ -126,7 +133,17 @@ render('should take the median of per-round ratios, not the ratio of medians', (
 })
 
 render('should report streamed throughput against the direct transfer of the same round', () => {
-  const [, , transfers] = renderHttp(resultsOf([1], [1], [[100, 400], [200, 400]]), BUDGET)
+  const [, , transfers] = renderHttp(
+    resultsOf(
+      [1],
+      [1],
+      [
+        [100, 400],
+        [200, 400],
+      ],
+    ),
+    BUDGET,
+  )
   const rows = transfers!.split('\n')
   assert.ok(rows[2]!.startsWith('| direct (baseline) | 625 | 1.00× | 625 | 1.00× |'), rows[2])
   assert.ok(rows[3]!.startsWith('| proxy | 375 | 0.75× | 375 | 0.75× | +1.0 KiB | +1.0 MiB |'), rows[3])
@@ -141,7 +158,13 @@ render('should not move a ratio when a round is slower for every route alike', (
         const directRates = rounds.map(([rate]) => rate)
         const proxyRates = rounds.map(([rate, share]) => rate * share)
         const steady = renderHttp(resultsOf(directRates, proxyRates), BUDGET)[0]!.split('\n')[3]!.split(' | ')[2]
-        const drifted = renderHttp(resultsOf(directRates.map((r, i) => r * drift[i]!), proxyRates.map((r, i) => r * drift[i]!)), BUDGET)[0]!
+        const drifted = renderHttp(
+          resultsOf(
+            directRates.map((r, i) => r * drift[i]!),
+            proxyRates.map((r, i) => r * drift[i]!),
+          ),
+          BUDGET,
+        )[0]!
           .split('\n')[3]!
           .split(' | ')[2]
         assert.is(drifted, steady)

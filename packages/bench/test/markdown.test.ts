@@ -53,12 +53,15 @@ function cells(line: string): string[] {
 table('should keep every row one line of exactly as many cells as columns, each cell read back intact', () => {
   const cell = fc.string({ unit: fc.constantFrom('a', 'b', ' ', '|', '-', '×', '`'), maxLength: 12 }).map((s) => s.trim())
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5 }).chain((n) => fc.tuple(fc.constant(n), fc.array(fc.array(cell, { minLength: n, maxLength: n }), { maxLength: 6 }))), ([n, rows]) => {
-      const cols: Column[] = Array.from({ length: n }, (_, i) => ({ header: `c${i}`, align: i % 2 === 0 ? 'left' : 'right' }))
-      const lines = renderTable(cols, rows).split('\n')
-      assert.is(lines.length, rows.length + 2)
-      rows.forEach((row, i) => assert.equal(cells(lines[i + 2]!), row))
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 5 }).chain((n) => fc.tuple(fc.constant(n), fc.array(fc.array(cell, { minLength: n, maxLength: n }), { maxLength: 6 }))),
+      ([n, rows]) => {
+        const cols: Column[] = Array.from({ length: n }, (_, i) => ({ header: `c${i}`, align: i % 2 === 0 ? 'left' : 'right' }))
+        const lines = renderTable(cols, rows).split('\n')
+        assert.is(lines.length, rows.length + 2)
+        rows.forEach((row, i) => assert.equal(cells(lines[i + 2]!), row))
+      },
+    ),
     fcParams(),
   )
 })

@@ -34,7 +34,10 @@ subject('should render one row per loop with a ratio to the baseline', async () 
   assert.ok(block.startsWith('### memory\n\nMeasured '))
   const rows = block.split('\n').filter((l) => /^\| (empty|baseline|reference|decide)/.test(l))
   assert.ok(rows.length >= 6, block)
-  assert.ok(rows.some((r) => r.startsWith('| baseline: parseCookie + Map.get | ') && r.includes(' | 1.00× | ')), block)
+  assert.ok(
+    rows.some((r) => r.startsWith('| baseline: parseCookie + Map.get | ') && r.includes(' | 1.00× | ')),
+    block,
+  )
 })
 
 subject.run()

@@ -8,10 +8,14 @@ const micro = suite('microCase')
 
 micro('should time the operation on the input it is given, in nanoseconds', async () => {
   const seen = new Set<string>()
-  const ns = await microCase('slice', () => 'route=abc', (h) => {
-    seen.add(h)
-    return h.slice(6)
-  }).measureOnce(TINY.perRoundNs)
+  const ns = await microCase(
+    'slice',
+    () => 'route=abc',
+    (h) => {
+      seen.add(h)
+      return h.slice(6)
+    },
+  ).measureOnce(TINY.perRoundNs)
   assert.equal([...seen], ['route=abc'])
   assert.ok(Number.isFinite(ns) && ns > 0, String(ns))
 })
@@ -23,10 +27,14 @@ const cases = suite('measureCases')
 cases('should give one time per case and measure each case once per round', async () => {
   const calls = new Map<string, number>()
   const counted = (name: string) =>
-    microCase(name, () => name, (n) => {
-      calls.set(n, (calls.get(n) ?? 0) + 1)
-      return n.length
-    })
+    microCase(
+      name,
+      () => name,
+      (n) => {
+        calls.set(n, (calls.get(n) ?? 0) + 1)
+        return n.length
+      },
+    )
   const lines: string[] = []
   const times = await measureCases([counted('a'), counted('b')], TINY, (line) => lines.push(line))
   assert.equal([...times.keys()], ['a', 'b'])
@@ -38,7 +46,18 @@ cases('should give one time per case and measure each case once per round', asyn
 })
 
 cases('should throw a RangeError when two cases share a name', async () => {
-  const twice = [microCase('x', () => 1, (v) => v), microCase('x', () => 2, (v) => v)]
+  const twice = [
+    microCase(
+      'x',
+      () => 1,
+      (v) => v,
+    ),
+    microCase(
+      'x',
+      () => 2,
+      (v) => v,
+    ),
+  ]
   try {
     await measureCases(twice, QUICK_BUDGET, () => undefined)
     assert.unreachable('should have thrown')
@@ -49,7 +68,17 @@ cases('should throw a RangeError when two cases share a name', async () => {
 
 cases('should throw a RangeError for a budget without rounds', async () => {
   try {
-    await measureCases([microCase('x', () => 1, (v) => v)], { rounds: 0, perRoundNs: 1e6 }, () => undefined)
+    await measureCases(
+      [
+        microCase(
+          'x',
+          () => 1,
+          (v) => v,
+        ),
+      ],
+      { rounds: 0, perRoundNs: 1e6 },
+      () => undefined,
+    )
     assert.unreachable('should have thrown')
   } catch (error) {
     assert.instance(error, RangeError)

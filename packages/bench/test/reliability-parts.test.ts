@@ -28,7 +28,10 @@ for (const [text, ms] of [
 
 for (const bad of ['', 's', '10x', '1s30m', '5m5m', '0s', '0', '-1s', '1 s', 'ms']) {
   durations(`should refuse ${JSON.stringify(bad)}`, () => {
-    assert.throws(() => parseDuration(bad), (e: unknown) => e instanceof RangeError)
+    assert.throws(
+      () => parseDuration(bad),
+      (e: unknown) => e instanceof RangeError,
+    )
   })
 }
 
@@ -93,7 +96,10 @@ for (const [argv, pattern] of [
   [['--soak', '10s', '--warmup', '10s'], /--warmup/],
 ] as const) {
   args(`should refuse ${JSON.stringify(argv)}`, () => {
-    assert.throws(() => parseReliabilityArgs(argv), (e: unknown) => e instanceof RangeError && pattern.test(e.message))
+    assert.throws(
+      () => parseReliabilityArgs(argv),
+      (e: unknown) => e instanceof RangeError && pattern.test(e.message),
+    )
   })
 }
 
@@ -129,7 +135,14 @@ rss('should find the slope of a line through any samples, and nothing in fewer t
     fcParams(),
   )
   assert.ok(Number.isNaN(slopePerMinute([{ at: 1, rss: 5 }])))
-  assert.ok(Number.isNaN(slopePerMinute([{ at: 1, rss: 5 }, { at: 1, rss: 6 }])))
+  assert.ok(
+    Number.isNaN(
+      slopePerMinute([
+        { at: 1, rss: 5 },
+        { at: 1, rss: 6 },
+      ]),
+    ),
+  )
 })
 
 rss.run()
@@ -250,7 +263,11 @@ others('should measure the RSS slope after the warm-up only', () => {
   assert.equal(result.end, { at: 119_000, rss: 110e6 })
   assert.is(result.min, 110e6)
   assert.is(result.strayClients, 0)
-  const leaking = analyzeSoak(fleetOf([]), samples.map((s) => ({ at: s.at, rss: 1e8 + s.at * 10 })), 60_000)
+  const leaking = analyzeSoak(
+    fleetOf([]),
+    samples.map((s) => ({ at: s.at, rss: 1e8 + s.at * 10 })),
+    60_000,
+  )
   assert.ok(Math.abs(leaking.slope - 600_000) < 1e-6)
   assert.ok(Math.abs(leaking.slopeSecondHalf - 600_000) < 1e-6)
 })

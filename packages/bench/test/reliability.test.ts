@@ -71,7 +71,10 @@ live('load with a fault: the killed backend had clients, each of them was re-pin
   assert.ok(fault.killedAt >= TINY.loadMs / 2 - 50 && fault.killedAt < TINY.loadMs, String(fault.killedAt))
   assert.ok(fault.restartedAt - fault.killedAt >= TINY.downMs - 1, JSON.stringify(fault))
   assert.ok(fault.listeningAt >= fault.restartedAt)
-  assert.ok(lines.some((l) => l.includes('killed backend 1 (SIGKILL)')), lines.join('\n'))
+  assert.ok(
+    lines.some((l) => l.includes('killed backend 1 (SIGKILL)')),
+    lines.join('\n'),
+  )
 
   assert.is(loadProblem(result), undefined)
   assert.is(a.clients, TINY.clients)
@@ -80,18 +83,32 @@ live('load with a fault: the killed backend had clients, each of them was re-pin
   assert.ok(sum(a.pinnedAtKill) <= a.clients)
   assert.is(sum(a.repins.map(([, n]) => n)), a.killedClients)
   // Re-pinned: every client of the dead backend moved to a live one.
-  assert.ok(a.repins.every(([changes]) => changes >= 1), JSON.stringify(a.repins))
+  assert.ok(
+    a.repins.every(([changes]) => changes >= 1),
+    JSON.stringify(a.repins),
+  )
   assert.is(a.movedTo[KILLED_BACKEND], 0)
   assert.is(sum(a.movedTo), a.killedClients)
   assert.ok(a.repinDelay !== undefined && a.repinDelay.max >= a.repinDelay.median && a.repinDelay.median >= 0)
   // The proxy saw the dead backend: some exchange was re-pinned there.
-  assert.ok(Object.keys(result.proxy.tallies).some((k) => k.includes(' repinned ')), JSON.stringify(result.proxy.tallies))
+  assert.ok(
+    Object.keys(result.proxy.tallies).some((k) => k.includes(' repinned ')),
+    JSON.stringify(result.proxy.tallies),
+  )
   assert.is(newExchanges(result.proxy), TINY.clients)
 
   const block = renderLoad(result, describeMachine())
   assert.ok(block.startsWith('### Load with a fault\n\nMeasured '), block)
-  assert.match(block, new RegExp(`\\| failed requests \\(all idempotent GETs\\) \\| ${formatCount(fleet.failures.length)} of ${formatCount(fleet.issued)} \\| 0 \\| (met|\\*\\*missed\\*\\*) \\|`))
-  assert.match(block, new RegExp(`\\| clients of the killed backend re-pinned exactly once \\| ${formatCount(a.repinnedOnce)} of ${formatCount(a.killedClients)} \\| all \\|`))
+  assert.match(
+    block,
+    new RegExp(
+      `\\| failed requests \\(all idempotent GETs\\) \\| ${formatCount(fleet.failures.length)} of ${formatCount(fleet.issued)} \\| 0 \\| (met|\\*\\*missed\\*\\*) \\|`,
+    ),
+  )
+  assert.match(
+    block,
+    new RegExp(`\\| clients of the killed backend re-pinned exactly once \\| ${formatCount(a.repinnedOnce)} of ${formatCount(a.killedClients)} \\| all \\|`),
+  )
   assert.match(block, /Complete responses per second around the fault: /)
   assert.not.match(block, /<!-- bench:/)
 })
@@ -126,10 +143,16 @@ live('two proxies: browsers alternate between them, pins are made by both, and t
   assert.is(result.proxies.length, 2)
   assertConsistent(fleet, result.proxies, TINY, TINY.pairMs)
   assert.is(pairProblem(result), undefined)
-  assert.ok(fleet.perOrigin.every((n) => n > 0), fleet.perOrigin.join('/'))
+  assert.ok(
+    fleet.perOrigin.every((n) => n > 0),
+    fleet.perOrigin.join('/'),
+  )
   assert.ok(result.proxies.every((p) => p.total > 0))
   assert.ok(a.throughBoth > 0 && a.throughBoth <= a.clients)
-  assert.ok(a.pinnedVia.every((n) => n > 0), a.pinnedVia.join('/'))
+  assert.ok(
+    a.pinnedVia.every((n) => n > 0),
+    a.pinnedVia.join('/'),
+  )
   assert.is(sum(a.pinnedVia), a.clients)
   assert.is(sum(result.proxies.map(newExchanges)), a.clients)
   // A session alternates: its requests through the two proxies differ by one at most.

@@ -122,13 +122,18 @@ percentileSuite('should throw a RangeError for an empty list or a p outside 0 to
 
 percentileSuite('should return a member with at least p percent of the list at or below it, and be monotonic in p', () => {
   fc.assert(
-    fc.property(fc.array(finite, { minLength: 1, maxLength: 200 }), fc.double({ min: 0, max: 100, noNaN: true }), fc.double({ min: 0, max: 100, noNaN: true }), (values, p, q) => {
-      const v = percentile(values, p)
-      assert.ok(values.includes(v))
-      assert.ok(values.filter((x) => x <= v).length >= (p / 100) * values.length)
-      const [lo, hi] = p <= q ? [p, q] : [q, p]
-      assert.ok(percentile(values, lo) <= percentile(values, hi))
-    }),
+    fc.property(
+      fc.array(finite, { minLength: 1, maxLength: 200 }),
+      fc.double({ min: 0, max: 100, noNaN: true }),
+      fc.double({ min: 0, max: 100, noNaN: true }),
+      (values, p, q) => {
+        const v = percentile(values, p)
+        assert.ok(values.includes(v))
+        assert.ok(values.filter((x) => x <= v).length >= (p / 100) * values.length)
+        const [lo, hi] = p <= q ? [p, q] : [q, p]
+        assert.ok(percentile(values, lo) <= percentile(values, hi))
+      },
+    ),
     fcParams(),
   )
 })

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import WebSocket, { WebSocketServer } from 'ws'
+import type WebSocket from 'ws'
+import { WebSocketServer } from 'ws'
 
 /** One request a backend received, as it arrived from the proxy. */
 export interface BackendRequest {

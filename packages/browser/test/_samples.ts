@@ -5,9 +5,8 @@ import type { Samples } from './_scenario'
  * One seed per test run, printed so that a run can be replayed with `FC_SEED=<seed>`: the browser and
  * Node both compute over inputs drawn from it.
  */
-export const seed: number = process.env.FC_SEED !== undefined && process.env.FC_SEED !== ''
-  ? Number(process.env.FC_SEED)
-  : (Date.now() ^ (Math.random() * 0x100000000)) | 0
+export const seed: number =
+  process.env.FC_SEED !== undefined && process.env.FC_SEED !== '' ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x100000000)) | 0
 
 process.stdout.write(`fast-check seed ${seed} (replay with FC_SEED=${seed})\n`)
 
@@ -22,17 +21,12 @@ export const arbitraryText: fc.Arbitrary<string> = fc.string({
 
 /** `Cookie` header candidates built from the characters that matter to a parser, and any others. */
 export const arbitraryHeader: fc.Arbitrary<string> = fc.string({
-  unit: fc.oneof(
-    fc.constantFrom('route', 'r', '=', ';', ' ', '\t', '"', 'a', '1', ','),
-    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
-  ),
+  unit: fc.oneof(fc.constantFrom('route', 'r', '=', ';', ' ', '\t', '"', 'a', '1', ','), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
   maxLength: 40,
 })
 
 /** `ip:port` peers: every IPv4 address, every non-zero port. */
-export const arbitraryAddress: fc.Arbitrary<string> = fc
-  .tuple(fc.ipV4(), fc.integer({ min: 1, max: 65535 }))
-  .map(([ip, port]) => `${ip}:${port}`)
+export const arbitraryAddress: fc.Arbitrary<string> = fc.tuple(fc.ipV4(), fc.integer({ min: 1, max: 65535 })).map(([ip, port]) => `${ip}:${port}`)
 
 /** The inputs both runs share, drawn from `seed`. */
 export function drawSamples(runSeed: number): Samples {

@@ -131,8 +131,7 @@ export function runScenario(core: Core, samples: Samples): ScenarioResult {
     hmacSha256: core.hmac('sha256', HMAC_KEY, input),
     hmacSha256LongKey: core.hmac('sha256', longKey, input),
   })
-  const asInput = (input: string | readonly number[]): string | Uint8Array =>
-    typeof input === 'string' ? input : Uint8Array.from(input)
+  const asInput = (input: string | readonly number[]): string | Uint8Array => (typeof input === 'string' ? input : Uint8Array.from(input))
 
   return {
     hashes: HASH_CASES.map(({ name, input }) => ({ name, digests: digests(asInput(input)) })),
@@ -159,7 +158,10 @@ export function runScenario(core: Core, samples: Samples): ScenarioResult {
 
 function cookieValues(core: Core): ScenarioResult['values'] {
   const peers = [ROUTE_KEY, '[::1]:9002', 'http://app.internal', { address: '127.0.0.1:9003', route: 'c' }]
-  const modes: readonly { mode: string; options: Omit<StickyCore.BalancerBaseOptions, 'peers'> & (StickyCore.HashedCookieOptions | StickyCore.HmacCookieOptions) }[] = [
+  const modes: readonly {
+    mode: string
+    options: Omit<StickyCore.BalancerBaseOptions, 'peers'> & (StickyCore.HashedCookieOptions | StickyCore.HmacCookieOptions)
+  }[] = [
     { mode: 'default', options: {} },
     { mode: 'md5', options: { hash: 'md5' } },
     { mode: 'sha1', options: { hash: 'sha1' } },

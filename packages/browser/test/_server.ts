@@ -26,10 +26,14 @@ export async function startPageServer(site: PageSite): Promise<PageServer> {
     requests.push(`${req.method} ${req.url}`)
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
     // Module scripts are refused unless served with a JavaScript MIME type (HTML, "fetch a single module script").
-    const body = req.method !== 'GET' ? undefined
-      : path === '/' ? { type: 'text/html; charset=utf-8', text: site.page }
-      : path === CORE_PATH ? { type: 'text/javascript; charset=utf-8', text: site.core }
-      : undefined
+    const body =
+      req.method !== 'GET'
+        ? undefined
+        : path === '/'
+          ? { type: 'text/html; charset=utf-8', text: site.page }
+          : path === CORE_PATH
+            ? { type: 'text/javascript; charset=utf-8', text: site.core }
+            : undefined
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n')
       return

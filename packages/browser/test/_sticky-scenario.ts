@@ -68,7 +68,12 @@ export interface Observations {
   /** Why the scenario stopped before its end, if it did. */
   readonly aborted: string | null
   /** After teardown: nothing the scenario started may still run. */
-  readonly teardown: { readonly errors: readonly string[]; readonly browserConnected: boolean; readonly proxyListening: boolean; readonly backendsListening: readonly boolean[] }
+  readonly teardown: {
+    readonly errors: readonly string[]
+    readonly browserConnected: boolean
+    readonly proxyListening: boolean
+    readonly backendsListening: readonly boolean[]
+  }
 }
 
 const BACKEND_NAMES = ['backend-a', 'backend-b', 'backend-c'] as const
@@ -215,7 +220,9 @@ export async function runStickyScenario(executable: string): Promise<Observation
     const pin = (step: Step): void => {
       const live = backends.filter((b) => !b.stopped).map((b) => b.name)
       if (step.answeredBy === null || !live.includes(step.answeredBy)) {
-        throw new Error(`step ${step.name} was answered by ${String(step.answeredBy)} (status ${String(step.status)}), not by one of the running backends ${live.join(', ')}`)
+        throw new Error(
+          `step ${step.name} was answered by ${String(step.answeredBy)} (status ${String(step.status)}), not by one of the running backends ${live.join(', ')}`,
+        )
       }
       pinned.push(step.answeredBy)
     }

@@ -60,7 +60,9 @@ function browserRun(chromium: string): () => Promise<BrowserRun> {
 }
 
 const nodeDigest = (algorithm: 'md5' | 'sha1' | 'sha256', input: string | Uint8Array): string =>
-  createHash(algorithm).update(typeof input === 'string' ? new TextEncoder().encode(input) : input).digest('hex')
+  createHash(algorithm)
+    .update(typeof input === 'string' ? new TextEncoder().encode(input) : input)
+    .digest('hex')
 
 const nodeHmac = (algorithm: 'md5' | 'sha1' | 'sha256', key: string | Uint8Array, input: string | Uint8Array): string =>
   createHmac(algorithm, typeof key === 'string' ? new TextEncoder().encode(key) : key)
@@ -98,9 +100,18 @@ for (const [index, { name, input }] of HASH_CASES.entries()) {
 
 InNode('should digest the drawn texts and bytes as node:crypto does', async () => {
   const result = await nodeResult()
-  assert.equal(result.samples.texts, samples.texts.map((text) => nodeDigests(text)))
-  assert.equal(result.samples.bytes, samples.bytes.map((bytes) => nodeDigests(Uint8Array.from(bytes))))
-  assert.equal(result.samples.addresses, samples.addresses.map((address) => [address, nodeDigest('md5', address)]))
+  assert.equal(
+    result.samples.texts,
+    samples.texts.map((text) => nodeDigests(text)),
+  )
+  assert.equal(
+    result.samples.bytes,
+    samples.bytes.map((bytes) => nodeDigests(Uint8Array.from(bytes))),
+  )
+  assert.equal(
+    result.samples.addresses,
+    samples.addresses.map((address) => [address, nodeDigest('md5', address)]),
+  )
 })
 
 InNode('should derive the cookie value of every peer in every mode from its route key', async () => {
@@ -116,39 +127,52 @@ InNode('should derive the cookie value of every peer in every mode from its rout
     'hmac sha256 (bytes key)': (input) => nodeHmac('sha256', longKey, input),
   }
   const { values } = await nodeResult()
-  assert.equal(values.map((v) => v.mode), Object.keys(expected))
+  assert.equal(
+    values.map((v) => v.mode),
+    Object.keys(expected),
+  )
   for (const { mode, values: pairs } of values) {
     const derive = expected[mode]!
-    assert.equal(pairs, [
-      [ROUTE_KEY, derive(ROUTE_KEY, 0)],
-      ['[::1]:9002', derive('[::1]:9002', 1)],
-      ['app.internal:80', derive('app.internal:80', 2)],
-      // `route=` is the value verbatim, and under hmac the input of the HMAC.
-      ['127.0.0.1:9003', mode.startsWith('hmac') ? derive('c', 3) : 'c'],
-    ], mode)
+    assert.equal(
+      pairs,
+      [
+        [ROUTE_KEY, derive(ROUTE_KEY, 0)],
+        ['[::1]:9002', derive('[::1]:9002', 1)],
+        ['app.internal:80', derive('app.internal:80', 2)],
+        // `route=` is the value verbatim, and under hmac the input of the HMAC.
+        ['127.0.0.1:9003', mode.startsWith('hmac') ? derive('c', 3) : 'c'],
+      ],
+      mode,
+    )
   }
 })
 
 InNode('should run the decide scenario to the outcomes nginx gives', async () => {
   const { decisions } = await nodeResult()
-  assert.equal(decisions.map((d) => [d.step, d.outcome, d.status]), [
-    ['new', 'new', null],
-    ['new again', 'new', null],
-    ['hit', 'hit', null],
-    ['hit among other cookies', 'hit', null],
-    ['repinned after a failure', 'repinned', null],
-    ['invalid forged cookie', 'invalid', null],
-    ['invalid oversized cookie', 'invalid', null],
-    ['legacy sockaddr cookie', 'hit', null],
-    ['hit once the failure window passed', 'hit', null],
-    ['retry excluding the pinned peer', 'repinned', null],
-    ['sliding expiry on a hit', 'hit', null],
-    ['no_fallback: 502 for an unusable pinned peer', 'unavailable', 502],
-    ['no_fallback: first visits still balanced', 'new', null],
-  ])
+  assert.equal(
+    decisions.map((d) => [d.step, d.outcome, d.status]),
+    [
+      ['new', 'new', null],
+      ['new again', 'new', null],
+      ['hit', 'hit', null],
+      ['hit among other cookies', 'hit', null],
+      ['repinned after a failure', 'repinned', null],
+      ['invalid forged cookie', 'invalid', null],
+      ['invalid oversized cookie', 'invalid', null],
+      ['legacy sockaddr cookie', 'hit', null],
+      ['hit once the failure window passed', 'hit', null],
+      ['retry excluding the pinned peer', 'repinned', null],
+      ['sliding expiry on a hit', 'hit', null],
+      ['no_fallback: 502 for an unusable pinned peer', 'unavailable', 502],
+      ['no_fallback: first visits still balanced', 'new', null],
+    ],
+  )
   const byStep = new Map(decisions.map((d) => [d.step, d]))
   // Weight 2 makes the third peer smooth weighted round robin's first pick.
-  assert.is(byStep.get('new')?.setCookie, `route=${nodeDigest('md5', '127.0.0.1:9003')}; Path=/; Expires=Thu, 01 Jan 2026 13:00:00 GMT; Max-Age=3600; Secure; HttpOnly; SameSite=Lax`)
+  assert.is(
+    byStep.get('new')?.setCookie,
+    `route=${nodeDigest('md5', '127.0.0.1:9003')}; Path=/; Expires=Thu, 01 Jan 2026 13:00:00 GMT; Max-Age=3600; Secure; HttpOnly; SameSite=Lax`,
+  )
   assert.is(byStep.get('hit')?.peer, ROUTE_KEY)
   assert.is(byStep.get('hit')?.setCookie, null)
   assert.is.not(byStep.get('repinned after a failure')?.peer, ROUTE_KEY)

@@ -93,9 +93,16 @@ for (const { name, html, kind } of readCases) {
 
 Read('should never throw, whatever the browser printed', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.string().map(dump), fc.string().map((s) => dump(RESULT_PREFIX + s))), (html) => {
-      readPageOutput(html)
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.string().map(dump),
+        fc.string().map((s) => dump(RESULT_PREFIX + s)),
+      ),
+      (html) => {
+        readPageOutput(html)
+      },
+    ),
     { seed },
   )
 })
@@ -106,10 +113,14 @@ const Tail = suite('tail')
 
 Tail('should keep the last lines, without D-Bus noise or blank lines', () => {
   fc.assert(
-    fc.property(fc.array(fc.oneof(fc.string(), fc.constant('[1:2:ERROR:dbus/bus.cc:405] Failed to connect'))), fc.integer({ min: 1, max: 5 }), (lines, count) => {
-      const kept = lines.flatMap((line) => line.split('\n')).filter((line) => line.trim() !== '' && !line.includes('dbus/'))
-      assert.equal(tail(lines.join('\n'), count), kept.slice(-count).join('\n'))
-    }),
+    fc.property(
+      fc.array(fc.oneof(fc.string(), fc.constant('[1:2:ERROR:dbus/bus.cc:405] Failed to connect'))),
+      fc.integer({ min: 1, max: 5 }),
+      (lines, count) => {
+        const kept = lines.flatMap((line) => line.split('\n')).filter((line) => line.trim() !== '' && !line.includes('dbus/'))
+        assert.equal(tail(lines.join('\n'), count), kept.slice(-count).join('\n'))
+      },
+    ),
     { seed },
   )
 })
@@ -191,18 +202,24 @@ Backends('should serve its page, its JSON and its WebSocket, each naming it, and
       ws.once('error', reject)
     })
     assert.equal(messages, [JSON.stringify({ backend: 'b1', cookie: 'route=y' }), 'b1:ping'])
-    assert.equal(backend.requests.map((r) => [r.kind, r.url, r.cookie]), [
-      ['http', '/page?step=p', 'route=x'],
-      ['http', `${WHOAMI_PATH}?step=j`, null],
-      ['http', '/favicon.ico', null],
-      ['websocket', `${SOCKET_PATH}?step=w`, 'route=y'],
-    ])
+    assert.equal(
+      backend.requests.map((r) => [r.kind, r.url, r.cookie]),
+      [
+        ['http', '/page?step=p', 'route=x'],
+        ['http', `${WHOAMI_PATH}?step=j`, null],
+        ['http', '/favicon.ico', null],
+        ['websocket', `${SOCKET_PATH}?step=w`, 'route=y'],
+      ],
+    )
 
     await backend.stop()
     assert.is(backend.stopped, true)
     assert.is(await closed, 1006, 'the open WebSocket is cut without a close frame')
     assert.is(backend.server.listening, false)
-    const refused = await fetch(`${origin}/page`).then(() => 'answered', (error: unknown) => String((error as { cause?: { code?: string } }).cause?.code))
+    const refused = await fetch(`${origin}/page`).then(
+      () => 'answered',
+      (error: unknown) => String((error as { cause?: { code?: string } }).cause?.code),
+    )
     assert.is(refused, 'ECONNREFUSED')
   } finally {
     await backend.stop()

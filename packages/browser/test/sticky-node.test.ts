@@ -75,17 +75,26 @@ if (gate.kind === 'not-run') {
     const steps = stageSteps(o, stage)
     const assigned = stepNamed(o, after)
     const rest = steps.slice(steps.indexOf(assigned) + 1)
-    assert.ok(rest.some((s) => s.via === 'navigation') && rest.some((s) => s.via === 'fetch') && rest.some((s) => s.via === 'websocket'),
-      `stage ${stage} ran ${rest.map((s) => s.name).join(', ')}; the scenario stopped: ${o.aborted ?? '-'}`)
+    assert.ok(
+      rest.some((s) => s.via === 'navigation') && rest.some((s) => s.via === 'fetch') && rest.some((s) => s.via === 'websocket'),
+      `stage ${stage} ran ${rest.map((s) => s.name).join(', ')}; the scenario stopped: ${o.aborted ?? '-'}`,
+    )
     for (const step of rest) {
       assert.is(step.answeredBy, backend, `${step.name} (${step.via}) was answered by ${String(step.answeredBy)}`)
       if (step.via !== 'websocket') assert.is(step.status, 200, step.name)
       else assert.is(step.echo, `${backend}:ping`, `${step.name}: the WebSocket echoes through the proxy`)
-      assert.equal(receivers(o, step.name), [{ backend, cookie: `${COOKIE.name}=${value}`, kind: step.via === 'websocket' ? 'websocket' : 'http' }],
-        `${step.name}: only ${backend} got it, with the browser's cookie`)
+      assert.equal(
+        receivers(o, step.name),
+        [{ backend, cookie: `${COOKIE.name}=${value}`, kind: step.via === 'websocket' ? 'websocket' : 'http' }],
+        `${step.name}: only ${backend} got it, with the browser's cookie`,
+      )
       const address = o.backends.find((b) => b.name === backend)?.address
       if (step.via !== 'websocket') {
-        assert.equal(proxyEvents(o, step.name).map((e) => [e.outcome, e.peer, e.status]), [['hit', address, 200]], step.name)
+        assert.equal(
+          proxyEvents(o, step.name).map((e) => [e.outcome, e.peer, e.status]),
+          [['hit', address, 200]],
+          step.name,
+        )
       } else {
         // The proxy reports an upgrade when its tunnel ends: for stages 1 and 2 when their backend stopped, long
         // before the scenario ended; stage 3's ends with the teardown and may be reported after it.
@@ -118,7 +127,10 @@ if (gate.kind === 'not-run') {
     assertJar(first, cookieValueOf(o, backend))
     assert.is(o.documentCookie, '', 'an HttpOnly cookie is hidden from document.cookie')
     assert.equal(receivers(o, 's1-nav1'), [{ backend, cookie: null, kind: 'http' }], 'the first navigation carried no cookie')
-    assert.equal(proxyEvents(o, 's1-nav1').map((e) => [e.outcome, e.peer, e.status]), [['new', address, 200]])
+    assert.equal(
+      proxyEvents(o, 's1-nav1').map((e) => [e.outcome, e.peer, e.status]),
+      [['new', address, 200]],
+    )
   })
 
   InChromium('should send every navigation, fetch() and the WebSocket of the page to the backend it is pinned to', async () => {
@@ -126,7 +138,11 @@ if (gate.kind === 'not-run') {
     const backend = pinnedIn(o, 1)
     assertStaysOn(o, 1, backend, 's1-nav1')
     for (const other of o.backends.filter((b) => b.name !== backend)) {
-      assert.equal(other.requests.filter((r) => stepOf(r.url)?.startsWith('s1-')).map((r) => r.url), [], `${other.name} got nothing in stage 1`)
+      assert.equal(
+        other.requests.filter((r) => stepOf(r.url)?.startsWith('s1-')).map((r) => r.url),
+        [],
+        `${other.name} got nothing in stage 1`,
+      )
     }
   })
 
@@ -143,7 +159,11 @@ if (gate.kind === 'not-run') {
       const closes = o.closesAfterStop[stage - 1]
       assert.ok(closes !== undefined, `no backend was stopped after stage ${stage}; the scenario stopped: ${o.aborted ?? '-'}`)
       if (typeof closes === 'string') assert.unreachable(closes)
-      else assert.equal(closes?.map((c) => c.step), [`s${stage}-ws`])
+      else
+        assert.equal(
+          closes?.map((c) => c.step),
+          [`s${stage}-ws`],
+        )
     })
   }
 
@@ -155,9 +175,15 @@ if (gate.kind === 'not-run') {
     assert.is.not(backend, stopped)
     assert.is(step.status, 200)
     assert.is(step.answeredBy, backend)
-    assert.equal(receivers(o, 's2-nav1').map((r) => r.backend), [backend])
+    assert.equal(
+      receivers(o, 's2-nav1').map((r) => r.backend),
+      [backend],
+    )
     const address = o.backends.find((b) => b.name === backend)?.address
-    assert.equal(proxyEvents(o, 's2-nav1').map((e) => [e.outcome, e.peer, e.status]), [['repinned', address, 200]])
+    assert.equal(
+      proxyEvents(o, 's2-nav1').map((e) => [e.outcome, e.peer, e.status]),
+      [['repinned', address, 200]],
+    )
     assert.is.not(cookieValueOf(o, backend), cookieValueOf(o, stopped))
     assertJar(step, cookieValueOf(o, backend))
   })
@@ -167,15 +193,21 @@ if (gate.kind === 'not-run') {
     assertStaysOn(o, 2, pinnedIn(o, 2), 's2-nav1')
   })
 
-  InChromium("should re-pin a fetch() from the page when that backend stops too, and keep the page there", async () => {
+  InChromium('should re-pin a fetch() from the page when that backend stops too, and keep the page there', async () => {
     const o = await observed()
     const step = stepNamed(o, 's3-fetch1')
     const backend = pinnedIn(o, 3)
     assert.ok(backend !== pinnedIn(o, 1) && backend !== pinnedIn(o, 2), `stage 3 pinned to ${backend}`)
     assert.is(step.status, 200)
-    assert.equal(receivers(o, 's3-fetch1').map((r) => r.backend), [backend])
+    assert.equal(
+      receivers(o, 's3-fetch1').map((r) => r.backend),
+      [backend],
+    )
     const address = o.backends.find((b) => b.name === backend)?.address
-    assert.equal(proxyEvents(o, 's3-fetch1').map((e) => [e.outcome, e.peer, e.status]), [['repinned', address, 200]])
+    assert.equal(
+      proxyEvents(o, 's3-fetch1').map((e) => [e.outcome, e.peer, e.status]),
+      [['repinned', address, 200]],
+    )
     assertJar(step, cookieValueOf(o, backend))
     assertStaysOn(o, 3, backend, 's3-fetch1')
   })

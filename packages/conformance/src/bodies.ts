@@ -82,7 +82,8 @@ export function bodies(ctx: SuiteContext): void {
       const report = parseReport(answer.body)
       assert.is(report.length, whole.length)
       assert.is(report.sha256, sha256(whole))
-    }))
+    }),
+  )
 
   caseIf(ctx, 'expectContinue', 'should honour Expect: 100-continue', () =>
     withScope(async (scope) => {
@@ -93,5 +94,6 @@ export function bodies(ctx: SuiteContext): void {
       assert.ok(answer.continued, 'the client got 100 Continue before sending the body')
       assert.is(answer.status, 200)
       assert.is(answer.headers['x-body-sha256'], sha256(body))
-    }))
+    }),
+  )
 }

@@ -56,9 +56,8 @@ export function clientFaults(ctx: SuiteContext): void {
     withScope(async (scope) => {
       const { proxy, model, target, other } = await fixture(scope, ctx)
       const before = target.requests
-      const upload = scope.defer(
-        startUpload(proxy.url, { method: 'POST', path: '/report', jar: pinnedTo(model, target), contentLength: 8 * MiB }),
-        (u) => u.abort(),
+      const upload = scope.defer(startUpload(proxy.url, { method: 'POST', path: '/report', jar: pinnedTo(model, target), contentLength: 8 * MiB }), (u) =>
+        u.abort(),
       )
       // One MiB of the eight: the proxy streams it on while the client is still connected.
       void upload.write(randomBytes(MiB))
@@ -85,9 +84,8 @@ export function clientFaults(ctx: SuiteContext): void {
       const { proxy, model, target } = await fixture(scope, ctx, { timeoutMs })
       const chunks = Array.from({ length: 4 }, () => randomBytes(4 * 1024))
       const whole = Buffer.concat(chunks)
-      const upload = scope.defer(
-        startUpload(proxy.url, { method: 'POST', path: '/report', jar: pinnedTo(model, target), contentLength: whole.length }),
-        (u) => u.abort(),
+      const upload = scope.defer(startUpload(proxy.url, { method: 'POST', path: '/report', jar: pinnedTo(model, target), contentLength: whole.length }), (u) =>
+        u.abort(),
       )
       for (const chunk of chunks) {
         // The client, not the peer, is silent here: the proxy waits on the client.

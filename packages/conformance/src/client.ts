@@ -84,12 +84,7 @@ export function send(baseUrl: string, exchange: Exchange = {}): Promise<Answer> 
 }
 
 /** Reads a whole response into an {@link Answer} (without `continued`), storing its cookies in `jar`. */
-function collect(
-  res: IncomingMessage,
-  jar: CookieJar | undefined,
-  fail: (error: Error) => void,
-  done: (answer: Omit<Answer, 'continued'>) => void,
-): void {
+function collect(res: IncomingMessage, jar: CookieJar | undefined, fail: (error: Error) => void, done: (answer: Omit<Answer, 'continued'>) => void): void {
   const chunks: Buffer[] = []
   res.on('data', (chunk: Buffer) => chunks.push(chunk))
   res.on('error', fail)

@@ -40,7 +40,10 @@ export function defaults(ctx: SuiteContext): void {
   test('should answer 502 by default to a POST pinned to a dead peer, and never send it to another peer', () =>
     withScope(async (scope) => {
       const [live] = (await startBackends(scope, 1)) as [Backend]
-      const dead = [{ address: `127.0.0.1:${await deadPort()}`, maxFails: 0 }, { address: `127.0.0.1:${await deadPort()}`, maxFails: 0 }]
+      const dead = [
+        { address: `127.0.0.1:${await deadPort()}`, maxFails: 0 },
+        { address: `127.0.0.1:${await deadPort()}`, maxFails: 0 },
+      ]
       // The live peer second: a GET pinned to the first dead peer reaches it on its first retry.
       const balancer = { peers: [dead[0] as { address: string }, { address: live.address }, dead[1] as { address: string }] }
       const proxy = await startAdapter(scope, factory, { balancer })

@@ -25,9 +25,8 @@ function earlyAnswerCase(ctx: SuiteContext, chunked: boolean): () => Promise<voi
       const model = new CookieModel(balancer)
       const jar = new CookieJar()
       jar.set(model.name, model.valueOf(target))
-      const upload = scope.defer(
-        startUpload(proxy.url, { method: 'POST', path: '/early-413', jar, ...(chunked ? {} : { contentLength: UPLOAD }) }),
-        (u) => u.abort(),
+      const upload = scope.defer(startUpload(proxy.url, { method: 'POST', path: '/early-413', jar, ...(chunked ? {} : { contentLength: UPLOAD }) }), (u) =>
+        u.abort(),
       )
       for (let sent = 0; sent < UPLOAD; sent += CHUNK.length) if (!(await upload.write(CHUNK))) break
       upload.end()

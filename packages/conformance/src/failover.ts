@@ -79,7 +79,8 @@ export function failover(ctx: SuiteContext): void {
         model.assertPinnedToAnswerer(answer, backends, method)
         assert.ok(model.setBy(answer), `${method}: the new client gets a cookie`)
       }
-    }))
+    }),
+  )
 
   caseIf(ctx, 'retries', 'should retry a client pinned to a dead peer and pin it to the peer that answered', () =>
     withScope(async (scope) => {
@@ -94,7 +95,8 @@ export function failover(ctx: SuiteContext): void {
       const backend = model.assertPinnedToAnswerer(answer, backends)
       assert.is(model.setBy(answer), model.valueOf(backend), 'the cookie is rewritten to the peer that answered')
       for (let i = 0; i < 3; i += 1) assert.is((await send(proxy.url, { jar })).backend, backend.name)
-    }))
+    }),
+  )
 
   test('should answer 502 with a short body when every peer is down', () =>
     withScope(async (scope) => {
@@ -120,5 +122,6 @@ export function failover(ctx: SuiteContext): void {
       assert.is(backends[0]?.requests, 1, 'a request that reached a peer is not retried after a timeout')
       const next = await send(proxy.url, { path: '/after', jar: new CookieJar() })
       assert.is(next.status, 200, 'the proxy still serves')
-    }))
+    }),
+  )
 }

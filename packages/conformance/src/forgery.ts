@@ -33,8 +33,18 @@ function forgedValues(canary: Backend): string[] {
     a,
     `http://${a}`,
     `//${a}`,
-    '2', '3', '-1', '1e3', '0x1', '1.0', ' 2', '99999999999999999999999999',
-    '../', '../../etc/passwd', `..%2F${a}`, `%2e%2e%2f${encodeURIComponent(a)}`,
+    '2',
+    '3',
+    '-1',
+    '1e3',
+    '0x1',
+    '1.0',
+    ' 2',
+    '99999999999999999999999999',
+    '../',
+    '../../etc/passwd',
+    `..%2F${a}`,
+    `%2e%2e%2f${encodeURIComponent(a)}`,
     'x'.repeat(8_000),
     hex('md5', a).toUpperCase(),
   ]
@@ -129,7 +139,11 @@ export function forgery(ctx: SuiteContext): void {
       const requests: (string | Buffer)[] = [
         `GET / HTTP/1.1\r\nHost: a\r\nCookie: route=${'y'.repeat(64 * 1024)}\r\nConnection: close\r\n\r\n`,
         `GET / HTTP/1.1\r\nHost: a\r\nCookie: route=${forged}; ${'k=v; '.repeat(13_000)}\r\nConnection: close\r\n\r\n`,
-        Buffer.concat([Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\nCookie: route=${forged}`), Buffer.from([0x80, 0xff, 0xfe]), Buffer.from('\r\nConnection: close\r\n\r\n')]),
+        Buffer.concat([
+          Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\nCookie: route=${forged}`),
+          Buffer.from([0x80, 0xff, 0xfe]),
+          Buffer.from('\r\nConnection: close\r\n\r\n'),
+        ]),
         `GET / HTTP/1.1\r\nHost: a\r\nCookie: route=${forged}\r\nCookie: route=${forged}\r\nConnection: close\r\n\r\n`,
         `GET / HTTP/1.1\r\nHost: a\r\nCookie:\r\nConnection: close\r\n\r\n`,
         `GET / HTTP/1.1\r\nHost: a\r\nCookie: route\r\nConnection: close\r\n\r\n`,
@@ -145,9 +159,17 @@ export function forgery(ctx: SuiteContext): void {
         const label = bytes.toString().slice(0, 60)
         // Refusing is fine (a runtime may answer some of these with its own 4xx or even 5xx); what
         // matters is that no answer comes from anywhere but a configured peer.
-        if (answer.status === 200) assert.ok(backends.some((b) => b.name === answer.backend), `${label}: a configured backend answered`)
+        if (answer.status === 200)
+          assert.ok(
+            backends.some((b) => b.name === answer.backend),
+            `${label}: a configured backend answered`,
+          )
         else assert.ok(answer.status === 0 || (answer.status >= 400 && answer.status < 600), `${label}: refused (${answer.status})`)
-        if (answer.backend !== undefined) assert.ok(backends.some((b) => b.name === answer.backend), `${label}: answered by ${answer.backend}`)
+        if (answer.backend !== undefined)
+          assert.ok(
+            backends.some((b) => b.name === answer.backend),
+            `${label}: answered by ${answer.backend}`,
+          )
       }
       const after = await send(proxy.url)
       assert.is(after.status, 200, 'the adapter still serves')

@@ -96,7 +96,14 @@ export function headerRules(ctx: SuiteContext): void {
           const label = JSON.stringify(values)
           const report = reportOf(await sendRaw(proxy.url, rawGet('/xff', lines)), backend, label)
           // A header line's leading and trailing whitespace is not part of its value (RFC 9110 section 5.5).
-          assertForwardedFor(report, appendForwardedFor(values.map((v) => v.trim()), CLIENT) ?? CLIENT, label)
+          assertForwardedFor(
+            report,
+            appendForwardedFor(
+              values.map((v) => v.trim()),
+              CLIENT,
+            ) ?? CLIENT,
+            label,
+          )
         }),
         { seed, numRuns: 40 },
       )
@@ -105,7 +112,11 @@ export function headerRules(ctx: SuiteContext): void {
   test("should set X-Forwarded-Proto and X-Forwarded-Host from the client's hop, replacing what the client claimed", () =>
     withScope(async (scope) => {
       const { proxy, backend } = await onePeer(scope, ctx)
-      const claims = [[], ['X-Forwarded-Proto: https', 'X-Forwarded-Host: evil.example'], ['X-Forwarded-Proto: https', 'X-Forwarded-Proto: ftp', 'X-Forwarded-Host: a', 'X-Forwarded-Host: b']]
+      const claims = [
+        [],
+        ['X-Forwarded-Proto: https', 'X-Forwarded-Host: evil.example'],
+        ['X-Forwarded-Proto: https', 'X-Forwarded-Proto: ftp', 'X-Forwarded-Host: a', 'X-Forwarded-Host: b'],
+      ]
       for (const lines of claims) {
         const label = JSON.stringify(lines)
         const report = reportOf(await sendRaw(proxy.url, rawGet('/xfp', lines)), backend, label)
@@ -161,8 +172,8 @@ export function headerRules(ctx: SuiteContext): void {
       const answer = await send(proxy.url, { path: '/hop-response', jar: new CookieJar() })
       assert.is(answer.status, 200)
       assert.is(answer.backend, backend.name)
-      assert.equal(fieldLines(answer.rawHeaders, 'x-up'), [], 'X-Up, named by the peer\'s Connection, stays on the peer\'s hop')
-      assert.equal(fieldLines(answer.rawHeaders, 'proxy-authenticate'), [], 'Proxy-Authenticate stays on the peer\'s hop')
+      assert.equal(fieldLines(answer.rawHeaders, 'x-up'), [], "X-Up, named by the peer's Connection, stays on the peer's hop")
+      assert.equal(fieldLines(answer.rawHeaders, 'proxy-authenticate'), [], "Proxy-Authenticate stays on the peer's hop")
       for (const value of fieldLines(answer.rawHeaders, 'keep-alive')) {
         assert.not.match(value, /timeout=17|max=99/, "the peer's Keep-Alive stays on the peer's hop")
       }
@@ -174,7 +185,7 @@ export function headerRules(ctx: SuiteContext): void {
       }
     }))
 
-  test('should keep Content-Length and Host when the client\'s Connection names them', () =>
+  test("should keep Content-Length and Host when the client's Connection names them", () =>
     withScope(async (scope) => {
       const { proxy, backend } = await onePeer(scope, ctx)
       const body = 'hello, peer'

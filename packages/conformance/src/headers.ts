@@ -18,8 +18,7 @@ export function headers(ctx: SuiteContext): void {
       const jar = new CookieJar()
       const first = await send(proxy.url, { path: '/set-cookies', jar })
       const backend = model.assertPinnedToAnswerer(first, backends)
-      const rawLines = (answerRaw: readonly string[]): string[] =>
-        answerRaw.filter((_, i) => i % 2 === 1 && answerRaw[i - 1]?.toLowerCase() === 'set-cookie')
+      const rawLines = (answerRaw: readonly string[]): string[] => answerRaw.filter((_, i) => i % 2 === 1 && answerRaw[i - 1]?.toLowerCase() === 'set-cookie')
       const lines = rawLines(first.rawHeaders)
       assert.is(lines.length, 3, `three separate Set-Cookie lines: ${JSON.stringify(lines)}`)
       assert.ok(lines.includes('up1=a; Path=/'), 'the first upstream cookie, verbatim')

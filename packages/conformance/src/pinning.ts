@@ -50,7 +50,10 @@ export function pinning(ctx: SuiteContext): void {
         assert.is(answer.status, 200)
         seen.add(answer.backend ?? '')
       }
-      assert.equal([...seen].sort(), backends.map((b) => b.name))
+      assert.equal(
+        [...seen].sort(),
+        backends.map((b) => b.name),
+      )
     }))
 
   test('should keep pins across a second adapter instance built from the same options', () =>
@@ -65,7 +68,7 @@ export function pinning(ctx: SuiteContext): void {
         const pinned = model.assertPinnedToAnswerer(await send(first.url, { jar }), backends)
         for (let i = 0; i < 3; i += 1) {
           const answer = await send(second.url, { jar })
-          assert.is(answer.backend, pinned.name, 'the second instance honours the first one\'s cookie')
+          assert.is(answer.backend, pinned.name, "the second instance honours the first one's cookie")
           const value = model.setBy(answer)
           if (value !== undefined) assert.is(value, model.valueOf(pinned))
         }

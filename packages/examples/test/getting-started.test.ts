@@ -28,7 +28,9 @@ function block(file: string): string {
 
 /** The `npx sticky-proxy ...` line of the page's shell blocks. */
 function cliLine(): string {
-  const lines = readFileSync(page, 'utf8').split('\n').filter((line) => line.startsWith('npx sticky-proxy '))
+  const lines = readFileSync(page, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('npx sticky-proxy '))
   assert.is(lines.length, 1, 'docs/getting-started.md has one "npx sticky-proxy" line')
   return lines[0]!
 }
@@ -109,7 +111,10 @@ async function assertPinned(fetchFrom: (browser: Browser, path: string) => Promi
   assert.is(alice.cookies.get('route'), md5(`127.0.0.1:${ports['9001']}`))
   assert.is(await answer(bob, '/'), `backend ${ports['9002']} got GET ${seenPath('/')}\n`)
   assert.is(bob.cookies.get('route'), md5(`127.0.0.1:${ports['9002']}`))
-  for (const [browser, port] of [[alice, ports['9001']], [bob, ports['9002']]] as const) {
+  for (const [browser, port] of [
+    [alice, ports['9001']],
+    [bob, ports['9002']],
+  ] as const) {
     for (const path of ['/cart', '/cart?item=1', '/checkout']) {
       assert.is(await answer(browser, path), `backend ${port} got GET ${seenPath(path)}\n`)
     }
@@ -132,14 +137,22 @@ Page('should pin a browser with the sticky-proxy command of the page', async () 
   const cli = join(packageDir, 'node_modules', 'sticky-node', 'dist', 'cli.js')
   const args = withPorts(cliLine(), ports).split(/\s+/).slice(2)
   await start([cli, ...args], 1)
-  await assertPinned((browser, path) => browser.fetch(`http://127.0.0.1:${ports['8080']}${path}`), ports, (path) => path)
+  await assertPinned(
+    (browser, path) => browser.fetch(`http://127.0.0.1:${ports['8080']}${path}`),
+    ports,
+    (path) => path,
+  )
 })
 
 Page('should pin a browser with proxy.ts (sticky-node)', async () => {
   const ports = await freePorts()
   await run('backends.ts', ports, 2)
   await run('proxy.ts', ports, 1)
-  await assertPinned((browser, path) => browser.fetch(`http://127.0.0.1:${ports['8080']}${path}`), ports, (path) => path)
+  await assertPinned(
+    (browser, path) => browser.fetch(`http://127.0.0.1:${ports['8080']}${path}`),
+    ports,
+    (path) => path,
+  )
 })
 
 Page('should pin a browser with fastify.ts (sticky-fastify), the prefix stripped', async () => {
@@ -147,7 +160,11 @@ Page('should pin a browser with fastify.ts (sticky-fastify), the prefix stripped
   await run('backends.ts', ports, 2)
   await run('fastify.ts', ports, 1)
   const base = `http://127.0.0.1:${ports['3000']}`
-  await assertPinned((browser, path) => browser.fetch(`${base}/app${path}`), ports, (path) => path)
+  await assertPinned(
+    (browser, path) => browser.fetch(`${base}/app${path}`),
+    ports,
+    (path) => path,
+  )
   const health = await fetch(`${base}/health`)
   assert.equal(await health.json(), { ok: true })
   assert.is(health.headers.get('set-cookie'), null)
@@ -160,7 +177,11 @@ Page("should pin a browser with the Worker's src/index.ts (sticky-fetch, run und
   writeFileSync(path, withPorts(block('src/index.ts'), ports))
   const worker = (require(path) as { default: { fetch: (request: Request) => Promise<Response> } }).default
   // The Worker's own origin: what wrangler dev would serve it on.
-  await assertPinned((browser, p) => browser.fetch(`http://127.0.0.1:8787${p}`, {}, worker.fetch), ports, (p) => p)
+  await assertPinned(
+    (browser, p) => browser.fetch(`http://127.0.0.1:8787${p}`, {}, worker.fetch),
+    ports,
+    (p) => p,
+  )
 })
 
 Page.run()

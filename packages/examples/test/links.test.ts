@@ -73,7 +73,8 @@ function problem(link: Link): string | undefined {
   let base = dirname(link.from)
   if (target.startsWith(REPOSITORY)) {
     const path = target.slice(REPOSITORY.length).replace(/^(blob|tree)\/main\//, '')
-    if (path === target.slice(REPOSITORY.length) && path !== '' && !path.startsWith('#') && !/^(issues|security)/.test(path)) return 'not a blob or tree link of main'
+    if (path === target.slice(REPOSITORY.length) && path !== '' && !path.startsWith('#') && !/^(issues|security)/.test(path))
+      return 'not a blob or tree link of main'
     if (/^(issues|security)/.test(path)) return undefined
     target = path
     base = root

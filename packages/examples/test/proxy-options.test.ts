@@ -17,7 +17,11 @@ const peers = ['127.0.0.1:9']
 
 /** The shared part of what each adapter resolved from `proxy`. */
 function resolvedBy(proxy: SharedProxyOptions | undefined): Record<'node' | 'fetch' | 'fastify', object> {
-  const shared = ({ timeout, retries, xForwarded }: { timeout: number; retries: number | undefined; xForwarded: object }): object => ({ timeout, retries, xForwarded })
+  const shared = ({ timeout, retries, xForwarded }: { timeout: number; retries: number | undefined; xForwarded: object }): object => ({
+    timeout,
+    retries,
+    xForwarded,
+  })
   const fastify = resolveFastify(proxy === undefined ? { peers } : { peers, proxy })
   return { node: shared(resolveNode(proxy)), fetch: shared(resolveFetch(proxy)), fastify: shared(fastify) }
 }
@@ -99,7 +103,11 @@ for (const { where, options, option } of strays) {
         await app.close()
       }
     })
-    for (const [adapter, error] of [['sticky-node', node], ['sticky-fetch', fetch], ['sticky-fastify', fastify]] as const) {
+    for (const [adapter, error] of [
+      ['sticky-node', node],
+      ['sticky-fetch', fetch],
+      ['sticky-fastify', fastify],
+    ] as const) {
       assert.is(error.option, option, `${adapter}: ${error.message}`)
       assert.ok(error.message.includes(option), adapter)
     }

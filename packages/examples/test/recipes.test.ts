@@ -86,7 +86,10 @@ async function assertEachBrowserPinned(base: string, backends: readonly Backend[
   assert.is(alice.cookies.get('route'), pinTo(backends.find((b) => b.id === first.backend)!))
   assert.is(bob.cookies.get('route'), pinTo(backends.find((b) => b.id === other.backend)!))
   // One browser after the other (interleaved, a proxy that ignored the cookie and alternated would pass).
-  for (const [browser, backend] of [[alice, first.backend], [bob, other.backend]] as const) {
+  for (const [browser, backend] of [
+    [alice, first.backend],
+    [bob, other.backend],
+  ] as const) {
     for (let i = 0; i < 6; i++) {
       const method = i % 2 === 0 ? 'GET' : 'POST'
       const body = method === 'POST' ? `step ${i}` : null

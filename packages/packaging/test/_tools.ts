@@ -17,11 +17,8 @@ let loading: Promise<Tools> | undefined
 
 /** Loads publint and are-the-types-wrong (once per process). */
 export function tools(): Promise<Tools> {
-  loading ??= Promise.all([
-    import('@arethetypeswrong/core'),
-    import('@arethetypeswrong/core/problems'),
-    import('publint'),
-    import('publint/utils'),
-  ]).then(([attw, attwProblems, publint, publintUtils]) => ({ attw, attwProblems, publint, publintUtils }))
+  loading ??= Promise.all([import('@arethetypeswrong/core'), import('@arethetypeswrong/core/problems'), import('publint'), import('publint/utils')]).then(
+    ([attw, attwProblems, publint, publintUtils]) => ({ attw, attwProblems, publint, publintUtils }),
+  )
   return loading
 }

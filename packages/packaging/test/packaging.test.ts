@@ -54,9 +54,7 @@ const TOP_LEVEL_FILES = new Set(['package.json', 'README.md', 'LICENSE', 'LICENS
 // The four packs run at once (each spawns pnpm); every suite waits for its own.
 let packing: Promise<Map<string, PromiseSettledResult<Packed>>> | undefined
 async function packed(name: string): Promise<Packed> {
-  packing ??= Promise.allSettled(PUBLISHED.map((p) => pack(p.name))).then(
-    (results) => new Map(PUBLISHED.map((p, i) => [p.name, results[i]!])),
-  )
+  packing ??= Promise.allSettled(PUBLISHED.map((p) => pack(p.name))).then((results) => new Map(PUBLISHED.map((p, i) => [p.name, results[i]!])))
   const result = (await packing).get(name)
   if (result === undefined) throw new Error(`${name} is not in the list of published packages`)
   if (result.status === 'rejected') throw result.reason
@@ -74,7 +72,9 @@ function repositoryWeb(root: Manifest): string {
 function withoutDevelopment(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value
   return Object.fromEntries(
-    Object.entries(value).filter(([key]) => key !== 'development').map(([key, inner]) => [key, withoutDevelopment(inner)]),
+    Object.entries(value)
+      .filter(([key]) => key !== 'development')
+      .map(([key, inner]) => [key, withoutDevelopment(inner)]),
   )
 }
 
@@ -137,7 +137,10 @@ for (const published of PUBLISHED) {
     assert.is(manifest.homepage, `${web}/tree/main/packages/${name}#readme`)
     assert.equal(manifest.bugs, { url: `${web}/issues` })
     assert.ok(Array.isArray(manifest.keywords) && manifest.keywords.length > 0, 'no keywords')
-    assert.ok(manifest.keywords!.every((keyword) => /^[a-z0-9][a-z0-9-]*$/.test(keyword)), `keywords: ${manifest.keywords!.join(', ')}`)
+    assert.ok(
+      manifest.keywords!.every((keyword) => /^[a-z0-9][a-z0-9-]*$/.test(keyword)),
+      `keywords: ${manifest.keywords!.join(', ')}`,
+    )
   })
 
   Package('should link the README only to absolute URLs, the repository by its one address', async () => {
@@ -175,7 +178,10 @@ for (const published of PUBLISHED) {
     }
     // The packer's report and the tarball itself must agree.
     const prefix = `/node_modules/${name}/`
-    const inTarball = contents.listFiles().map((file) => file.slice(prefix.length)).sort()
+    const inTarball = contents
+      .listFiles()
+      .map((file) => file.slice(prefix.length))
+      .sort()
     assert.equal(inTarball, [...files])
   })
 

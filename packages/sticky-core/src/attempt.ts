@@ -107,15 +107,7 @@ export interface AttemptFacts {
  * Why the proxy, not the peer, produced the answer (or cut the response short); `undefined` when
  * the peer's response is relayed.
  */
-export type AttemptError =
-  | 'connect'
-  | 'timeout'
-  | 'protocol'
-  | 'upstream-aborted'
-  | 'client-aborted'
-  | 'client-body'
-  | 'client-timeout'
-  | 'proxy'
+export type AttemptError = 'connect' | 'timeout' | 'protocol' | 'upstream-aborted' | 'client-aborted' | 'client-body' | 'client-timeout' | 'proxy'
 
 /** What to do after an attempt. */
 export interface AttemptVerdict {

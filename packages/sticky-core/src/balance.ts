@@ -32,11 +32,7 @@ export function createWeightState(weight: number): WeightState {
  *   need not allocate a closure per call.
  * @returns the chosen peer, or undefined when none is eligible.
  */
-export function pickSmoothWeighted<T extends WeightState, C>(
-  peers: readonly T[],
-  eligible: (peer: T, context: C) => boolean,
-  context: C,
-): T | undefined {
+export function pickSmoothWeighted<T extends WeightState, C>(peers: readonly T[], eligible: (peer: T, context: C) => boolean, context: C): T | undefined {
   let best: T | undefined
   let total = 0
   for (let i = 0; i < peers.length; i++) {

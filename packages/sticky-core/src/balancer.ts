@@ -449,7 +449,13 @@ export function createBalancer(options: BalancerOptions): Balancer {
       // A re-issue keeps the first pin's time (maxAge counts from it) and is signed by the first key.
       const born = Number.isNaN(foundBorn) ? undefined : foundBorn
       const token = codec.issue(slot.tokenId, now, born)
-      return Object.freeze({ peer: slot.peer, setCookie: tokenCookie(setup, token, now), headerValue: setup.carrier ? token : null, outcome, status: undefined })
+      return Object.freeze({
+        peer: slot.peer,
+        setCookie: tokenCookie(setup, token, now),
+        headerValue: setup.carrier ? token : null,
+        outcome,
+        status: undefined,
+      })
     }
     if (foundLegacy || refresh === 'always') return slot.constant[outcome] ?? dated(slot, setup, outcome, now)
     return plain

@@ -120,7 +120,8 @@ export function assertCookieDomain(domain: unknown, option: string): asserts dom
     if (c === 0x2e) {
       const labelLength = i - labelStart
       if (labelLength === 0) throw new StickyConfigError(option, domain, `empty label at ${i}`)
-      if (labelLength > 63) throw new StickyConfigError(option, domain, `a label has at most 63 characters (RFC 1034), the one at ${labelStart} has ${labelLength}`)
+      if (labelLength > 63)
+        throw new StickyConfigError(option, domain, `a label has at most 63 characters (RFC 1034), the one at ${labelStart} has ${labelLength}`)
       if (domain.charCodeAt(labelStart) === 0x2d || domain.charCodeAt(i - 1) === 0x2d) {
         throw new StickyConfigError(option, domain, `a label must not start or end with '-' (RFC 1123), see ${labelStart}`)
       }

@@ -29,7 +29,11 @@ export function computeCookieValues(peers: readonly ParsedPeer[], options: Resol
   const claim = (value: string, item: ParsedPeer, field: string): void => {
     const other = owner.get(value)
     if (other !== undefined) {
-      throw new StickyConfigError(`peers[${item.index}].${field}`, field === 'route' ? item.peer.route : item.peer.address, `its cookie value ${JSON.stringify(value)} is also the value of peers[${other.index}]`)
+      throw new StickyConfigError(
+        `peers[${item.index}].${field}`,
+        field === 'route' ? item.peer.route : item.peer.address,
+        `its cookie value ${JSON.stringify(value)} is also the value of peers[${other.index}]`,
+      )
     }
     owner.set(value, item)
   }

@@ -198,11 +198,19 @@ function cookieParts(name: string, value: string, attributes: Omit<CookieAttribu
 
   const lowerPrefix = name.slice(0, 9).toLowerCase()
   if (lowerPrefix.startsWith('__secure-') && !secure) {
-    throw new StickyConfigError(`${prefix}secure`, attributes?.secure, `the __Secure- prefix of ${JSON.stringify(name)} requires secure (RFC 6265bis section 4.1.3.1)`)
+    throw new StickyConfigError(
+      `${prefix}secure`,
+      attributes?.secure,
+      `the __Secure- prefix of ${JSON.stringify(name)} requires secure (RFC 6265bis section 4.1.3.1)`,
+    )
   }
   if (lowerPrefix.startsWith('__host-')) {
     if (!secure) {
-      throw new StickyConfigError(`${prefix}secure`, attributes?.secure, `the __Host- prefix of ${JSON.stringify(name)} requires secure (RFC 6265bis section 4.1.3.2)`)
+      throw new StickyConfigError(
+        `${prefix}secure`,
+        attributes?.secure,
+        `the __Host- prefix of ${JSON.stringify(name)} requires secure (RFC 6265bis section 4.1.3.2)`,
+      )
     }
     if (domain !== undefined) {
       throw new StickyConfigError(`${prefix}domain`, domain, `the __Host- prefix of ${JSON.stringify(name)} forbids a domain (RFC 6265bis section 4.1.3.2)`)

@@ -37,6 +37,15 @@ export type { AttemptError, AttemptEvent, AttemptFacts, AttemptVerdict } from '.
 export { appendForwardedFor, forwardedFields, forwardedNames, upstreamHost } from './forwarding'
 export type { ForwardedInput, ForwardedSelection } from './forwarding'
 export { contentLength, relayableField, relayableReason } from './relay'
-export { createTokenCodec, type RejectedTokenReading, type TokenCodec, type TokenKey, type TokenOptions, type TokenPeerTable, type TokenReading, type ValidTokenReading } from './token'
+export {
+  createTokenCodec,
+  type RejectedTokenReading,
+  type TokenCodec,
+  type TokenKey,
+  type TokenOptions,
+  type TokenPeerTable,
+  type TokenReading,
+  type ValidTokenReading,
+} from './token'
 export { pathOf } from './exchange-event'
 export type { ExchangeError, ExchangeEvent } from './exchange-event'

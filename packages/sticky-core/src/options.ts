@@ -82,7 +82,11 @@ export function resolveOptions(options: BalancerOptions): ResolvedOptions {
   const hash = resolveHash(options.hash, hmac !== undefined)
   const legacy = bool(options.legacy, false, 'legacy')
   if (legacy && hmac === undefined && (hash === 'index' || hash === 'raw')) {
-    throw new StickyConfigError('legacy', legacy, `hash '${hash}' values are the same in every nginx sticky module: legacy digests exist for md5, sha1 and hmac only`)
+    throw new StickyConfigError(
+      'legacy',
+      legacy,
+      `hash '${hash}' values are the same in every nginx sticky module: legacy digests exist for md5, sha1 and hmac only`,
+    )
   }
   const refresh = options.refresh ?? 'assign'
   if (refresh !== 'assign' && refresh !== 'always') {

@@ -7,11 +7,20 @@ function charsOf(ranges: ReadonlyArray<readonly [number, number]>): string[] {
 }
 
 /** RFC 9110 `tchar`, written out independently of the code under test. */
-export const TOKEN_CHARS: readonly string[] = [...'!#$%&\'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ']
+export const TOKEN_CHARS: readonly string[] = [..."!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"]
 /** RFC 6265 `cookie-octet`: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
-export const COOKIE_OCTETS: readonly string[] = charsOf([[0x21, 0x21], [0x23, 0x2b], [0x2d, 0x3a], [0x3c, 0x5b], [0x5d, 0x7e]])
+export const COOKIE_OCTETS: readonly string[] = charsOf([
+  [0x21, 0x21],
+  [0x23, 0x2b],
+  [0x2d, 0x3a],
+  [0x3c, 0x5b],
+  [0x5d, 0x7e],
+])
 /** RFC 6265 `av-octet`: any CHAR except CTLs or `;`. */
-export const AV_OCTETS: readonly string[] = charsOf([[0x20, 0x3a], [0x3c, 0x7e]])
+export const AV_OCTETS: readonly string[] = charsOf([
+  [0x20, 0x3a],
+  [0x3c, 0x7e],
+])
 
 /** A valid cookie name. */
 export const arbitraryName: fc.Arbitrary<string> = fc.string({ unit: fc.constantFrom(...TOKEN_CHARS), minLength: 1, maxLength: 16 })

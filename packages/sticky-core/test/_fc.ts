@@ -4,9 +4,8 @@ import type { Parameters } from 'fast-check'
  * One seed per test run, printed so that a failing property can be replayed with `FC_SEED=<seed>`.
  * fast-check also reports the seed and shrink path of a failure; this line covers the passing runs too.
  */
-export const seed: number = process.env.FC_SEED !== undefined && process.env.FC_SEED !== ''
-  ? Number(process.env.FC_SEED)
-  : (Date.now() ^ (Math.random() * 0x100000000)) | 0
+export const seed: number =
+  process.env.FC_SEED !== undefined && process.env.FC_SEED !== '' ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x100000000)) | 0
 
 process.stdout.write(`fast-check seed ${seed} (replay with FC_SEED=${seed})\n`)
 

@@ -6,7 +6,9 @@ export const BOUNDARY_LENGTHS: readonly number[] = [0, 1, 55, 56, 57, 63, 64, 65
 
 /** The reference digest from node:crypto, lowercase hex. */
 export function nodeHash(algorithm: 'md5' | 'sha1' | 'sha256', data: Uint8Array | string): string {
-  return createHash(algorithm).update(typeof data === 'string' ? Buffer.from(new TextEncoder().encode(data)) : data).digest('hex')
+  return createHash(algorithm)
+    .update(typeof data === 'string' ? Buffer.from(new TextEncoder().encode(data)) : data)
+    .digest('hex')
 }
 
 /** The reference HMAC from node:crypto, lowercase hex. */

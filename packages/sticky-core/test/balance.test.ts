@@ -47,7 +47,10 @@ Pick('should skip ineligible peers without touching their state', () => {
 
 Pick('should return undefined when no peer is eligible, and change nothing', () => {
   const peers = named([2, 3])
-  assert.is(pickSmoothWeighted(peers, () => false, null), undefined)
+  assert.is(
+    pickSmoothWeighted(peers, () => false, null),
+    undefined,
+  )
   assert.equal(peers, named([2, 3]))
   assert.is(pickSmoothWeighted([], always, null), undefined)
 })
@@ -74,13 +77,16 @@ Pick('should pick each peer exactly weight times in every cycle of sum(weights) 
         })
       }
       // The state returns to its start after each full cycle.
-      assert.equal(peers.map((p) => p.current), weights.map(() => 0))
+      assert.equal(
+        peers.map((p) => p.current),
+        weights.map(() => 0),
+      )
     }),
     fcParams(),
   )
 })
 
-Pick('should keep each peer\'s credit at what it is owed: current = picks due - picks made, times the total', () => {
+Pick("should keep each peer's credit at what it is owed: current = picks due - picks made, times the total", () => {
   fc.assert(
     fc.property(arbitraryWeights, fc.integer({ min: 1, max: 60 }), (weights, picks) => {
       const peers = named(weights)
@@ -116,7 +122,10 @@ Pick('should keep the sum of current weights at zero for a stable eligible set',
     fc.property(arbitraryWeights, fc.integer({ min: 1, max: 50 }), (weights, picks) => {
       const peers = named(weights)
       sequence(peers, picks)
-      assert.is(peers.reduce((sum, p) => sum + p.current, 0), 0)
+      assert.is(
+        peers.reduce((sum, p) => sum + p.current, 0),
+        0,
+      )
     }),
     fcParams(),
   )

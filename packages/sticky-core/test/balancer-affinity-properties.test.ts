@@ -45,7 +45,7 @@ function mutate(token: string, m: Mutation, foreign: string): string {
     case 'flip': {
       const at = m.at % token.length
       const c = ALPHABET.indexOf(token[at]!)
-      const flipped = c < 0 ? token[at] === '.' ? '-' : 'A' : ALPHABET[c ^ (1 << m.bit)]!
+      const flipped = c < 0 ? (token[at] === '.' ? '-' : 'A') : ALPHABET[c ^ (1 << m.bit)]!
       return token.slice(0, at) + flipped + token.slice(at + 1)
     }
     case 'truncate':
@@ -208,8 +208,14 @@ const arbitraryFailover: fc.Arbitrary<FailoverScenario> = fc.record({
   rule: fc.constantFrom<FailoverRule>('repin', 'temporary', 'strict', 'persist'),
   token: fc.boolean(),
   failures: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: ADDRESSES.length, maxLength: ADDRESSES.length }),
-  down: fc.array(fc.integer({ min: 0, max: 4 }).map((n) => n === 0), { minLength: ADDRESSES.length, maxLength: ADDRESSES.length }),
-  excluded: fc.array(fc.integer({ min: 0, max: 5 }).map((n) => n === 0), { minLength: ADDRESSES.length, maxLength: ADDRESSES.length }),
+  down: fc.array(
+    fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+    { minLength: ADDRESSES.length, maxLength: ADDRESSES.length },
+  ),
+  excluded: fc.array(
+    fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+    { minLength: ADDRESSES.length, maxLength: ADDRESSES.length },
+  ),
   pin: fc.nat(ADDRESSES.length - 1),
 })
 

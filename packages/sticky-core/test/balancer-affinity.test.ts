@@ -96,7 +96,7 @@ Tokens('should honour a token signed by an older key and re-issue it with the fi
   assert.is(last.setCookie, null)
 })
 
-Tokens('should keep tokens across reordering and make a removed peer\'s tokens invalid', () => {
+Tokens("should keep tokens across reordering and make a removed peer's tokens invalid", () => {
   const clock = manualClock(T0)
   const b = createBalancer({ peers, token: { keys: [K1] }, now: clock.now })
   const tokens = b.peers.map((p) => [p.id, b.cookieValue(p)] as const)
@@ -115,7 +115,7 @@ Tokens('should name a peer by its route, so an address change keeps its clients'
   assert.is(b.decide(`route=${token}`).peer?.address, '127.0.0.1:9101')
 })
 
-Tokens('should refuse token beside hash, hmac or legacy, and a route that is another peer\'s route key', () => {
+Tokens("should refuse token beside hash, hmac or legacy, and a route that is another peer's route key", () => {
   const token = { keys: [K1] }
   expectConfigError(() => createBalancer({ peers, token, hash: 'md5' } as unknown as BalancerOptions), 'hash')
   expectConfigError(() => createBalancer({ peers, token, hmac: { algorithm: 'sha256', key: 'k' } } as unknown as BalancerOptions), 'hmac')
@@ -253,7 +253,7 @@ Header('should take the pin from the header when there is no cookie, and the coo
   }
 })
 
-Header('should give the value to send back whenever it pins, equal to the cookie\'s', () => {
+Header("should give the value to send back whenever it pins, equal to the cookie's", () => {
   for (const token of [undefined, { keys: [K1], idle: 60 }]) {
     const clock = manualClock(T0)
     const b = createBalancer({ peers, header: 'X-Sticky-Route', now: clock.now, ...(token === undefined ? {} : { token }) })

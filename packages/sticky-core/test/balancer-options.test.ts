@@ -69,23 +69,33 @@ const badOptions: readonly BadOptions[] = [
   { name: 'partitioned without secure', options: { peers, cookie: { partitioned: true } }, option: 'cookie.partitioned', value: true },
   { name: 'a __Secure- name without secure', options: { peers, cookie: { name: '__Secure-route' } }, option: 'cookie.secure', value: undefined },
   { name: 'a __Host- name without secure', options: { peers, cookie: { name: '__Host-route' } }, option: 'cookie.secure', value: undefined },
-  { name: 'a __Host- name with a domain', options: { peers, cookie: { name: '__Host-route', domain: 'example.com', ...secure } }, option: 'cookie.domain', value: 'example.com' },
-  { name: 'a __Host- name with a path', options: { peers, cookie: { name: '__Host-route', path: '/app', ...secure } }, option: 'cookie.path', value: '/app' },
-  { name: 'a raw route key that is no cookie value', options: { peers: ['[::1]:80', 'unix:/a,b'], hash: 'raw' }, option: 'peers[1].address', value: 'unix:/a,b' },
   {
-    name: 'a route equal to another peer\'s index',
+    name: 'a __Host- name with a domain',
+    options: { peers, cookie: { name: '__Host-route', domain: 'example.com', ...secure } },
+    option: 'cookie.domain',
+    value: 'example.com',
+  },
+  { name: 'a __Host- name with a path', options: { peers, cookie: { name: '__Host-route', path: '/app', ...secure } }, option: 'cookie.path', value: '/app' },
+  {
+    name: 'a raw route key that is no cookie value',
+    options: { peers: ['[::1]:80', 'unix:/a,b'], hash: 'raw' },
+    option: 'peers[1].address',
+    value: 'unix:/a,b',
+  },
+  {
+    name: "a route equal to another peer's index",
     options: { peers: ['127.0.0.1:1', { address: '127.0.0.1:2', route: '0' }], hash: 'index' },
     option: 'peers[1].route',
     value: '0',
   },
   {
-    name: 'a route equal to another peer\'s digest',
+    name: "a route equal to another peer's digest",
     options: { peers: ['127.0.0.1:9001', { address: '127.0.0.1:2', route: '422db4e6da7b4bba46bd476612df0469' }] },
     option: 'peers[1].route',
     value: '422db4e6da7b4bba46bd476612df0469',
   },
   {
-    name: 'a route equal to another peer\'s legacy digest',
+    name: "a route equal to another peer's legacy digest",
     options: { peers: [{ address: '127.0.0.1:2', route: '2b46daf0ba503cbe30c3b46dfad73e0a' }, '127.0.0.1:9001'], legacy: true },
     option: 'peers[1].address',
     value: '127.0.0.1:9001',
@@ -104,9 +114,15 @@ for (const c of badOptions) {
 
 const goodOptions: ReadonlyArray<{ name: string; options: BalancerOptions }> = [
   { name: 'the defaults', options: { peers } },
-  { name: 'every cookie attribute', options: { peers, cookie: { name: '__Host-r', path: '/', expires: 'max', secure: true, httpOnly: true, sameSite: 'None', partitioned: true } } },
+  {
+    name: 'every cookie attribute',
+    options: { peers, cookie: { name: '__Host-r', path: '/', expires: 'max', secure: true, httpOnly: true, sameSite: 'None', partitioned: true } },
+  },
   { name: 'a domain with a leading dot', options: { peers, cookie: { domain: '.example.com' } } },
-  { name: 'explicit undefined options', options: { peers, cookie: undefined, hash: undefined, hmac: undefined, fallback: undefined, refresh: undefined, legacy: undefined, now: undefined } },
+  {
+    name: 'explicit undefined options',
+    options: { peers, cookie: undefined, hash: undefined, hmac: undefined, fallback: undefined, refresh: undefined, legacy: undefined, now: undefined },
+  },
   { name: 'hmac with a byte key and sha256', options: { peers, hmac: { algorithm: 'sha256', key: new Uint8Array([1, 2, 3]) } } },
   { name: 'legacy with hmac', options: { peers, hmac: { algorithm: 'md5', key: 'k' }, legacy: true } },
   { name: 'raw with IPv4, host and socket peers', options: { peers: ['127.0.0.1:1', 'app:2', 'unix:/run/a.sock'], hash: 'raw' } },
@@ -120,8 +136,15 @@ for (const c of goodOptions) {
   })
 }
 
-Options('should read duration text in the option\'s unit: seconds for expires, milliseconds for failTimeout', () => {
-  const cases: ReadonlyArray<readonly [string, number]> = [['1s', 1], ['90s', 90], ['1m30s', 90], ['2h', 7200], ['1d', 86_400], ['400d', 400 * 86_400]]
+Options("should read duration text in the option's unit: seconds for expires, milliseconds for failTimeout", () => {
+  const cases: ReadonlyArray<readonly [string, number]> = [
+    ['1s', 1],
+    ['90s', 90],
+    ['1m30s', 90],
+    ['2h', 7200],
+    ['1d', 86_400],
+    ['400d', 400 * 86_400],
+  ]
   for (const [text, seconds] of cases) {
     const now = (): number => 0
     const byText = createBalancer({ peers, now, cookie: { expires: text as `${number}s` } }).decide(undefined).setCookie
@@ -135,19 +158,53 @@ Options('should read duration text in the option\'s unit: seconds for expires, m
 })
 
 Options('should name any unknown key at any level of the options, with its value (property)', () => {
-  const known = new Set(['peers', 'cookie', 'hash', 'hmac', 'token', 'failover', 'strictStatus', 'header', 'fallback', 'refresh', 'legacy', 'now', 'name', 'path', 'domain', 'expires', 'secure',
-    'httpOnly', 'sameSite', 'partitioned', 'algorithm', 'key', 'address', 'weight', 'maxFails', 'failTimeout', 'route', 'backup', 'down', 'drain',
-    '__proto__', 'constructor'])
+  const known = new Set([
+    'peers',
+    'cookie',
+    'hash',
+    'hmac',
+    'token',
+    'failover',
+    'strictStatus',
+    'header',
+    'fallback',
+    'refresh',
+    'legacy',
+    'now',
+    'name',
+    'path',
+    'domain',
+    'expires',
+    'secure',
+    'httpOnly',
+    'sameSite',
+    'partitioned',
+    'algorithm',
+    'key',
+    'address',
+    'weight',
+    'maxFails',
+    'failTimeout',
+    'route',
+    'backup',
+    'down',
+    'drain',
+    '__proto__',
+    'constructor',
+  ])
   const unknownKey = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !known.has(k))
   const level = fc.constantFrom('top', 'cookie', 'hmac', 'peer')
   fc.assert(
     fc.property(unknownKey, fc.integer(), level, (key, value, where) => {
       const extra = { [key]: value }
       const options =
-        where === 'top' ? { peers, ...extra }
-        : where === 'cookie' ? { peers, cookie: { path: '/', ...extra } }
-        : where === 'hmac' ? { peers, hmac: { algorithm: 'md5', key: 'k', ...extra } }
-        : { peers: [{ address: '127.0.0.1:1', ...extra }] }
+        where === 'top'
+          ? { peers, ...extra }
+          : where === 'cookie'
+            ? { peers, cookie: { path: '/', ...extra } }
+            : where === 'hmac'
+              ? { peers, hmac: { algorithm: 'md5', key: 'k', ...extra } }
+              : { peers: [{ address: '127.0.0.1:1', ...extra }] }
       const option = where === 'top' ? key : where === 'peer' ? `peers[0].${key}` : `${where}.${key}`
       const error = expectConfigError(() => createBalancer(options as BalancerOptions), option)
       assert.is(error.value, value)

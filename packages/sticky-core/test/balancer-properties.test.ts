@@ -6,9 +6,7 @@ import type { Peer, PeerOptions } from '../src/peers'
 import { fcParams } from './_fc'
 import { manualClock, nodeDigest, nodeHmac } from './_balancer'
 
-type Mode =
-  | { readonly hash: 'md5' | 'sha1' | 'index' | 'raw' }
-  | { readonly hmac: { readonly algorithm: 'md5' | 'sha1' | 'sha256'; readonly key: string } }
+type Mode = { readonly hash: 'md5' | 'sha1' | 'index' | 'raw' } | { readonly hmac: { readonly algorithm: 'md5' | 'sha1' | 'sha256'; readonly key: string } }
 
 interface Scenario {
   readonly peers: readonly PeerOptions[]
@@ -27,35 +25,38 @@ const arbitraryMode: fc.Arbitrary<Mode> = fc.oneof(
 )
 
 const arbitraryPeer = (port: number): fc.Arbitrary<PeerOptions> =>
-  fc.record({
-    address: fc.constant(`127.0.0.1:${port}`),
-    weight: fc.integer({ min: 1, max: 5 }),
-    maxFails: fc.integer({ min: 0, max: 2 }),
-    backup: fc.boolean(),
-    state: fc.constantFrom('up', 'up', 'up', 'down', 'drain'),
-    route: fc.option(fc.constantFrom('blue', 'green', 'r-1'), { nil: undefined }),
-  }).map(({ state, ...p }) => ({ ...p, down: state === 'down', drain: state === 'drain' }))
+  fc
+    .record({
+      address: fc.constant(`127.0.0.1:${port}`),
+      weight: fc.integer({ min: 1, max: 5 }),
+      maxFails: fc.integer({ min: 0, max: 2 }),
+      backup: fc.boolean(),
+      state: fc.constantFrom('up', 'up', 'up', 'down', 'drain'),
+      route: fc.option(fc.constantFrom('blue', 'green', 'r-1'), { nil: undefined }),
+    })
+    .map(({ state, ...p }) => ({ ...p, down: state === 'down', drain: state === 'drain' }))
 
-const arbitraryScenario: fc.Arbitrary<Scenario> = fc
-  .integer({ min: 1, max: 5 })
-  .chain((count) =>
-    fc.record({
-      peers: fc.tuple(...Array.from({ length: count }, (_, i) => arbitraryPeer(9001 + i))).map((peers) => {
-        // At least one primary, and routes unique: the configuration must be valid.
-        const seen = new Set<string>()
-        return peers.map((p, i) => {
-          const route = p.route !== undefined && !seen.has(p.route) ? p.route : undefined
-          if (route !== undefined) seen.add(route)
-          return { ...p, route, backup: i === 0 ? false : p.backup }
-        })
-      }),
-      mode: arbitraryMode,
-      fallback: fc.boolean(),
-      refresh: fc.constantFrom('assign' as const, 'always' as const),
-      failures: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: count, maxLength: count }),
-      excluded: fc.array(fc.integer({ min: 0, max: 4 }).map((n) => n === 0), { minLength: count, maxLength: count }),
+const arbitraryScenario: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 5 }).chain((count) =>
+  fc.record({
+    peers: fc.tuple(...Array.from({ length: count }, (_, i) => arbitraryPeer(9001 + i))).map((peers) => {
+      // At least one primary, and routes unique: the configuration must be valid.
+      const seen = new Set<string>()
+      return peers.map((p, i) => {
+        const route = p.route !== undefined && !seen.has(p.route) ? p.route : undefined
+        if (route !== undefined) seen.add(route)
+        return { ...p, route, backup: i === 0 ? false : p.backup }
+      })
     }),
-  )
+    mode: arbitraryMode,
+    fallback: fc.boolean(),
+    refresh: fc.constantFrom('assign' as const, 'always' as const),
+    failures: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: count, maxLength: count }),
+    excluded: fc.array(
+      fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+      { minLength: count, maxLength: count },
+    ),
+  }),
+)
 
 function build(s: Scenario): Balancer {
   const balancer = createBalancer({ peers: s.peers, ...s.mode, fallback: s.fallback, refresh: s.refresh, now: manualClock().now } as BalancerOptions)
@@ -117,9 +118,9 @@ const arbitraryPairs = (s: Scenario): fc.Arbitrary<Pair[]> => {
   const real = s.peers.map((_, i) => i)
   const value = fc.oneof(
     fc.constantFrom(...real).map((i) => ({ value: expectedValue(s, i) })),
-    fc.constantFrom(...real).chain((i) =>
-      fc.integer({ min: 0, max: Math.max(0, expectedValue(s, i).length - 1) }).map((n) => ({ value: expectedValue(s, i).slice(0, n) })),
-    ),
+    fc
+      .constantFrom(...real)
+      .chain((i) => fc.integer({ min: 0, max: Math.max(0, expectedValue(s, i).length - 1) }).map((n) => ({ value: expectedValue(s, i).slice(0, n) }))),
     fc.constantFrom(...real).map((i) => ({ value: `${expectedValue(s, i)}0` })),
     forgedValue,
   )
@@ -248,8 +249,14 @@ Properties('should give identical cookie values in two instances built from the 
       const one = build(s)
       const two = build({ ...s, failures: s.failures.map(() => 0) })
       for (let i = 0; i < traffic; i++) one.decide(undefined)
-      assert.equal(one.peers.map((p) => one.cookieValue(p)), two.peers.map((p) => two.cookieValue(p)))
-      assert.equal(one.peers.map((p) => one.cookieValue(p)), s.peers.map((_, i) => expectedValue(s, i)))
+      assert.equal(
+        one.peers.map((p) => one.cookieValue(p)),
+        two.peers.map((p) => two.cookieValue(p)),
+      )
+      assert.equal(
+        one.peers.map((p) => one.cookieValue(p)),
+        s.peers.map((_, i) => expectedValue(s, i)),
+      )
     }),
     fcParams(),
   )
@@ -281,7 +288,7 @@ Properties('should send new clients to backups only when no primary is usable', 
       const primaryUsable = s.peers.some((p, i) => p.backup !== true && usable(s, i, false))
       for (let r = 0; r < requests; r++) {
         const d = balancer.decide(undefined, { exclude: excludeList(balancer, s) })
-        if (d.peer !== null && d.peer.backup) assert.not.ok(primaryUsable)
+        if (d.peer?.backup) assert.not.ok(primaryUsable)
         if (d.peer !== null && !d.peer.backup) assert.ok(primaryUsable)
       }
     }),

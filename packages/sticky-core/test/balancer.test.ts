@@ -59,7 +59,10 @@ Values('should use a route verbatim, and its HMAC under hmac', () => {
 Values('should refuse a peer that is not one of its own', () => {
   const balancer = createBalancer({ peers: [PEER] })
   const foreign = createBalancer({ peers: ['127.0.0.1:1'] }).peers[0]!
-  assert.throws(() => balancer.cookieValue(foreign), (e: unknown) => e instanceof StickyConfigError && e.option === 'peer')
+  assert.throws(
+    () => balancer.cookieValue(foreign),
+    (e: unknown) => e instanceof StickyConfigError && e.option === 'peer',
+  )
 })
 Values.run()
 
@@ -121,7 +124,10 @@ Decide('should write every cookie attribute in RFC spelling', () => {
     peers: [PEER],
     cookie: { name: 'srv', domain: '.example.com', path: '/app', secure: true, httpOnly: true, sameSite: 'None', partitioned: true },
   })
-  assert.is(balancer.decide(undefined).setCookie, `srv=${nodeDigest('md5', PEER)}; Domain=.example.com; Path=/app; Secure; HttpOnly; SameSite=None; Partitioned`)
+  assert.is(
+    balancer.decide(undefined).setCookie,
+    `srv=${nodeDigest('md5', PEER)}; Domain=.example.com; Path=/app; Secure; HttpOnly; SameSite=None; Partitioned`,
+  )
 })
 
 Decide('should drop Expires rather than throw when the clock is unusable', () => {
@@ -134,7 +140,15 @@ Decide('should drop Expires rather than throw when the clock is unusable', () =>
 Decide('should treat a cookie that names no peer as invalid and balance the client', () => {
   const balancer = createBalancer({ peers: loopbackPeers(2) })
   const [a] = values(balancer)
-  const forged = ['route=', 'route=nope', `route=${a!.slice(0, -1)}`, `route=${a}x`, `route=${a!.toUpperCase()}`, `route=${'f'.repeat(10_000)}`, `route=x; route=${a}`]
+  const forged = [
+    'route=',
+    'route=nope',
+    `route=${a!.slice(0, -1)}`,
+    `route=${a}x`,
+    `route=${a!.toUpperCase()}`,
+    `route=${'f'.repeat(10_000)}`,
+    `route=x; route=${a}`,
+  ]
   for (const header of forged) {
     const d = balancer.decide(header)
     assert.is(d.outcome, 'invalid', header)
@@ -247,7 +261,10 @@ const Peers = suite('Balancer.peers')
 
 Peers('should list canonical frozen peers in configuration order', () => {
   const balancer = createBalancer({ peers: ['10.0.0.1:80', { address: 'https://Example.org', backup: true }] })
-  assert.equal(balancer.peers.map((p) => p.address), ['10.0.0.1:80', 'https://example.org:443'])
+  assert.equal(
+    balancer.peers.map((p) => p.address),
+    ['10.0.0.1:80', 'https://example.org:443'],
+  )
   assert.ok(Object.isFrozen(balancer.peers))
   assert.ok(balancer.peers.every((p) => Object.isFrozen(p)))
 })
@@ -295,8 +312,14 @@ SetPeers('should forget removed peers and invalidate their cookies', () => {
 SetPeers('should leave everything as it was when the new list is invalid', () => {
   const balancer = createBalancer({ peers: loopbackPeers(2) })
   const before = balancer.peers
-  assert.throws(() => balancer.setPeers([]), (e: unknown) => e instanceof StickyConfigError && e.option === 'peers')
-  assert.throws(() => balancer.setPeers(['127.0.0.1:1', '127.0.0.1:1']), (e: unknown) => e instanceof StickyConfigError && e.option === 'peers[1].address')
+  assert.throws(
+    () => balancer.setPeers([]),
+    (e: unknown) => e instanceof StickyConfigError && e.option === 'peers',
+  )
+  assert.throws(
+    () => balancer.setPeers(['127.0.0.1:1', '127.0.0.1:1']),
+    (e: unknown) => e instanceof StickyConfigError && e.option === 'peers[1].address',
+  )
   assert.is(balancer.peers, before)
 })
 
@@ -310,7 +333,13 @@ SetPeers('should restart the round robin', () => {
 SetPeers('should renumber index values by position', () => {
   const balancer = createBalancer({ peers: ['a:1', 'b:1'], hash: 'index' })
   balancer.setPeers(['b:1', 'a:1'])
-  assert.equal(balancer.peers.map((p) => [p.id, balancer.cookieValue(p)]), [['b:1', '0'], ['a:1', '1']])
+  assert.equal(
+    balancer.peers.map((p) => [p.id, balancer.cookieValue(p)]),
+    [
+      ['b:1', '0'],
+      ['a:1', '1'],
+    ],
+  )
 })
 SetPeers.run()
 
@@ -351,7 +380,12 @@ Report('should ignore failures of a peer with maxFails 0', () => {
 })
 
 Report('should lower the share of a failed peer while it recovers', () => {
-  const options = { peers: [{ address: PEER, weight: 100, maxFails: 2 }, { address: '127.0.0.1:9002', weight: 100 }] }
+  const options = {
+    peers: [
+      { address: PEER, weight: 100, maxFails: 2 },
+      { address: '127.0.0.1:9002', weight: 100 },
+    ],
+  }
   const share = (balancer: ReturnType<typeof createBalancer>): number =>
     Array.from({ length: 20 }, () => balancer.decide(undefined).peer?.id).filter((id) => id === PEER).length
   assert.is(share(createBalancer(options)), 10)

@@ -74,7 +74,7 @@ const valid: ReadonlyArray<readonly [string, string, CookieAttributes | undefine
   ['__HOST-route', 'v', { secure: true, path: '/', sameSite: 'None', partitioned: true }, '__HOST-route=v; Path=/; Secure; SameSite=None; Partitioned'],
   ['__Hostroute', 'v', {}, '__Hostroute=v'],
   ['_Secure-route', 'v', {}, '_Secure-route=v'],
-  ['!#$%&\'*+-.^_`|~', '!#$%&\'()*+-./:<=>?@[]^_`{|}~', {}, '!#$%&\'*+-.^_`|~=!#$%&\'()*+-./:<=>?@[]^_`{|}~'],
+  ["!#$%&'*+-.^_`|~", "!#$%&'()*+-./:<=>?@[]^_`{|}~", {}, "!#$%&'*+-.^_`|~=!#$%&'()*+-./:<=>?@[]^_`{|}~"],
 ]
 
 for (const [name, value, attributes, expected] of valid) {
@@ -273,7 +273,10 @@ join('should equal serializeCookie with the same expiry (property)', () => {
 join('should throw RangeError for an expiry that is no four-digit-year instant', () => {
   const p = serializeCookieParts('route', 'v')
   for (const ms of [Number.NaN, Number.POSITIVE_INFINITY, Date.UTC(10000, 0, 1), Date.UTC(-1, 0, 1)]) {
-    assert.instance(thrown(() => joinCookieParts(p, ms)), RangeError)
+    assert.instance(
+      thrown(() => joinCookieParts(p, ms)),
+      RangeError,
+    )
   }
 })
 

@@ -59,9 +59,35 @@ for (const [text, ms] of valid) {
 }
 
 const invalid: readonly string[] = [
-  '', 'abc', 's', 'ms', '10x', '10 s', ' 10s', '10s ', '-1s', '+1s', '1.5s', '1s1s', '30s1m', '1s1m', '1ms1s', '10S',
-  '1w', '1M', '1y', 'Infinity', 'NaN', '1e3', '0x10', '1h 30m', '99999999999999999999d', '9007199254740992ms',
-  '9007199254740992', '1'.repeat(65) + 's', '1'.repeat(64),
+  '',
+  'abc',
+  's',
+  'ms',
+  '10x',
+  '10 s',
+  ' 10s',
+  '10s ',
+  '-1s',
+  '+1s',
+  '1.5s',
+  '1s1s',
+  '30s1m',
+  '1s1m',
+  '1ms1s',
+  '10S',
+  '1w',
+  '1M',
+  '1y',
+  'Infinity',
+  'NaN',
+  '1e3',
+  '0x10',
+  '1h 30m',
+  '99999999999999999999d',
+  '9007199254740992ms',
+  '9007199254740992',
+  `${'1'.repeat(65)}s`,
+  '1'.repeat(64),
 ]
 for (const text of invalid) {
   Parse(`should reject ${JSON.stringify(text)} naming the option and the text`, () => {
@@ -104,7 +130,10 @@ Parse('should read every bare number of seconds as that many thousand millisecon
 Parse('should agree with an independent model of the notation, and throw only StickyConfigError (property)', () => {
   const unit = fc.constantFrom('d', 'h', 'm', 's', 'ms', 'M', 'w', ' ', '.', '-', '')
   const piece = fc.tuple(fc.oneof(fc.nat(200).map(String), fc.stringMatching(/^\d{0,20}$/)), unit).map(([n, u]) => n + u)
-  const text = fc.oneof(fc.array(piece, { maxLength: 6 }).map((p) => p.join('')), fc.string({ maxLength: 70 }))
+  const text = fc.oneof(
+    fc.array(piece, { maxLength: 6 }).map((p) => p.join('')),
+    fc.string({ maxLength: 70 }),
+  )
   fc.assert(
     fc.property(text, (t) => {
       const expected = modelDuration(t)
@@ -138,7 +167,10 @@ for (const [ms, text] of formatted) {
 
 for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1]) {
   Format(`should throw a RangeError for ${bad}`, () => {
-    assert.throws(() => formatDuration(bad), (error: unknown) => error instanceof RangeError)
+    assert.throws(
+      () => formatDuration(bad),
+      (error: unknown) => error instanceof RangeError,
+    )
   })
 }
 
@@ -153,14 +185,20 @@ Format('should round-trip through parseDuration (property)', () => {
 
 Format('should write each unit at most once, largest first, and no zero parts (property)', () => {
   fc.assert(
-    fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }).filter((ms) => ms > 0), (ms) => {
-      const units = [...formatDuration(ms).matchAll(/(\d+)(ms|d|h|m|s)/g)]
-      assert.ok(units.length > 0)
-      const ranks = units.map((match) => ORDER.indexOf(match[2] as (typeof ORDER)[number]))
-      assert.equal(ranks, [...ranks].sort((a, b) => a - b))
-      assert.is(new Set(ranks).size, ranks.length)
-      for (const match of units) assert.not.equal(Number(match[1]), 0)
-    }),
+    fc.property(
+      fc.nat({ max: Number.MAX_SAFE_INTEGER }).filter((ms) => ms > 0),
+      (ms) => {
+        const units = [...formatDuration(ms).matchAll(/(\d+)(ms|d|h|m|s)/g)]
+        assert.ok(units.length > 0)
+        const ranks = units.map((match) => ORDER.indexOf(match[2] as (typeof ORDER)[number]))
+        assert.equal(
+          ranks,
+          [...ranks].sort((a, b) => a - b),
+        )
+        assert.is(new Set(ranks).size, ranks.length)
+        for (const match of units) assert.not.equal(Number(match[1]), 0)
+      },
+    ),
     fcParams(),
   )
 })

@@ -67,7 +67,7 @@ Builds.before(() => {
   assert.ok(existsSync(cjsPath) && existsSync(esmPath), 'dist is missing: build the package first (npx tsup)')
 })
 
-Builds('should recognise an error of either build with the other build\'s class', async () => {
+Builds("should recognise an error of either build with the other build's class", async () => {
   const cjs = require(cjsPath) as CoreModule
   const esm = await importEsm(pathToFileURL(esmPath).href)
   assert.is.not(cjs.StickyConfigError, esm.StickyConfigError, 'two builds, two classes')
@@ -76,7 +76,7 @@ Builds('should recognise an error of either build with the other build\'s class'
   for (const error of [fromCjs, fromEsm]) {
     assert.ok(error instanceof cjs.StickyConfigError)
     assert.ok(error instanceof esm.StickyConfigError)
-    assert.ok(error instanceof StickyConfigError, 'and the sources\' class')
+    assert.ok(error instanceof StickyConfigError, "and the sources' class")
     assert.ok(error instanceof TypeError)
   }
   assert.ok(new StickyConfigError('a', 1, 'b') instanceof cjs.StickyConfigError)

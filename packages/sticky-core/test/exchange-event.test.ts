@@ -16,9 +16,13 @@ Path('should keep the path and drop the query', () => {
 
 Path('property: nothing after the first "?" survives, everything before it does', () => {
   fc.assert(
-    fc.property(fc.string().filter((s) => !s.includes('?')), fc.option(fc.string(), { nil: undefined }), (path, query) => {
-      assert.is(pathOf(query === undefined ? path : `${path}?${query}`), path)
-    }),
+    fc.property(
+      fc.string().filter((s) => !s.includes('?')),
+      fc.option(fc.string(), { nil: undefined }),
+      (path, query) => {
+        assert.is(pathOf(query === undefined ? path : `${path}?${query}`), path)
+      },
+    ),
     fcParams(),
   )
 })

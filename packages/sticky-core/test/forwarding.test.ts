@@ -30,7 +30,10 @@ ForwardedFor('property: the result has no empty element, keeps every incoming ad
     fc.property(fc.oneof(line, fc.array(line, { maxLength: 3 })), fc.option(fc.stringMatching(/^[0-9a-f.:]{1,6}$/), { nil: undefined }), (incoming, client) => {
       const out = appendForwardedFor(incoming, client)
       const lines = typeof incoming === 'string' ? [incoming] : incoming
-      const expected = lines.flatMap((l) => l.split(',')).map((e) => e.trim()).filter((e) => e !== '')
+      const expected = lines
+        .flatMap((l) => l.split(','))
+        .map((e) => e.trim())
+        .filter((e) => e !== '')
       if (client !== undefined) expected.push(client)
       assert.is(out, expected.length === 0 ? undefined : expected.join(', '))
     }),
@@ -44,7 +47,12 @@ const Fields = suite('forwardedFields')
 Fields('should write For, Proto and Host as selected, replacing Proto and Host', () => {
   const input = { forwardedFor: '1.2.3.4', client: '10.0.0.9', proto: 'https', host: 'app.example' }
   assert.equal(forwardedFields(input, { for: true, proto: true, host: true }), [
-    'X-Forwarded-For', '1.2.3.4, 10.0.0.9', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'app.example',
+    'X-Forwarded-For',
+    '1.2.3.4, 10.0.0.9',
+    'X-Forwarded-Proto',
+    'https',
+    'X-Forwarded-Host',
+    'app.example',
   ])
   assert.equal(forwardedFields(input, { for: false, proto: true, host: false }), ['X-Forwarded-Proto', 'https'])
   assert.equal(forwardedFields({ ...input, host: '', forwardedFor: '', client: undefined }, { for: true, proto: false, host: true }), [])
@@ -56,8 +64,26 @@ const Host = suite('upstreamHost')
 
 Host('should name the peer, without the default port of its scheme', () => {
   const { peers } = createBalancer({
-    peers: ['127.0.0.1:9001', '127.0.0.1', '[::1]:8080', 'https://app.internal', 'https://app.internal:8443', 'http://[::1]', 'backend.local:80', 'unix:/run/app.sock'],
+    peers: [
+      '127.0.0.1:9001',
+      '127.0.0.1',
+      '[::1]:8080',
+      'https://app.internal',
+      'https://app.internal:8443',
+      'http://[::1]',
+      'backend.local:80',
+      'unix:/run/app.sock',
+    ],
   })
-  assert.equal(peers.map(upstreamHost), ['127.0.0.1:9001', '127.0.0.1', '[::1]:8080', 'app.internal', 'app.internal:8443', '[::1]', 'backend.local', 'localhost'])
+  assert.equal(peers.map(upstreamHost), [
+    '127.0.0.1:9001',
+    '127.0.0.1',
+    '[::1]:8080',
+    'app.internal',
+    'app.internal:8443',
+    '[::1]',
+    'backend.local',
+    'localhost',
+  ])
 })
 Host.run()

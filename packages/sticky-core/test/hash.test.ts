@@ -6,15 +6,7 @@ import { toHex } from '../src/hex'
 import { writeBitLength } from '../src/merkle-damgard'
 import { utf8Encode } from '../src/utf8'
 import { fcParams } from './_fc'
-import {
-  arbitraryBytes,
-  arbitraryKey,
-  arbitraryOffsetBytes,
-  arbitraryText,
-  nodeHash,
-  nodeHmac,
-  patternBytes,
-} from './_hash'
+import { arbitraryBytes, arbitraryKey, arbitraryOffsetBytes, arbitraryText, nodeHash, nodeHmac, patternBytes } from './_hash'
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (ch) => ch.charCodeAt(0))
 
@@ -186,15 +178,24 @@ for (const { name, hex, bytes, size, source, vectors } of digests) {
   })
 
   Digest('should agree with node:crypto on any bytes, block boundaries weighted', () => {
-    fc.assert(fc.property(arbitraryBytes, (input) => hex(input) === nodeHash(name, input)), fcParams(300))
+    fc.assert(
+      fc.property(arbitraryBytes, (input) => hex(input) === nodeHash(name, input)),
+      fcParams(300),
+    )
   })
 
   Digest('should read only the viewed bytes of a subarray', () => {
-    fc.assert(fc.property(arbitraryOffsetBytes, (input) => hex(input) === nodeHash(name, Uint8Array.from(input))), fcParams())
+    fc.assert(
+      fc.property(arbitraryOffsetBytes, (input) => hex(input) === nodeHash(name, Uint8Array.from(input))),
+      fcParams(),
+    )
   })
 
   Digest('should hash a string as its TextEncoder UTF-8 bytes', () => {
-    fc.assert(fc.property(arbitraryText, (text) => hex(text) === nodeHash(name, text)), fcParams())
+    fc.assert(
+      fc.property(arbitraryText, (text) => hex(text) === nodeHash(name, text)),
+      fcParams(),
+    )
   })
 
   Digest('should leave its input unchanged', () => {
@@ -242,13 +243,49 @@ const counting = Uint8Array.from({ length: 25 }, (_, i) => i + 1)
 
 // RFC 2202 sections 2 and 3 (keys sized for HMAC-MD5 where they differ from HMAC-SHA1's).
 const rfc2202: ReadonlyArray<{ md5Key: Uint8Array; sha1Key: Uint8Array; data: Uint8Array; md5: string; sha1: string }> = [
-  { md5Key: fill(16, 0x0b), sha1Key: fill(20, 0x0b), data: ascii('Hi There'), md5: '9294727a3638bb1c13f48ef8158bfc9d', sha1: 'b617318655057264e28bc0b6fb378c8ef146be00' },
-  { md5Key: ascii('Jefe'), sha1Key: ascii('Jefe'), data: ascii('what do ya want for nothing?'), md5: '750c783e6ab0b503eaa86e310a5db738', sha1: 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79' },
-  { md5Key: fill(16, 0xaa), sha1Key: fill(20, 0xaa), data: fill(50, 0xdd), md5: '56be34521d144c88dbb8c733f0e8b3f6', sha1: '125d7342b9ac11cd91a39af48aa17b4f63f175d3' },
+  {
+    md5Key: fill(16, 0x0b),
+    sha1Key: fill(20, 0x0b),
+    data: ascii('Hi There'),
+    md5: '9294727a3638bb1c13f48ef8158bfc9d',
+    sha1: 'b617318655057264e28bc0b6fb378c8ef146be00',
+  },
+  {
+    md5Key: ascii('Jefe'),
+    sha1Key: ascii('Jefe'),
+    data: ascii('what do ya want for nothing?'),
+    md5: '750c783e6ab0b503eaa86e310a5db738',
+    sha1: 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79',
+  },
+  {
+    md5Key: fill(16, 0xaa),
+    sha1Key: fill(20, 0xaa),
+    data: fill(50, 0xdd),
+    md5: '56be34521d144c88dbb8c733f0e8b3f6',
+    sha1: '125d7342b9ac11cd91a39af48aa17b4f63f175d3',
+  },
   { md5Key: counting, sha1Key: counting, data: fill(50, 0xcd), md5: '697eaf0aca3a3aea3a75164746ffaa79', sha1: '4c9007f4026250c6bc8414f9bf50c86c2d7235da' },
-  { md5Key: fill(16, 0x0c), sha1Key: fill(20, 0x0c), data: ascii('Test With Truncation'), md5: '56461ef2342edc00f9bab995690efd4c', sha1: '4c1a03424b55e07fe7f27be1d58bb9324a9a5a04' },
-  { md5Key: fill(80, 0xaa), sha1Key: fill(80, 0xaa), data: ascii('Test Using Larger Than Block-Size Key - Hash Key First'), md5: '6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd', sha1: 'aa4ae5e15272d00e95705637ce8a3b55ed402112' },
-  { md5Key: fill(80, 0xaa), sha1Key: fill(80, 0xaa), data: ascii('Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data'), md5: '6f630fad67cda0ee1fb1f562db3aa53e', sha1: 'e8e99d0f45237d786d6bbaa7965c7808bbff1a91' },
+  {
+    md5Key: fill(16, 0x0c),
+    sha1Key: fill(20, 0x0c),
+    data: ascii('Test With Truncation'),
+    md5: '56461ef2342edc00f9bab995690efd4c',
+    sha1: '4c1a03424b55e07fe7f27be1d58bb9324a9a5a04',
+  },
+  {
+    md5Key: fill(80, 0xaa),
+    sha1Key: fill(80, 0xaa),
+    data: ascii('Test Using Larger Than Block-Size Key - Hash Key First'),
+    md5: '6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd',
+    sha1: 'aa4ae5e15272d00e95705637ce8a3b55ed402112',
+  },
+  {
+    md5Key: fill(80, 0xaa),
+    sha1Key: fill(80, 0xaa),
+    data: ascii('Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data'),
+    md5: '6f630fad67cda0ee1fb1f562db3aa53e',
+    sha1: 'e8e99d0f45237d786d6bbaa7965c7808bbff1a91',
+  },
 ]
 
 // RFC 4231 section 4; case 5's output is truncated to 128 bits, so only its prefix is given.
@@ -258,11 +295,18 @@ const rfc4231: ReadonlyArray<{ case: number; key: Uint8Array; data: Uint8Array; 
   { case: 3, key: fill(20, 0xaa), data: fill(50, 0xdd), sha256: '773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe' },
   { case: 4, key: counting, data: fill(50, 0xcd), sha256: '82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b' },
   { case: 5, key: fill(20, 0x0c), data: ascii('Test With Truncation'), sha256: 'a3b6167473100ee06e0c796c2955552b' },
-  { case: 6, key: fill(131, 0xaa), data: ascii('Test Using Larger Than Block-Size Key - Hash Key First'), sha256: '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54' },
+  {
+    case: 6,
+    key: fill(131, 0xaa),
+    data: ascii('Test Using Larger Than Block-Size Key - Hash Key First'),
+    sha256: '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+  },
   {
     case: 7,
     key: fill(131, 0xaa),
-    data: ascii('This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.'),
+    data: ascii(
+      'This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.',
+    ),
     sha256: '9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2',
   },
 ]
@@ -314,7 +358,10 @@ Hmac('should treat a key of exactly one block as is, and one byte longer as hash
 
 Hmac('should reject an algorithm outside md5, sha1 and sha256', () => {
   for (const name of ['sha512', 'MD5', 'constructor', '']) {
-    assert.throws(() => hmac(name as HmacAlgorithm, 'key', 'data'), (error: unknown) => error instanceof TypeError)
+    assert.throws(
+      () => hmac(name as HmacAlgorithm, 'key', 'data'),
+      (error: unknown) => error instanceof TypeError,
+    )
   }
 })
 Hmac.run()

@@ -141,10 +141,7 @@ const Model = suite('health tracker')
 Model('should agree with the reference model on every sequence of failures, successes, picks and time', () => {
   fc.assert(
     fc.property(arbitraryPolicy, fc.integer({ min: 0, max: 2 ** 40 }), healthCommands, (policy, start, commands) => {
-      fc.modelRun(
-        () => ({ model: { health: new HealthModel(policy), now: start }, real: { state: createHealthState(), policy, now: start } }),
-        commands,
-      )
+      fc.modelRun(() => ({ model: { health: new HealthModel(policy), now: start }, real: { state: createHealthState(), policy, now: start } }), commands)
     }),
     fcParams(1000),
   )
@@ -319,7 +316,10 @@ BalancerHealth('should pin to a peer exactly while the reference model calls it 
       fc.modelRun(() => {
         const clock = manualClock(0)
         const balancer = createBalancer({
-          peers: [{ address: '127.0.0.1:9001', ...policy }, { address: '127.0.0.1:9002', maxFails: 0 }],
+          peers: [
+            { address: '127.0.0.1:9001', ...policy },
+            { address: '127.0.0.1:9002', maxFails: 0 },
+          ],
           now: clock.now,
         })
         const watched = balancer.peers[0]!

@@ -6,9 +6,7 @@ import type { ConnectionHeader } from '../src/hop-by-hop'
 import { fcParams } from './_fc'
 
 /** RFC 9110 section 7.6.1's connection-specific fields, plus the proxy credentials of sections 11.7.1-11.7.2. */
-const FIXED = [
-  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
-]
+const FIXED = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade']
 
 /** Field names, mixing the fixed hop-by-hop ones (in any case) with end-to-end ones. */
 const fieldName = fc.oneof(
@@ -18,7 +16,8 @@ const fieldName = fc.oneof(
 )
 /** `Connection` values: comma lists with optional whitespace and empty elements, and arbitrary text. */
 const connectionLine = fc.oneof(
-  fc.array(fc.tuple(fc.constantFrom('', ' ', '\t', '  '), fieldName, fc.constantFrom('', ' ', '\t')), { maxLength: 5 })
+  fc
+    .array(fc.tuple(fc.constantFrom('', ' ', '\t', '  '), fieldName, fc.constantFrom('', ' ', '\t')), { maxLength: 5 })
     .map((items) => items.map(([before, name, after]) => before + name + after).join(',')),
   fc.string({ maxLength: 30 }),
 )

@@ -33,8 +33,23 @@ for (const [ms, expected] of examples) {
 }
 
 format('should throw RangeError outside the four-digit-year range or for a non-number', () => {
-  const bad: readonly unknown[] = [HTTP_DATE_MIN - 1, HTTP_DATE_MAX + 1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '0', null, undefined, 10n]
-  for (const ms of bad) assert.instance(thrown(() => formatHttpDate(ms as number)), RangeError, String(ms))
+  const bad: readonly unknown[] = [
+    HTTP_DATE_MIN - 1,
+    HTTP_DATE_MAX + 1,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    '0',
+    null,
+    undefined,
+    10n,
+  ]
+  for (const ms of bad)
+    assert.instance(
+      thrown(() => formatHttpDate(ms as number)),
+      RangeError,
+      String(ms),
+    )
 })
 
 format('should equal Date#toUTCString for integer instants in the four-digit-year range (property)', () => {
@@ -47,7 +62,15 @@ format('should equal Date#toUTCString for integer instants in the four-digit-yea
 })
 
 format('should equal Date#toUTCString near the epoch, leap days and century boundaries (property)', () => {
-  const anchors = [0, Date.UTC(2000, 1, 29), Date.UTC(2100, 1, 28), Date.UTC(1900, 2, 1), Date.UTC(1600, 1, 29), HTTP_DATE_MIN + 86_400_000, HTTP_DATE_MAX - 86_400_000]
+  const anchors = [
+    0,
+    Date.UTC(2000, 1, 29),
+    Date.UTC(2100, 1, 28),
+    Date.UTC(1900, 2, 1),
+    Date.UTC(1600, 1, 29),
+    HTTP_DATE_MIN + 86_400_000,
+    HTTP_DATE_MAX - 86_400_000,
+  ]
   fc.assert(
     fc.property(fc.constantFrom(...anchors), fc.integer({ min: -86_400_000, max: 86_400_000 }), (anchor, offset) => {
       assert.is(formatHttpDate(anchor + offset), new Date(anchor + offset).toUTCString())

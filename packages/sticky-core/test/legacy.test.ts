@@ -63,11 +63,12 @@ Legacy('should accept the first-generation md5 of 127.0.0.1:9001 and re-pin it t
   assert.is(d.setCookie, 'route=422db4e6da7b4bba46bd476612df0469; Path=/')
 })
 
-const modes: ReadonlyArray<{ name: string; options: BalancerBaseOptions & (HashedCookieOptions | HmacCookieOptions); legacy: (bytes: Uint8Array) => string }> = [
-  { name: 'sha1', options: { peers: [], hash: 'sha1' }, legacy: (b) => nodeDigest('sha1', b) },
-  { name: 'hmac md5', options: { peers: [], hmac: { algorithm: 'md5', key: 'secret' } }, legacy: (b) => nodeHmac('md5', 'secret', b) },
-  { name: 'hmac sha1', options: { peers: [], hmac: { algorithm: 'sha1', key: 'secret' } }, legacy: (b) => nodeHmac('sha1', 'secret', b) },
-]
+const modes: ReadonlyArray<{ name: string; options: BalancerBaseOptions & (HashedCookieOptions | HmacCookieOptions); legacy: (bytes: Uint8Array) => string }> =
+  [
+    { name: 'sha1', options: { peers: [], hash: 'sha1' }, legacy: (b) => nodeDigest('sha1', b) },
+    { name: 'hmac md5', options: { peers: [], hmac: { algorithm: 'md5', key: 'secret' } }, legacy: (b) => nodeHmac('md5', 'secret', b) },
+    { name: 'hmac sha1', options: { peers: [], hmac: { algorithm: 'sha1', key: 'secret' } }, legacy: (b) => nodeHmac('sha1', 'secret', b) },
+  ]
 for (const mode of modes) {
   Legacy(`should accept the ${mode.name} digest of the sockaddr, for IPv4 and IPv6`, () => {
     const peers = ['127.0.0.1:9001', '[2001:db8::7]:443', 'app.internal:80']

@@ -10,7 +10,24 @@ const cjsPath = join(root, 'dist', 'index.cjs')
 const esmPath = join(root, 'dist', 'index.js')
 
 /** Globals of Node and of the web platform that the core must not use: it runs anywhere JavaScript runs. */
-const HOST_GLOBALS = ['process', 'Buffer', 'require', 'module', 'global', 'TextEncoder', 'TextDecoder', 'setTimeout', 'setImmediate', 'queueMicrotask', 'URL', 'crypto', 'console', 'structuredClone', 'atob', 'btoa']
+const HOST_GLOBALS = [
+  'process',
+  'Buffer',
+  'require',
+  'module',
+  'global',
+  'TextEncoder',
+  'TextDecoder',
+  'setTimeout',
+  'setImmediate',
+  'queueMicrotask',
+  'URL',
+  'crypto',
+  'console',
+  'structuredClone',
+  'atob',
+  'btoa',
+]
 
 /** A context with only the ECMAScript built-ins: every host global is missing. */
 function bareContext(): vm.Context {

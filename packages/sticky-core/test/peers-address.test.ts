@@ -24,7 +24,21 @@ for (const [text, bytes] of ipv4Valid) {
   })
 }
 
-const ipv4Invalid: readonly string[] = ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '.1.2.3', '1.2.3.', '01.2.3.4', '1.2.3.00', '1.2.3.4a', '1.2.3.1000', '-1.2.3.4', ' 1.2.3.4']
+const ipv4Invalid: readonly string[] = [
+  '',
+  '1.2.3',
+  '1.2.3.4.5',
+  '256.1.1.1',
+  '1..2.3',
+  '.1.2.3',
+  '1.2.3.',
+  '01.2.3.4',
+  '1.2.3.00',
+  '1.2.3.4a',
+  '1.2.3.1000',
+  '-1.2.3.4',
+  ' 1.2.3.4',
+]
 for (const text of ipv4Invalid) {
   IPv4(`should refuse ${JSON.stringify(text)}`, () => {
     assert.is(parseIPv4(text), undefined)
@@ -62,8 +76,22 @@ for (const [text, bytes] of ipv6Valid) {
 }
 
 const ipv6Invalid: readonly string[] = [
-  '', ':', ':::', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'g::', '::1%eth0', '1:2:3:4:5:6:7:1.2.3.4',
-  '::1.2.3', '::256.1.1.1', '1.2.3.4::', ':1:2:3:4:5:6:7', '1:2:3:4:5:6:7:', '1:2:3:4:5:6:7:8::',
+  '',
+  ':',
+  ':::',
+  '1:2:3:4:5:6:7',
+  '1:2:3:4:5:6:7:8:9',
+  '1::2::3',
+  '12345::',
+  'g::',
+  '::1%eth0',
+  '1:2:3:4:5:6:7:1.2.3.4',
+  '::1.2.3',
+  '::256.1.1.1',
+  '1.2.3.4::',
+  ':1:2:3:4:5:6:7',
+  '1:2:3:4:5:6:7:',
+  '1:2:3:4:5:6:7:8::',
 ]
 for (const text of ipv6Invalid) {
   IPv6(`should refuse ${JSON.stringify(text)}`, () => {
@@ -158,16 +186,44 @@ interface AddressCase {
   readonly protocol?: 'http:' | 'https:'
 }
 const addressCases: readonly AddressCase[] = [
-  { text: '127.0.0.1:9001', routeKey: '127.0.0.1:9001', address: '127.0.0.1:9001', origin: 'http://127.0.0.1:9001', host: '127.0.0.1', port: 9001, protocol: 'http:' },
+  {
+    text: '127.0.0.1:9001',
+    routeKey: '127.0.0.1:9001',
+    address: '127.0.0.1:9001',
+    origin: 'http://127.0.0.1:9001',
+    host: '127.0.0.1',
+    port: 9001,
+    protocol: 'http:',
+  },
   { text: '127.0.0.1', routeKey: '127.0.0.1:80', address: '127.0.0.1:80', origin: 'http://127.0.0.1:80', host: '127.0.0.1', port: 80 },
   { text: '10.0.0.1:08080', routeKey: '10.0.0.1:8080', address: '10.0.0.1:8080', origin: 'http://10.0.0.1:8080', port: 8080 },
   { text: '[::1]:9001', routeKey: '[::1]:9001', address: '[::1]:9001', origin: 'http://[::1]:9001', host: '::1', port: 9001 },
   { text: '[2001:DB8:0:0:0:0:0:1]', routeKey: '[2001:db8::1]:80', address: '[2001:db8::1]:80', origin: 'http://[2001:db8::1]:80', host: '2001:db8::1' },
   { text: '[::ffff:7f00:1]:81', routeKey: '[::ffff:127.0.0.1]:81', address: '[::ffff:127.0.0.1]:81', origin: 'http://[::ffff:127.0.0.1]:81' },
-  { text: 'App-1.Example.COM:8080', routeKey: 'app-1.example.com:8080', address: 'app-1.example.com:8080', origin: 'http://app-1.example.com:8080', host: 'app-1.example.com' },
+  {
+    text: 'App-1.Example.COM:8080',
+    routeKey: 'app-1.example.com:8080',
+    address: 'app-1.example.com:8080',
+    origin: 'http://app-1.example.com:8080',
+    host: 'app-1.example.com',
+  },
   { text: 'localhost', routeKey: 'localhost:80', address: 'localhost:80', origin: 'http://localhost:80' },
-  { text: 'http://app.internal', routeKey: 'app.internal:80', address: 'http://app.internal:80', origin: 'http://app.internal:80', port: 80, protocol: 'http:' },
-  { text: 'https://app.internal/', routeKey: 'app.internal:443', address: 'https://app.internal:443', origin: 'https://app.internal:443', port: 443, protocol: 'https:' },
+  {
+    text: 'http://app.internal',
+    routeKey: 'app.internal:80',
+    address: 'http://app.internal:80',
+    origin: 'http://app.internal:80',
+    port: 80,
+    protocol: 'http:',
+  },
+  {
+    text: 'https://app.internal/',
+    routeKey: 'app.internal:443',
+    address: 'https://app.internal:443',
+    origin: 'https://app.internal:443',
+    port: 443,
+    protocol: 'https:',
+  },
   { text: 'HTTPS://10.0.0.2:8443', routeKey: '10.0.0.2:8443', address: 'https://10.0.0.2:8443', origin: 'https://10.0.0.2:8443', protocol: 'https:' },
   { text: 'http://[::1]:9002/', routeKey: '[::1]:9002', address: 'http://[::1]:9002', origin: 'http://[::1]:9002', host: '::1' },
 ]

@@ -11,18 +11,21 @@ const Peers = suite('parsePeers')
 Peers('should give a string peer nginx defaults', () => {
   const [only] = parsePeers(['127.0.0.1:9001'])
   assert.ok(only)
-  assert.equal({ ...only.peer, target: undefined }, {
-    id: '127.0.0.1:9001',
-    address: '127.0.0.1:9001',
-    route: undefined,
-    weight: 1,
-    backup: false,
-    down: false,
-    drain: false,
-    maxFails: DEFAULT_MAX_FAILS,
-    failTimeout: DEFAULT_FAIL_TIMEOUT,
-    target: undefined,
-  })
+  assert.equal(
+    { ...only.peer, target: undefined },
+    {
+      id: '127.0.0.1:9001',
+      address: '127.0.0.1:9001',
+      route: undefined,
+      weight: 1,
+      backup: false,
+      down: false,
+      drain: false,
+      maxFails: DEFAULT_MAX_FAILS,
+      failTimeout: DEFAULT_FAIL_TIMEOUT,
+      target: undefined,
+    },
+  )
   assert.is(DEFAULT_MAX_FAILS, 1)
   assert.is(DEFAULT_FAIL_TIMEOUT, 10_000)
 })
@@ -84,7 +87,15 @@ const badLists: readonly BadList[] = [
   { name: 'an unknown parameter', list: [{ address: 'a:1', max_fails: 2 }], option: 'peers[0].max_fails', value: 2 },
   { name: 'a duplicated address', list: ['127.0.0.1:80', 'b:1', '127.0.0.1'], option: 'peers[2].address', value: '127.0.0.1' },
   { name: 'a duplicated URL peer', list: ['app:80', 'http://APP/'], option: 'peers[1].address', value: 'http://APP/' },
-  { name: 'a duplicated route', list: [{ address: 'a:1', route: 'x' }, { address: 'b:1', route: 'x' }], option: 'peers[1].route', value: 'x' },
+  {
+    name: 'a duplicated route',
+    list: [
+      { address: 'a:1', route: 'x' },
+      { address: 'b:1', route: 'x' },
+    ],
+    option: 'peers[1].route',
+    value: 'x',
+  },
   { name: 'backups only', list: [{ address: 'a:1', backup: true }], option: 'peers', value: [{ address: 'a:1', backup: true }] },
 ]
 for (const c of badLists) {
@@ -103,9 +114,18 @@ Peers('should accept any list of distinct valid peers with at least one primary,
       (ports, backups, weights) => {
         const list = ports.map((port, i) => ({ address: `127.0.0.1:${port}`, weight: weights[i], backup: i > 0 && backups[i] === true }))
         const parsed = parsePeers(list)
-        assert.equal(parsed.map((p) => p.peer.id), ports.map((port) => `127.0.0.1:${port}`))
-        assert.equal(parsed.map((p) => p.peer.weight), list.map((p) => p.weight))
-        assert.equal(parsed.map((p) => p.index), list.map((_, i) => i))
+        assert.equal(
+          parsed.map((p) => p.peer.id),
+          ports.map((port) => `127.0.0.1:${port}`),
+        )
+        assert.equal(
+          parsed.map((p) => p.peer.weight),
+          list.map((p) => p.weight),
+        )
+        assert.equal(
+          parsed.map((p) => p.index),
+          list.map((_, i) => i),
+        )
       },
     ),
     fcParams(),

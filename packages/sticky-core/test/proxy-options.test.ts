@@ -33,7 +33,11 @@ const good: ReadonlyArray<{ name: string; given: object; expected: object }> = [
   { name: 'two retries', given: { retries: 2 }, expected: { retries: 2 } },
   { name: 'no X-Forwarded-* field', given: { xForwarded: false }, expected: { xForwarded: { for: false, proto: false, host: false } } },
   { name: 'some X-Forwarded-* fields', given: { xForwarded: { host: false } }, expected: { xForwarded: { for: true, proto: true, host: false } } },
-  { name: 'every field named', given: { xForwarded: { for: false, proto: true, host: true } }, expected: { xForwarded: { for: false, proto: true, host: true } } },
+  {
+    name: 'every field named',
+    given: { xForwarded: { for: false, proto: true, host: true } },
+    expected: { xForwarded: { for: false, proto: true, host: true } },
+  },
 ]
 for (const c of good) {
   Shared(`should accept ${c.name}`, () => {
@@ -47,7 +51,7 @@ const bad: ReadonlyArray<{ name: string; given: unknown; option: string; value: 
   { name: 'a null proxy', given: null, option: 'proxy', value: null },
   { name: 'an unknown key', given: { bogus: 1 }, option: 'proxy.bogus', value: 1 },
   { name: 'a misspelt key', given: { timout: 5 }, option: 'proxy.timout', value: 5 },
-  { name: 'another adapter\'s key', given: { agent: () => undefined }, option: 'proxy.agent', value: undefined, own: ['fetch'] },
+  { name: "another adapter's key", given: { agent: () => undefined }, option: 'proxy.agent', value: undefined, own: ['fetch'] },
   { name: 'a negative timeout', given: { timeout: -1 }, option: 'proxy.timeout', value: -1 },
   { name: 'a fractional timeout', given: { timeout: 1.5 }, option: 'proxy.timeout', value: 1.5 },
   { name: 'an infinite timeout', given: { timeout: Infinity }, option: 'proxy.timeout', value: Infinity },
@@ -69,7 +73,7 @@ for (const c of bad) {
   })
 }
 
-Shared('should leave the adapter\'s own keys to the adapter', () => {
+Shared("should leave the adapter's own keys to the adapter", () => {
   const agent = (): undefined => undefined
   assert.equal(resolveSharedProxyOptions({ agent, retries: 1 }, ['agent']), { timeout: 60_000, retries: 1, xForwarded: ALL })
   expectConfigError(() => resolveSharedProxyOptions({ agent }, ['fetch'], 'options.proxy'), 'options.proxy.agent')
@@ -86,7 +90,7 @@ Shared('should read any timeout text as the milliseconds it spells (property)', 
   )
 })
 
-Shared('should refuse every key that is neither shared nor the adapter\'s, and accept the others (property)', () => {
+Shared("should refuse every key that is neither shared nor the adapter's, and accept the others (property)", () => {
   fc.assert(
     fc.property(fc.string({ minLength: 1, maxLength: 10 }), fc.array(fc.string({ minLength: 1, maxLength: 10 }), { maxLength: 3 }), (key, own) => {
       const known = (SHARED_PROXY_KEYS as readonly string[]).includes(key) || own.includes(key)

@@ -59,20 +59,28 @@ Length('should call signs, empty values, differing values and overflowing number
 
 Length('property: a length written any way that RFC 9110 allows reads back as itself', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).filter((n) => n < 1e15), fc.integer({ min: 1, max: 3 }), fc.boolean(), (n, copies, split) => {
-      const members = Array.from({ length: copies }, () => String(n))
-      const values = split ? members : members.join(', ')
-      assert.is(contentLength(values), n)
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).filter((n) => n < 1e15),
+      fc.integer({ min: 1, max: 3 }),
+      fc.boolean(),
+      (n, copies, split) => {
+        const members = Array.from({ length: copies }, () => String(n))
+        const values = split ? members : members.join(', ')
+        assert.is(contentLength(values), n)
+      },
+    ),
     fcParams(),
   )
 })
 
 Length('property: anything but digits, commas and spaces is invalid', () => {
   fc.assert(
-    fc.property(fc.string({ maxLength: 10 }).filter((s) => /[^\d, \t]/.test(s)), (value) => {
-      assert.is(contentLength(value), 'invalid')
-    }),
+    fc.property(
+      fc.string({ maxLength: 10 }).filter((s) => /[^\d, \t]/.test(s)),
+      (value) => {
+        assert.is(contentLength(value), 'invalid')
+      },
+    ),
     fcParams(),
   )
 })

@@ -35,7 +35,10 @@ function writeSeconds(body: Uint8Array, at: number, seconds: number): void {
 
 /** The token version 1 of `issue`, written from the documented layout with node:crypto. */
 function referenceToken(key: { id: string; secret: string | Uint8Array }, name: string, bornS: number, issuedS: number): string {
-  const peer = createHmac('sha256', key.secret).update(Buffer.concat([Buffer.from('peer\0'), Buffer.from(name, 'utf8')])).digest().subarray(0, 9)
+  const peer = createHmac('sha256', key.secret)
+    .update(Buffer.concat([Buffer.from('peer\0'), Buffer.from(name, 'utf8')]))
+    .digest()
+    .subarray(0, 9)
   const fields = Buffer.alloc(19)
   peer.copy(fields, 0)
   writeSeconds(fields, 9, bornS)
@@ -74,21 +77,27 @@ Format('should name a peer by a keyed digest of its name, never its address', ()
   const token = codec.issue(codec.peerId(PEERS[0]), NOW)
   assert.not.ok(token.includes('10.0.0.1'))
   assert.is(valid(codec.read(token, NOW)).peerId, expected)
-  assert.throws(() => codec.peerId(PEERS[0], 'nokey'), (e: unknown) => e instanceof RangeError)
+  assert.throws(
+    () => codec.peerId(PEERS[0], 'nokey'),
+    (e: unknown) => e instanceof RangeError,
+  )
 })
 
 Format('should read back the peer id, the key and whole-second times', () => {
   const codec = createTokenCodec({ keys: [NEW] })
   const reading = valid(codec.read(codec.issue(codec.peerId(PEERS[2]), NOW + 1500, NOW - 10_250), NOW + 2000))
-  assert.equal({ ...reading }, {
-    status: 'valid',
-    keyId: NEW.id,
-    keyIndex: 0,
-    peerId: codec.peerId(PEERS[2]),
-    born: NOW - 11_000,
-    issued: NOW + 1000,
-    needsReissue: false,
-  })
+  assert.equal(
+    { ...reading },
+    {
+      status: 'valid',
+      keyId: NEW.id,
+      keyIndex: 0,
+      peerId: codec.peerId(PEERS[2]),
+      born: NOW - 11_000,
+      issued: NOW + 1000,
+      needsReissue: false,
+    },
+  )
   assert.equal(codec.keyIds, [NEW.id])
 })
 
@@ -236,8 +245,13 @@ Keys('should refuse a token whose key was removed, or whose key id is known but 
   assert.is(done.read(impostor.issue(impostor.peerId(PEERS[0]), NOW), NOW).status, 'invalid')
 })
 
-Keys('should bind the key id into the tag: two ids with one secret do not accept each other\'s tokens', () => {
-  const codec = createTokenCodec({ keys: [{ id: 'a', secret: NEW.secret }, { id: 'b', secret: NEW.secret }] })
+Keys("should bind the key id into the tag: two ids with one secret do not accept each other's tokens", () => {
+  const codec = createTokenCodec({
+    keys: [
+      { id: 'a', secret: NEW.secret },
+      { id: 'b', secret: NEW.secret },
+    ],
+  })
   const token = codec.issue(codec.peerId(PEERS[0]), NOW)
   valid(codec.read(token, NOW))
   assert.is(codec.read(token.replace('1.a.', '1.b.'), NOW).status, 'invalid')
@@ -259,7 +273,14 @@ Keys('should map peers whatever their order, and no longer find a removed peer',
 
 Keys('should refuse a peer list naming one peer twice', () => {
   const codec = createTokenCodec({ keys: [NEW] })
-  const error = expectConfigError(() => codec.peerTable([[PEERS[0], 0], [PEERS[0], 1]]), 'peers')
+  const error = expectConfigError(
+    () =>
+      codec.peerTable([
+        [PEERS[0], 0],
+        [PEERS[0], 1],
+      ]),
+    'peers',
+  )
   assert.is(error.value, PEERS[0])
 })
 
@@ -355,7 +376,12 @@ const badOptions: readonly BadOption[] = [
   { name: 'a numeric secret', options: { keys: [{ id: 'k', secret: 42 }] }, option: 'token.keys[0].secret', value: 'number' },
   { name: 'a missing secret', options: { keys: [{ id: 'k' }] }, option: 'token.keys[0].secret', value: 'undefined' },
   { name: 'a 31-byte secret', options: { keys: [{ id: 'k', secret: 'x'.repeat(31) }] }, option: 'token.keys[0].secret', value: '(secret of 31 bytes)' },
-  { name: 'a 31-byte byte secret', options: { keys: [NEW, { id: 'k', secret: new Uint8Array(31) }] }, option: 'token.keys[1].secret', value: '(secret of 31 bytes)' },
+  {
+    name: 'a 31-byte byte secret',
+    options: { keys: [NEW, { id: 'k', secret: new Uint8Array(31) }] },
+    option: 'token.keys[1].secret',
+    value: '(secret of 31 bytes)',
+  },
   { name: 'maxAge 0', options: { keys: [NEW], maxAge: 0 }, option: 'token.maxAge', value: 0 },
   { name: 'a fractional idle', options: { keys: [NEW], idle: 1.5 }, option: 'token.idle', value: 1.5 },
   { name: 'an idle in milliseconds text', options: { keys: [NEW], idle: '1500ms' }, option: 'token.idle', value: '1500ms' },
@@ -389,7 +415,7 @@ Options('should accept 32-byte secrets (counted in UTF-8 bytes), durations with 
   const token = codec.issue(codec.peerId(PEERS[0]), NOW)
   assert.is(valid(codec.read(token, NOW + 900_000)).needsReissue, true)
   assert.is(codec.read(token, NOW + 1_800_000).status, 'expired')
-  expectConfigError(() => createTokenCodec({ keys: [{ id: 'k', secret: 'é'.repeat(15) + 'x' }] }), 'token.keys[0].secret')
+  expectConfigError(() => createTokenCodec({ keys: [{ id: 'k', secret: `${'é'.repeat(15)}x` }] }), 'token.keys[0].secret')
 })
 
 Options.run()
@@ -400,17 +426,18 @@ const arbitrarySecret = fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 100 }
 const arbitraryKeyId = fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/)
 const arbitraryKeys = fc.uniqueArray(fc.record({ id: arbitraryKeyId, secret: arbitrarySecret }), { minLength: 1, maxLength: 4, selector: (k) => k.id })
 /** Milliseconds from 1970 to about the year 2300, and a few far ones. */
-const arbitraryTime = fc.oneof(fc.integer({ min: 0, max: 10_400_000_000_000 }), fc.integer({ min: 0, max: 2 ** 40 - 1 }).map((s) => s * 1000))
+const arbitraryTime = fc.oneof(
+  fc.integer({ min: 0, max: 10_400_000_000_000 }),
+  fc.integer({ min: 0, max: 2 ** 40 - 1 }).map((s) => s * 1000),
+)
 const arbitraryName = fc.oneof(fc.constantFrom(...PEERS), fc.string({ maxLength: 40 }))
 
 /** A codec and a token it issued, valid at `now`. */
-const arbitraryIssued = fc
-  .record({ keys: arbitraryKeys, name: arbitraryName, now: arbitraryTime, age: fc.nat(10_000_000) })
-  .map(({ keys, name, now, age }) => {
-    const codec = createTokenCodec({ keys })
-    const token = codec.issue(codec.peerId(name), now, Math.max(0, now - age))
-    return { codec, keys, token, now }
-  })
+const arbitraryIssued = fc.record({ keys: arbitraryKeys, name: arbitraryName, now: arbitraryTime, age: fc.nat(10_000_000) }).map(({ keys, name, now, age }) => {
+  const codec = createTokenCodec({ keys })
+  const token = codec.issue(codec.peerId(name), now, Math.max(0, now - age))
+  return { codec, keys, token, now }
+})
 
 function assertNotValid(codec: TokenCodec, value: string, now: number, original: string): void {
   if (value === original) return
@@ -597,7 +624,12 @@ Properties('two codecs from equal options issue identical tokens and read them i
   fc.assert(
     fc.property(arbitraryKeys, arbitraryName, arbitraryTime, fc.nat(100_000_000), (keys, name, now, later) => {
       const a = createTokenCodec({ keys, idle: 600, maxAge: 86_400 })
-      const b = createTokenCodec({ keys: keys.map((k) => ({ id: k.id, secret: typeof k.secret === 'string' ? k.secret : Uint8Array.from(k.secret) })), idle: 600, maxAge: 86_400, cache: 0 })
+      const b = createTokenCodec({
+        keys: keys.map((k) => ({ id: k.id, secret: typeof k.secret === 'string' ? k.secret : Uint8Array.from(k.secret) })),
+        idle: 600,
+        maxAge: 86_400,
+        cache: 0,
+      })
       const token = a.issue(a.peerId(name), now)
       assert.is(b.issue(b.peerId(name), now), token)
       assert.equal(b.read(token, now + later), a.read(token, now + later))

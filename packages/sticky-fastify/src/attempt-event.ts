@@ -38,14 +38,7 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([
 ])
 
 /** The connection closed or broke under the request. */
-const CLOSED_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'ERR_STREAM_PREMATURE_CLOSE',
-])
+const CLOSED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE'])
 
 /** The proxy's own transport was closed (Fastify is shutting down): nobody's fault. */
 const SHUTDOWN_CODES: ReadonlySet<string> = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED'])
@@ -59,11 +52,7 @@ const SILENT_CODES: ReadonlySet<string> = new Set([
 ])
 
 /** What the peer sent is no HTTP response the proxy can relay. */
-const PROTOCOL_CODES: ReadonlySet<string> = new Set([
-  'UND_ERR_HEADERS_OVERFLOW',
-  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
-  'FST_REPLY_FROM_BAD_GATEWAY',
-])
+const PROTOCOL_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'FST_REPLY_FROM_BAD_GATEWAY'])
 
 /** The peer's response body broke off: cut short, overlong, silent, or malformed. */
 const CUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_BODY_TIMEOUT'])
@@ -72,11 +61,7 @@ const CUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISM
  * The request could not be sent as the client gave it: its body ended short of or beyond its
  * `Content-Length`, was aborted, or carries a field the transport refuses.
  */
-const CLIENT_BODY_CODES: ReadonlySet<string> = new Set([
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_ABORTED',
-  'UND_ERR_INVALID_ARG',
-])
+const CLIENT_BODY_CODES: ReadonlySet<string> = new Set(['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_ABORTED', 'UND_ERR_INVALID_ARG'])
 
 /**
  * Translates an error of `@fastify/reply-from` before a response head arrived (its `onError`) into

@@ -70,9 +70,5 @@ function checkTransport(options: ResolvedOptions): void {
   const index = options.balancer.peers.findIndex((peer) => peer.target.kind === 'unix')
   if (index === -1) return
   const peer = options.balancer.peers[index]
-  throw new StickyConfigError(
-    `peers[${index}].address`,
-    peer?.address,
-    'a unix-socket peer needs the node:http transport: set replyFrom: { http: {} }',
-  )
+  throw new StickyConfigError(`peers[${index}].address`, peer?.address, 'a unix-socket peer needs the node:http transport: set replyFrom: { http: {} }')
 }

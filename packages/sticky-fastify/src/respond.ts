@@ -27,7 +27,13 @@ export function answerOwn(reply: FastifyReply, status: OwnStatus, code: GatewayE
  * `undefined` for 499. A request whose body was not read to the end gets `Connection: close`:
  * node:http would otherwise keep the connection and wait for the rest of a body nobody wants.
  */
-export function ownError(reply: FastifyReply, status: OwnStatus, code: GatewayErrorCode, copied: readonly string[], cause?: unknown): StickyGatewayError | undefined {
+export function ownError(
+  reply: FastifyReply,
+  status: OwnStatus,
+  code: GatewayErrorCode,
+  copied: readonly string[],
+  cause?: unknown,
+): StickyGatewayError | undefined {
   for (const name of copied) {
     reply.removeHeader(name)
     reply.raw.removeHeader(name)

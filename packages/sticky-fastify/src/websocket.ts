@@ -499,7 +499,12 @@ class Upgrade {
     const own = stripHopByHop(req.headers as HeaderMap)
     for (const name of HANDSHAKE_FIELDS) delete own[name]
     const encrypted = (req.socket as Socket & { encrypted?: boolean }).encrypted === true
-    const headers = upstreamHeaders(own, peer, { address: req.socket.remoteAddress, protocol: encrypted ? 'https' : 'http', host: req.headers.host }, this.#ctx.xForwarded)
+    const headers = upstreamHeaders(
+      own,
+      peer,
+      { address: req.socket.remoteAddress, protocol: encrypted ? 'https' : 'http', host: req.headers.host },
+      this.#ctx.xForwarded,
+    )
     const out: Record<string, string> = {}
     // Node folds repeated request fields into one value already (RFC 9110 section 5.3), `Cookie` with `; `.
     for (const [name, value] of Object.entries(headers)) {

@@ -7,6 +7,7 @@ import { fastCheckSeed } from 'sticky-conformance'
  */
 export function checkProperty<Ts extends [unknown, ...unknown[]]>(
   label: string,
+  // biome-ignore lint/suspicious/noConfusingVoidType: fast-check predicates may return nothing, as uvu assertions do
   ...args: [...arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> }, predicate: (...values: Ts) => boolean | void]
 ): void {
   fc.assert(fc.property<Ts>(...args), { seed: fastCheckSeed(label), numRuns: 300 })

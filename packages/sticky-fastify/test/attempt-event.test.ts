@@ -52,7 +52,7 @@ const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent
   ['an unreachable network', wrapped('ENETUNREACH'), NOT_SENT, 'connect-failed'],
   ['a missing unix socket', wrapped('ENOENT'), NOT_SENT, 'connect-failed'],
   ['a refused TLS handshake', wrapped('ERR_SSL_WRONG_VERSION_NUMBER'), NOT_SENT, 'connect-failed'],
-  ['undici\'s connect timeout', wrapped('UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'), UNSEEN, 'connect-timeout'],
+  ["undici's connect timeout", wrapped('UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'), UNSEEN, 'connect-timeout'],
   ['a reset before the request went out', wrapped('ECONNRESET', 'ECONNRESET'), NOT_SENT, 'connect-failed'],
   ['a kernel connect timeout', wrapped('ETIMEDOUT'), NOT_SENT, 'connect-timeout'],
   ['"other side closed" on a reused connection', wrapped('UND_ERR_SOCKET', 'UND_ERR_SOCKET'), REUSED, 'stale-connection'],
@@ -62,14 +62,24 @@ const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent
   ['"other side closed" on a fresh connection', wrapped('UND_ERR_SOCKET', 'UND_ERR_SOCKET'), FRESH, 'peer-reset'],
   ['a reset on a fresh connection', wrapped('ECONNRESET', 'ECONNRESET'), FRESH, 'peer-reset'],
   ['a reset the transport did not show', wrapped('ECONNRESET', 'ECONNRESET'), UNSEEN, 'peer-reset'],
-  ['undici\'s headers timeout, as reply-from wraps it', wrapped('UND_ERR_HEADERS_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), FRESH, 'peer-silent'],
-  ['node:http\'s request timeout', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), FRESH, 'peer-silent'],
-  ['node:http\'s request timeout before connecting', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), NOT_SENT, 'connect-timeout'],
-  ['node:http\'s request timeout while the client uploads slowly', wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'), { ...FRESH, awaitingClient: true }, 'client-stalled'],
+  ["undici's headers timeout, as reply-from wraps it", wrapped('UND_ERR_HEADERS_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), FRESH, 'peer-silent'],
+  ["node:http's request timeout", wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'), FRESH, 'peer-silent'],
+  [
+    "node:http's request timeout before connecting",
+    wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'),
+    NOT_SENT,
+    'connect-timeout',
+  ],
+  [
+    "node:http's request timeout while the client uploads slowly",
+    wrapped('FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'),
+    { ...FRESH, awaitingClient: true },
+    'client-stalled',
+  ],
   ['a malformed status line', wrapped('HPE_INVALID_CONSTANT'), FRESH, 'peer-protocol-error'],
-  ['undici\'s parser refusing the head, as reply-from wraps it (no code)', parserError(), FRESH, 'peer-protocol-error'],
-  ['undici\'s parser refusing the head, told by its brand alone', branded(), FRESH, 'peer-protocol-error'],
-  ['undici\'s parser refusing the head on a reused connection', parserError(), REUSED, 'peer-protocol-error'],
+  ["undici's parser refusing the head, as reply-from wraps it (no code)", parserError(), FRESH, 'peer-protocol-error'],
+  ["undici's parser refusing the head, told by its brand alone", branded(), FRESH, 'peer-protocol-error'],
+  ["undici's parser refusing the head on a reused connection", parserError(), REUSED, 'peer-protocol-error'],
   ['a valid interim 100 that undici refuses', undiciRefused('bad response'), { ...REUSED, answerStarted: true }, 'proxy-failed'],
   ['a valid interim 100 that undici refuses on a fresh connection', undiciRefused('bad response'), FRESH, 'proxy-failed'],
   ['an upgrade nobody asked for', undiciRefused('bad upgrade'), FRESH, 'peer-protocol-error'],
@@ -78,13 +88,13 @@ const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent
   ['a status Fastify cannot send', Object.assign(new Error('Bad Gateway'), { code: 'FST_REPLY_FROM_BAD_GATEWAY' }), FRESH, 'peer-protocol-error'],
   ['a body timeout', wrapped('UND_ERR_BODY_TIMEOUT'), FRESH, 'peer-cut-response'],
   ['a response longer than its Content-Length', wrapped('UND_ERR_RES_CONTENT_LENGTH_MISMATCH'), FRESH, 'peer-cut-response'],
-  ['the client\'s failing body', new Error('outer', { cause: new ClientBodyError(new Error('aborted')) }), FRESH, 'client-body-failed'],
+  ["the client's failing body", new Error('outer', { cause: new ClientBodyError(new Error('aborted')) }), FRESH, 'client-body-failed'],
   ['a body shorter than its Content-Length', wrapped('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'), FRESH, 'client-body-failed'],
   ['a request field undici refuses', wrapped('UND_ERR_INVALID_ARG'), UNSEEN, 'client-body-failed'],
-  ['the proxy\'s pool closing under the request', wrapped('UND_ERR_DESTROYED'), UNSEEN, 'proxy-failed'],
+  ["the proxy's pool closing under the request", wrapped('UND_ERR_DESTROYED'), UNSEEN, 'proxy-failed'],
   ['an error without a code', new Error('odd'), FRESH, 'proxy-failed'],
   ['a thrown string', 'boom', FRESH, 'proxy-failed'],
-  ['a peer\'s reset once the client is gone', wrapped('ECONNRESET', 'ECONNRESET'), { ...FRESH, clientGone: true }, 'client-gone'],
+  ["a peer's reset once the client is gone", wrapped('ECONNRESET', 'ECONNRESET'), { ...FRESH, clientGone: true }, 'client-gone'],
   ['a refused connection once the client is gone', wrapped('ECONNREFUSED'), { ...NOT_SENT, clientGone: true }, 'client-gone'],
 ]
 for (const [name, error, facts, expected] of cases) {
@@ -93,12 +103,17 @@ for (const [name, error, facts, expected] of cases) {
   })
 }
 
-failure('should find undici\'s parser error however deep it is wrapped, unless the client is gone or its body failed', () => {
-  checkProperty('failureEvent parser error', fc.array(fc.constantFrom('FST_REPLY_FROM_INTERNAL_SERVER_ERROR', 'UND_ERR_SOCKET', undefined), { maxLength: 5 }), facts, (wrappers, f) => {
-    let error: unknown = { name: 'HTTPParserError', code: undefined }
-    for (const code of wrappers) error = { code, cause: error }
-    assert.is(failureEvent(error, f), f.clientGone ? 'client-gone' : 'peer-protocol-error')
-  })
+failure("should find undici's parser error however deep it is wrapped, unless the client is gone or its body failed", () => {
+  checkProperty(
+    'failureEvent parser error',
+    fc.array(fc.constantFrom('FST_REPLY_FROM_INTERNAL_SERVER_ERROR', 'UND_ERR_SOCKET', undefined), { maxLength: 5 }),
+    facts,
+    (wrappers, f) => {
+      let error: unknown = { name: 'HTTPParserError', code: undefined }
+      for (const code of wrappers) error = { code, cause: error }
+      assert.is(failureEvent(error, f), f.clientGone ? 'client-gone' : 'peer-protocol-error')
+    },
+  )
 })
 
 failure('should stop on a cause cycle', () => {

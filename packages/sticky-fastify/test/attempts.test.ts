@@ -53,9 +53,7 @@ test('should try every other peer once by default, each on its own', () =>
     // Every peer takes the connection and resets it as the request arrives: a fresh connection the
     // peer drops is its failure, and a GET may go to the next peer.
     const peers = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        startRawBackend((socket) => onRequestHeads(socket, () => socket.destroy())).then((b) => scope.defer(b, () => b.close())),
-      ),
+      Array.from({ length: 5 }, () => startRawBackend((socket) => onRequestHeads(socket, () => socket.destroy())).then((b) => scope.defer(b, () => b.close()))),
     )
     const { balancer, reports } = recordingBalancer({ peers: peers.map((p) => p.address) })
     const url = await startProxy(scope, { balancer })
@@ -67,15 +65,16 @@ test('should try every other peer once by default, each on its own', () =>
       'the first peer, then each of the four others once',
     )
     assert.is(reports.length, 5)
-    assert.ok(reports.every(([, ok]) => !ok), 'each peer that dropped the request is blamed')
+    assert.ok(
+      reports.every(([, ok]) => !ok),
+      'each peer that dropped the request is blamed',
+    )
   }))
 
 test('should try exactly `retries` other peers when the option is given', () =>
   withScope(async (scope) => {
     const peers = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        startRawBackend((socket) => onRequestHeads(socket, () => socket.destroy())).then((b) => scope.defer(b, () => b.close())),
-      ),
+      Array.from({ length: 4 }, () => startRawBackend((socket) => onRequestHeads(socket, () => socket.destroy())).then((b) => scope.defer(b, () => b.close()))),
     )
     const { balancer } = recordingBalancer({ peers: peers.map((p) => p.address) })
     const url = await startProxy(scope, { balancer, proxy: { retries: 1 } })
@@ -185,10 +184,7 @@ test('should answer 502 without blame, and send it nowhere else, when a kept-ali
       ),
       (b) => b.close(),
     )
-    const other = scope.defer(
-      await startRawBackend((socket) => onRequestHeads(socket, () => socket.write(okResponse('other')))),
-      (b) => b.close(),
-    )
+    const other = scope.defer(await startRawBackend((socket) => onRequestHeads(socket, () => socket.write(okResponse('other')))), (b) => b.close())
     const { balancer, reports, cookieFor } = recordingBalancer({ peers: [peer.address, other.address] })
     const url = await startProxy(scope, { balancer })
     const cookie = cookieFor(0)
@@ -229,10 +225,7 @@ test('should answer 504 and blame a peer that stays silent past timeout, trying 
   withScope(async (scope) => {
     const stalled = await startStalledBackend()
     scope.defer(stalled, () => stalled.close())
-    const other = scope.defer(
-      await startRawBackend((socket) => onRequestHeads(socket, () => socket.write(okResponse('other')))),
-      (b) => b.close(),
-    )
+    const other = scope.defer(await startRawBackend((socket) => onRequestHeads(socket, () => socket.write(okResponse('other')))), (b) => b.close())
     const { balancer, reports, cookieFor } = recordingBalancer({ peers: [stalled.address, other.address] })
     const url = await startProxy(scope, { balancer, proxy: { timeout: 200 } })
     const answer = await send(url, { path: '/slow', headers: { cookie: cookieFor(0) } })
@@ -242,7 +235,7 @@ test('should answer 504 and blame a peer that stays silent past timeout, trying 
     assert.equal(reports, [[stalled.address, false]])
   }))
 
-test('should blame a peer that cuts its response body, and cut the client\'s response', () =>
+test("should blame a peer that cuts its response body, and cut the client's response", () =>
   withScope(async (scope) => {
     const address = await httpBackend(scope, (_req, res) => {
       res.writeHead(200, { 'content-length': '10' })

@@ -8,7 +8,7 @@ import { startTrackedBackend } from './_backend'
 
 const test = suite('stickyProxy: decide-only mode (forward: false)')
 
-test('should set request.sticky and append the cookie while the app\'s own handlers answer', () =>
+test("should set request.sticky and append the cookie while the app's own handlers answer", () =>
   withScope(async (scope) => {
     const backends = [await startTrackedBackend('b1'), await startTrackedBackend('b2')]
     for (const b of backends) scope.defer(b, () => b.close())
@@ -34,7 +34,10 @@ test('should set request.sticky and append the cookie while the app\'s own handl
     const second = await send(url, { path: '/where', jar })
     assert.equal(JSON.parse(second.body.toString()), { outcome: 'hit', peer: peer.id })
     assert.equal(second.setCookies, ['own=1; Path=/'])
-    assert.ok(backends.every((b) => b.seen.length === 0), 'nothing was proxied')
+    assert.ok(
+      backends.every((b) => b.seen.length === 0),
+      'nothing was proxied',
+    )
   }))
 
 test('should decide only under the prefix', () =>
@@ -48,7 +51,11 @@ test('should decide only under the prefix', () =>
     app.get('/shopping', handler)
     app.get('/about', handler)
     const url = await listen(app)
-    for (const [path, decided] of [['/shop/cart', true], ['/shopping', false], ['/about', false]] as const) {
+    for (const [path, decided] of [
+      ['/shop/cart', true],
+      ['/shopping', false],
+      ['/about', false],
+    ] as const) {
       const answer = await send(url, { path, jar: new CookieJar() })
       assert.equal(JSON.parse(answer.body.toString()), { decided }, path)
       assert.is(answer.setCookies.length, decided ? 1 : 0, path)
@@ -63,7 +70,10 @@ test('should decide for an absolute-form target under the prefix', () =>
     app.get('/shop/cart', async (request) => ({ decided: request.sticky !== null }))
     app.get('/shopping', async (request) => ({ decided: request.sticky !== null }))
     const url = await listen(app)
-    for (const [target, decided] of [['http://front.example/shop/cart', true], ['http://front.example/shopping', false]] as const) {
+    for (const [target, decided] of [
+      ['http://front.example/shop/cart', true],
+      ['http://front.example/shopping', false],
+    ] as const) {
       const answer = await sendRaw(url, `GET ${target} HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n`)
       assert.is(answer.status, 200, target)
       assert.is(/^set-cookie: route=/im.test(answer.head), decided, target)

@@ -9,13 +9,20 @@ import type { HeaderMap } from '../src/hop-by-hop'
 import { appendSetCookie } from '../src/set-cookie'
 import { checkProperty } from './_seed'
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]
 
 const headerName = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/)
-const headerValue = fc.oneof(
-  fc.stringMatching(/^[ -~]{0,20}$/),
-  fc.array(fc.stringMatching(/^[ -~]{0,20}$/), { minLength: 1, maxLength: 3 }),
-)
+const headerValue = fc.oneof(fc.stringMatching(/^[ -~]{0,20}$/), fc.array(fc.stringMatching(/^[ -~]{0,20}$/), { minLength: 1, maxLength: 3 }))
 const headerMap: fc.Arbitrary<HeaderMap> = fc.dictionary(headerName, headerValue, { maxKeys: 8 })
 
 const strip = suite('stripHopByHop')
@@ -53,7 +60,10 @@ strip('should keep every end-to-end field as it was and drop every hop-by-hop on
     for (const name of Object.keys(input)) {
       if (!HOP_BY_HOP.includes(name) && !(name in out)) {
         // Only a field that the Connection header lists may disappear.
-        const listed = String(input['connection'] ?? '').toLowerCase().split(',').map((t) => t.trim())
+        const listed = String(input['connection'] ?? '')
+          .toLowerCase()
+          .split(',')
+          .map((t) => t.trim())
         assert.ok(listed.includes(name), name)
       }
     }
@@ -100,11 +110,16 @@ cookie('should not mutate the upstream array', () => {
 })
 
 cookie('should keep the upstream cookies first, in order, and add exactly one', () => {
-  checkProperty('appendSetCookie', fc.array(fc.stringMatching(/^[a-z]{1,4}=[a-z0-9]{0,4}$/), { maxLength: 4 }), fc.stringMatching(/^route=[a-f0-9]{1,8}$/), (upstream, ours) => {
-    const headers: HeaderMap = upstream.length === 0 ? {} : upstream.length === 1 ? { 'set-cookie': upstream[0] } : { 'set-cookie': upstream }
-    const out = appendSetCookie(headers, ours)['set-cookie']
-    assert.equal(out, [...upstream, ours])
-  })
+  checkProperty(
+    'appendSetCookie',
+    fc.array(fc.stringMatching(/^[a-z]{1,4}=[a-z0-9]{0,4}$/), { maxLength: 4 }),
+    fc.stringMatching(/^route=[a-f0-9]{1,8}$/),
+    (upstream, ours) => {
+      const headers: HeaderMap = upstream.length === 0 ? {} : upstream.length === 1 ? { 'set-cookie': upstream[0] } : { 'set-cookie': upstream }
+      const out = appendSetCookie(headers, ours)['set-cookie']
+      assert.equal(out, [...upstream, ours])
+    },
+  )
 })
 
 cookie.run()
@@ -113,7 +128,18 @@ const forwarded = suite('upstreamHeaders')
 
 function tcpPeer(host: string, port: number, protocol: 'http:' | 'https:' = 'http:'): Peer {
   const origin = `${protocol}//${host.includes(':') ? `[${host}]` : host}:${port}`
-  return { id: 'x', address: 'x', route: undefined, weight: 1, backup: false, down: false, drain: false, maxFails: 1, failTimeout: 10_000, target: { kind: 'tcp', protocol, host, port, origin } }
+  return {
+    id: 'x',
+    address: 'x',
+    route: undefined,
+    weight: 1,
+    backup: false,
+    down: false,
+    drain: false,
+    maxFails: 1,
+    failTimeout: 10_000,
+    target: { kind: 'tcp', protocol, host, port, origin },
+  }
 }
 
 const PEER = tcpPeer('10.0.0.5', 8080)
@@ -121,7 +147,7 @@ const CLIENT = { address: '10.0.0.9', protocol: 'http', host: 'shop.example' }
 const ALL = { for: true, proto: true, host: true }
 const NONE = { for: false, proto: false, host: false }
 
-forwarded('should write only the selected fields and pass the client\'s others through', () => {
+forwarded("should write only the selected fields and pass the client's others through", () => {
   const incoming = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example' }
   assert.equal(upstreamHeaders(incoming, PEER, CLIENT, { for: true, proto: false, host: false }), {
     'x-forwarded-for': '203.0.113.7, 10.0.0.9',
@@ -156,16 +182,21 @@ forwarded('should start a chain, and append to the one the client sent, in every
 })
 
 forwarded('should replace the Proto and Host the client claimed, and drop a Host it cannot name', () => {
-  const out = upstreamHeaders({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' }, PEER, { address: undefined, protocol: 'http', host: undefined }, ALL)
+  const out = upstreamHeaders(
+    { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' },
+    PEER,
+    { address: undefined, protocol: 'http', host: undefined },
+    ALL,
+  )
   assert.equal(out, { 'x-forwarded-proto': 'http', host: '10.0.0.5:8080' })
 })
 
-forwarded('should pass the client\'s X-Forwarded-* through untouched without xForwarded', () => {
+forwarded("should pass the client's X-Forwarded-* through untouched without xForwarded", () => {
   const incoming = { 'x-forwarded-for': '1.1.1.1', 'x-forwarded-host': 'forged', cookie: 'a=1' }
   assert.equal(upstreamHeaders(incoming, PEER, CLIENT, NONE), { ...incoming, host: '10.0.0.5:8080' })
 })
 
-forwarded('should name the peer in Host, as sticky-core\'s upstreamHost does', () => {
+forwarded("should name the peer in Host, as sticky-core's upstreamHost does", () => {
   const unix: Peer = { ...PEER, target: { kind: 'unix', protocol: 'http:', socketPath: '/run/app.sock', origin: 'http://localhost' } }
   const peers: ReadonlyArray<readonly [Peer, string]> = [
     [PEER, '10.0.0.5:8080'],

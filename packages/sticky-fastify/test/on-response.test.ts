@@ -31,11 +31,16 @@ test("should report every forwarded request with sticky-core's ExchangeEvent fie
     jar.set('route', balancer.cookieValue(dead))
     const get = await send(url, { path: '/app/page?session=secret', jar })
     assert.is(get.status, 200)
-    const post = await send(url, { method: 'POST', path: '/app/form', body: Buffer.from('a=1'), jar: (() => {
-      const j = new CookieJar()
-      j.set('route', balancer.cookieValue(dead))
-      return j
-    })() })
+    const post = await send(url, {
+      method: 'POST',
+      path: '/app/form',
+      body: Buffer.from('a=1'),
+      jar: (() => {
+        const j = new CookieJar()
+        j.set('route', balancer.cookieValue(dead))
+        return j
+      })(),
+    })
     assert.is(post.status, 502)
     const bad = await send(url, { path: '/app/a%2F..%2F..%2Fetc', jar: new CookieJar() })
     assert.is(bad.status, 400)

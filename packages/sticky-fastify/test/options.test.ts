@@ -49,7 +49,7 @@ for (const [option, options] of invalid) {
   })
 }
 
-test('should start with Fastify\'s own register options beside the plugin\'s', async () => {
+test("should start with Fastify's own register options beside the plugin's", async () => {
   const app = createApp()
   try {
     await app.register(stickyProxy, { peers: ['127.0.0.1:9'], logLevel: 'warn', proxy: { timeout: '30s', xForwarded: { host: false } } })

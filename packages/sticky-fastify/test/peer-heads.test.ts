@@ -34,7 +34,11 @@ async function bystander(scope: Scope): Promise<RawBackend> {
 }
 
 /** The proxy before `peers`, with `retries: 1` so that a retried request would reach the bystander. */
-async function startProxy(scope: Scope, peers: readonly string[], replyFrom: ReplyFromOptions = {}): Promise<ReturnType<typeof recordingBalancer> & { url: string }> {
+async function startProxy(
+  scope: Scope,
+  peers: readonly string[],
+  replyFrom: ReplyFromOptions = {},
+): Promise<ReturnType<typeof recordingBalancer> & { url: string }> {
   const recording = recordingBalancer({ peers: [...peers] })
   const app = scope.defer(createApp(), (a) => a.close())
   await app.register(stickyProxy, { balancer: recording.balancer, proxy: { retries: 1 }, replyFrom })
@@ -51,7 +55,7 @@ function codeOf(answer: Answer): string {
  */
 const malformed: ReadonlyArray<readonly [string, string]> = [
   ['a 4-digit status code', 'HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nhi'],
-  ['another protocol\'s greeting', 'SSH-2.0-OpenSSH_9.6\r\n'],
+  ["another protocol's greeting", 'SSH-2.0-OpenSSH_9.6\r\n'],
   ['binary garbage', '\x16\x03\x01\x02\x00\x01\x00\r\n'],
   ['a bare LF in the reason phrase', 'HTTP/1.1 200 O\nK\r\nContent-Length: 2\r\n\r\nhi'],
   ['a control byte in a field value', 'HTTP/1.1 200 OK\r\nX-Hostile: a\x01b\r\nContent-Length: 2\r\n\r\nhi'],

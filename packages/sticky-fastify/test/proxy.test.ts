@@ -10,7 +10,7 @@ import { startTrackedBackend } from './_backend'
 
 const test = suite('stickyProxy: proxy mode')
 
-test('should proxy only under the prefix, strip it, and leave the app\'s own routes alone', () =>
+test("should proxy only under the prefix, strip it, and leave the app's own routes alone", () =>
   withScope(async (scope) => {
     const backend = await startTrackedBackend('b1')
     scope.defer(backend, () => backend.close())
@@ -94,7 +94,11 @@ test('should keep the prefix when rewritePrefix names it, or replace it', () =>
     await app.register(stickyProxy, { peers: [backend.address], prefix: '/app', rewritePrefix: '/app' })
     await app.register(stickyProxy, { peers: [backend.address], prefix: '/v1', rewritePrefix: '/api/v1', cookie: { name: 'r1' } })
     const url = await listen(app)
-    for (const [path, upstream] of [['/app/a?b=1', '/app/a?b=1'], ['/app', '/app'], ['/v1/items', '/api/v1/items']] as const) {
+    for (const [path, upstream] of [
+      ['/app/a?b=1', '/app/a?b=1'],
+      ['/app', '/app'],
+      ['/v1/items', '/api/v1/items'],
+    ] as const) {
       assert.is((await send(url, { path, jar: new CookieJar() })).body.toString(), `b1 GET ${upstream}`, path)
     }
   }))
@@ -119,7 +123,7 @@ test('should set request.sticky to the decision: new, then hit', () =>
     assert.equal(outcomes, ['new', 'hit'])
   }))
 
-test('should append the sticky cookie beside the upstream\'s and the app\'s own cookies', () =>
+test("should append the sticky cookie beside the upstream's and the app's own cookies", () =>
   withScope(async (scope) => {
     const backend = await startTrackedBackend('b1')
     scope.defer(backend, () => backend.close())
@@ -167,7 +171,7 @@ test('should route two plugins with different cookie names and prefixes independ
     assert.ok(a.every((x) => x.seen.length > 0) && b.every((x) => x.seen.length > 0), 'both peers of each plugin got clients')
   }))
 
-test('should answer 502 in Fastify\'s error shape when the balancer has no usable peer', () =>
+test("should answer 502 in Fastify's error shape when the balancer has no usable peer", () =>
   withScope(async (scope) => {
     const app = createApp()
     scope.defer(app, () => app.close())
@@ -223,7 +227,7 @@ test('should answer 502 without retrying a request with a body, and retry a GET 
     assert.equal(outcomes, ['hit', 'repinned'])
   }))
 
-test('should let the application\'s error handler render the gateway errors', () =>
+test("should let the application's error handler render the gateway errors", () =>
   withScope(async (scope) => {
     const app = createApp()
     scope.defer(app, () => app.close())
@@ -237,7 +241,7 @@ test('should let the application\'s error handler render the gateway errors', ()
     assert.equal(JSON.parse(answer.body.toString()), { failed: 'STICKY_UPSTREAM_FAILED' })
   }))
 
-test('should pass JSON bodies through unparsed while the app\'s own routes still parse JSON', () =>
+test("should pass JSON bodies through unparsed while the app's own routes still parse JSON", () =>
   withScope(async (scope) => {
     const backend = await startTrackedBackend('b1')
     scope.defer(backend, () => backend.close())
@@ -268,13 +272,13 @@ test('should send X-Forwarded-* upstream, strip hop-by-hop fields both ways, and
     const host = new URL(url).host
     const headers = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', connection: 'x-secret', 'x-secret': 'hop' }
     const on = await send(url, { path: '/on', headers, jar: new CookieJar() })
-    assert.is.not(on.headers['keep-alive'], 'timeout=5', 'the peer\'s Keep-Alive stays on its hop')
+    assert.is.not(on.headers['keep-alive'], 'timeout=5', "the peer's Keep-Alive stays on its hop")
     const seenOn = backend.seen[0]?.headers
     assert.is(seenOn?.['x-forwarded-for'], '203.0.113.7, 127.0.0.1')
     assert.is(seenOn?.['x-forwarded-proto'], 'http')
     assert.is(seenOn?.['x-forwarded-host'], host)
-    assert.is(seenOn?.['x-secret'], undefined, 'a field the client\'s Connection names is not forwarded')
-    assert.is(seenOn?.['host'], backend.address, 'Host names the peer, as nginx\'s $proxy_host')
+    assert.is(seenOn?.['x-secret'], undefined, "a field the client's Connection names is not forwarded")
+    assert.is(seenOn?.['host'], backend.address, "Host names the peer, as nginx's $proxy_host")
     await send(url, { path: '/off', jar: new CookieJar() })
     const seenOff = backend.seen[1]?.headers
     assert.is(seenOff?.['x-forwarded-for'], undefined)
@@ -321,7 +325,7 @@ test('should close the upstream keep-alive connections when Fastify closes', () 
     assert.is(backend.openSockets, 0)
   }))
 
-test('should reach a unix-socket peer through reply-from\'s node:http transport', () =>
+test("should reach a unix-socket peer through reply-from's node:http transport", () =>
   withScope(async (scope) => {
     const { mkdtemp, rm } = await import('node:fs/promises')
     const { tmpdir } = await import('node:os')

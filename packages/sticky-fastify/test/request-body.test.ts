@@ -31,7 +31,10 @@ body('should pass every byte through in order', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 1, maxLength: 64 }), { maxLength: 8 }), async (chunks) => {
       const out = await bytesOf(new ClientBody(Readable.from(chunks.map((c) => Buffer.from(c)))).open())
-      assert.equal([...out], chunks.flatMap((c) => [...c]))
+      assert.equal(
+        [...out],
+        chunks.flatMap((c) => [...c]),
+      )
     }),
     { seed: fastCheckSeed('ClientBody bytes'), numRuns: 100 },
   )

@@ -20,12 +20,12 @@ target('should join a TCP origin and the path, even a path that looks like a hos
   assert.is(url.pathname, '//evil.example/x')
 })
 
-target('should address a unix socket in reply-from\'s unix+http form', () => {
+target("should address a unix socket in reply-from's unix+http form", () => {
   const unix = peer({ kind: 'unix', protocol: 'http:', socketPath: '/run/app.sock', origin: 'http://localhost' })
   assert.is(targetUrl(unix, '/x'), 'unix+http://%2Frun%2Fapp.sock/x')
 })
 
-target('should keep the peer\'s host for every path', () => {
+target("should keep the peer's host for every path", () => {
   const tcp = peer({ kind: 'tcp', protocol: 'http:', host: '127.0.0.1', port: 8080, origin: 'http://127.0.0.1:8080' })
   const path = fc.array(fc.stringMatching(/^[a-zA-Z0-9._~@:-]{0,6}$/), { maxLength: 4 }).map((p) => `/${p.join('/')}`)
   checkProperty('targetUrl', path, (p) => {

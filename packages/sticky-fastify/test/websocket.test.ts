@@ -133,7 +133,10 @@ interface Refused {
 }
 
 /** Opens a WebSocket through the proxy; resolves with the client, or with the refusal. */
-function connect(url: string, options: { cookie?: string | undefined; protocols?: string[]; headers?: Record<string, string> } = {}): Promise<Client | Refused> {
+function connect(
+  url: string,
+  options: { cookie?: string | undefined; protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<Client | Refused> {
   const headers: Record<string, string> = { ...options.headers }
   if (options.cookie !== undefined) headers['cookie'] = options.cookie
   const ws = new WebSocket(url.replace(/^http/, 'ws'), options.protocols ?? [], { headers })
@@ -260,8 +263,7 @@ test('should pin upgrades by the cookie of an earlier HTTP response, and give a 
     const cookie = routeCookie(fresh.headers)
     assert.ok(cookie !== undefined, 'the 101 carries Set-Cookie for a new client')
     assert.is(cookie, cookieFor(hello === 'hello a ' ? 0 : 1), 'the cookie names the backend that answered')
-  }),
-)
+  }))
 
 test('should relay text and binary messages as they are, the subprotocol, and the fields a backend needs', () =>
   withScope(async (scope) => {
@@ -305,8 +307,7 @@ test('should relay text and binary messages as they are, the subprotocol, and th
     assert.is(seen['host'], a.address, 'Host names the peer')
     assert.is(seen['x-forwarded-host'], new URL(url).host)
     assert.is(seen['sec-websocket-protocol'], 'other,chat')
-  }),
-)
+  }))
 
 test('should carry close codes and reasons both ways', () =>
   withScope(async (scope) => {
@@ -333,8 +334,7 @@ test('should carry close codes and reasons both ways', () =>
     const backendSeesNone = a.nextClose()
     noCode.ws.close()
     assert.is((await withGuard(backendSeesNone, 'the backend close')).code, 1000, 'no code (1005) is sent on as 1000')
-  }),
-)
+  }))
 
 test('should re-pin a client whose pinned peer is dead, and report that peer failed', () =>
   withScope(async (scope) => {
@@ -364,8 +364,7 @@ test('should re-pin a client whose pinned peer is dead, and report that peer fai
     assert.is(event.peer?.address, peer(1).address)
     assert.is(event.path, '/ws')
     assert.is(event.error, undefined)
-  }),
-)
+  }))
 
 test("should relay a peer's refusal of the upgrade (403) and not blame it", () =>
   withScope(async (scope) => {
@@ -386,8 +385,7 @@ test("should relay a peer's refusal of the upgrade (403) and not blame it", () =
     await waitUntil('the upgrade event', () => events.length === 1)
     assert.is(events[0]?.status, 403)
     assert.is(events[0]?.upgrade, true)
-  }),
-)
+  }))
 
 test('should answer 504 when the peer stays silent past proxy.timeout, and blame it', () =>
   withScope(async (scope) => {
@@ -403,8 +401,7 @@ test('should answer 504 when the peer stays silent past proxy.timeout, and blame
     assert.is(JSON.parse(answer.body).code, 'STICKY_UPSTREAM_TIMEOUT')
     assert.is(routeCookie(answer.headers), undefined, 'no cookie with the proxy’s own answer')
     assert.equal(reports, [[peer(0).address, false]])
-  }),
-)
+  }))
 
 test('should not blame the peer when the client leaves mid-connection, and close the peer side', () =>
   withScope(async (scope) => {
@@ -425,8 +422,7 @@ test('should not blame the peer when the client leaves mid-connection, and close
     await waitUntil('the upgrade event', () => events.length === 1)
     assert.equal(reports, [[peer(0).address, true]], 'credited for its 101, never blamed')
     assert.is(events[0]?.status, 101)
-  }),
-)
+  }))
 
 test('should leave upgrades outside the prefix to the application', () =>
   withScope(async (scope) => {
@@ -455,8 +451,7 @@ test('should leave upgrades outside the prefix to the application', () =>
     assert.is(await proxied.nextText(), 'hello a ')
     proxied.ws.close()
     await proxied.closed()
-  }),
-)
+  }))
 
 test('should hand an upgrade outside the prefix to Fastify routes when no other listener wants it', () =>
   withScope(async (scope) => {
@@ -472,8 +467,7 @@ test('should hand an upgrade outside the prefix to Fastify routes when no other 
     assert.is(answer.body, 'a plain route')
     assert.is(refused(await connect(`${url}/appx`)).status, 404, '/appx is not under /app')
     assert.is(a.upgrades.length, 0)
-  }),
-)
+  }))
 
 test('should close both sides of every proxied WebSocket when Fastify closes', () =>
   withScope(async (scope) => {
@@ -492,8 +486,7 @@ test('should close both sides of every proxied WebSocket when Fastify closes', (
       a.closes.map((c) => c.code),
       [1001, 1001],
     )
-  }),
-)
+  }))
 
 test('should refuse a websocket option that is not a boolean', async () => {
   const app = createApp()

@@ -130,7 +130,7 @@ function isMalformedAnswer(error: unknown): boolean {
 /** Whether the peer says it closes the connection after this response (where the runtime shows `Connection`). */
 function isClosing(response: Response): boolean {
   const tokens = response.headers.get('connection')
-  return tokens !== null && tokens.split(',').some((token) => token.trim().toLowerCase() === 'close')
+  return tokens?.split(',').some((token) => token.trim().toLowerCase() === 'close') === true
 }
 
 // A function rather than an inline test: the signal changes while `fetch` is awaited, which narrowing

@@ -75,13 +75,23 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   return hash === undefined ? { ...options, peers } : { ...options, peers, hash }
 }
 
-const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([['strict', 'Strict'], ['lax', 'Lax'], ['none', 'None']])
+const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([
+  ['strict', 'Strict'],
+  ['lax', 'Lax'],
+  ['none', 'None'],
+])
 const HASH_MODES: ReadonlyMap<string, HashMode> = identity(['md5', 'sha1', 'index', 'raw'])
 const HMAC_ALGORITHMS: ReadonlyMap<string, HmacAlgorithm> = identity(['md5', 'sha1', 'sha256'])
 const REFRESH: ReadonlyMap<string, 'assign' | 'always'> = identity(['assign', 'always'])
 const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
-  ['true', true], ['1', true], ['yes', true], ['on', true],
-  ['false', false], ['0', false], ['no', false], ['off', false],
+  ['true', true],
+  ['1', true],
+  ['yes', true],
+  ['on', true],
+  ['false', false],
+  ['0', false],
+  ['no', false],
+  ['off', false],
 ])
 
 function identity<T extends string>(values: readonly T[]): ReadonlyMap<string, T> {
@@ -171,7 +181,10 @@ function peersFromEnv(value: unknown): PeerInput[] {
     })
   }
   if (typeof value !== 'string') throw new StickyConfigError(name, value, 'not set: list the origins to balance')
-  const entries = value.split(/[,\n]/).map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const entries = value
+    .split(/[,\n]/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
   if (entries.length === 0) throw new StickyConfigError(name, value, 'no peers')
   return entries.map(parsePeerEntry)
 }

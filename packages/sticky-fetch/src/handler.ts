@@ -60,14 +60,7 @@ export function createStickyFetch(options: StickyFetchOptions): StickyFetch {
   return Object.assign(handler, { balancer })
 }
 
-async function proxyRequest(
-  balancer: Balancer,
-  proxy: ResolvedProxyOptions,
-  hooks: Hooks,
-  request: Request,
-  env: unknown,
-  ctx: unknown,
-): Promise<Response> {
+async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hooks: Hooks, request: Request, env: unknown, ctx: unknown): Promise<Response> {
   const started = Date.now()
   const cookieHeader = request.headers.get('cookie')
   // The header carrier (`header` option): its request value is read once, for every decision.
@@ -113,9 +106,10 @@ async function proxyRequest(
   const url = new URL(request.url)
   const target = url.pathname + url.search
   const xf = proxy.xForwarded
-  const forwarded = xf.for || xf.proto || xf.host
-    ? { client: xf.for ? proxy.clientAddress(request, env, ctx) : undefined, proto: url.protocol.slice(0, -1), host: url.host, select: xf }
-    : undefined
+  const forwarded =
+    xf.for || xf.proto || xf.host
+      ? { client: xf.for ? proxy.clientAddress(request, env, ctx) : undefined, proto: url.protocol.slice(0, -1), host: url.host, select: xf }
+      : undefined
   // Some runtimes hand over request objects without a signal; the type says otherwise.
   const clientSignal = (request.signal as AbortSignal | null | undefined) ?? undefined
   const body = request.body === null ? undefined : new ClientBody(request.body)
@@ -146,23 +140,27 @@ async function proxyRequest(
     let download: ReadableStream<Uint8Array> | null = null
     if ('response' in outcome) {
       const answered = peer
-      download = outcome.response.body === null
-        ? null
-        : watchDownload(outcome.response.body, {
-            timeout: proxy.timeout,
-            abort: outcome.abort,
-            clientGone: () => clientSignal?.aborted === true,
-            length: framedLength(outcome.response),
-            // After the head went out, the verdict's only deed is the blame: the client's response is cut.
-            peerCut: () => {
-              if (judgeAttempt('peer-cut-response', facts()).blame) balancer.report(answered, false)
-            },
-            finished: (how) => {
-              if (response !== undefined) done(response.status, how === 'cut' ? 'upstream-aborted' : how === 'cancelled' ? 'client-aborted' : undefined)
-            },
-          })
+      download =
+        outcome.response.body === null
+          ? null
+          : watchDownload(outcome.response.body, {
+              timeout: proxy.timeout,
+              abort: outcome.abort,
+              clientGone: () => clientSignal?.aborted === true,
+              length: framedLength(outcome.response),
+              // After the head went out, the verdict's only deed is the blame: the client's response is cut.
+              peerCut: () => {
+                if (judgeAttempt('peer-cut-response', facts()).blame) balancer.report(answered, false)
+              },
+              finished: (how) => {
+                if (response !== undefined) done(response.status, how === 'cut' ? 'upstream-aborted' : how === 'cancelled' ? 'client-aborted' : undefined)
+              },
+            })
       const refused = unrelayable(outcome.response)
-      response = refused === undefined ? relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding, { name: balancer.header, value: decision.headerValue }) : undefined
+      response =
+        refused === undefined
+          ? relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding, { name: balancer.header, value: decision.headerValue })
+          : undefined
       if (response === undefined) {
         event = refused ?? 'peer-protocol-error'
         void download?.cancel().catch(() => undefined)

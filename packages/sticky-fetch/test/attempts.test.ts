@@ -11,10 +11,12 @@ const started = closeAfterEach(test)
 
 test("should credit a peer that answers: a probe's success clears its failures", async () => {
   let failing = true
-  const peer = await started(listen((req, res) => {
-    if (failing) req.socket.destroy()
-    else res.end('back')
-  }))
+  const peer = await started(
+    listen((req, res) => {
+      if (failing) req.socket.destroy()
+      else res.end('back')
+    }),
+  )
   const other = await started(echoBackend('other'))
   let now = 0
   const handler = createStickyFetch({
@@ -39,7 +41,11 @@ test('should try every peer once by default (sticky-core attemptBudget)', async 
   const handler = createStickyFetch({ peers: broken.map((b) => b.address) })
   const response = await handler(clientRequest('/'))
   assert.is(response.status, 502)
-  assert.equal(broken.map((b) => b.connections()), [1, 1, 1, 1], 'each peer once, none twice')
+  assert.equal(
+    broken.map((b) => b.connections()),
+    [1, 1, 1, 1],
+    'each peer once, none twice',
+  )
 })
 
 test('should reach the one live peer behind three dead ones by default', async () => {
@@ -56,14 +62,22 @@ test('should follow the budget of the peers configured when the request comes (s
   const handler = createStickyFetch({ peers: [broken[0]?.address ?? ''] })
   handler.balancer.setPeers(broken.map((b) => b.address))
   assert.is((await handler(clientRequest('/'))).status, 502)
-  assert.equal(broken.map((b) => b.connections()), [1, 1, 1])
+  assert.equal(
+    broken.map((b) => b.connections()),
+    [1, 1, 1],
+  )
 })
 
 test('should send an idempotent request on when no byte of its body has left the client yet', async () => {
   // The first peer refuses the connection while the client has not sent a byte of its body.
   const dead = await deadAddress()
   const connected = signalled('a connection to the second peer')
-  const second = await started(listen(async (req, res) => res.end(`${req.method} ${await readBody(req)}`), () => connected.signal()))
+  const second = await started(
+    listen(
+      async (req, res) => res.end(`${req.method} ${await readBody(req)}`),
+      () => connected.signal(),
+    ),
+  )
   const handler = createStickyFetch({ peers: [dead, second.address] })
   const body = scriptedBody()
   const answer = handler(clientRequest('/', { method: 'PUT', headers: { cookie: pinnedTo(handler, { address: dead }) }, body: body.stream, duplex: 'half' }))
@@ -78,13 +92,15 @@ test('should send an idempotent request on when no byte of its body has left the
 
 test('should not send a request on once a chunk of its body went to a peer', async () => {
   const chunkIn = signalled('the first chunk reaching the peer')
-  const first = await started(rawPeer((socket) => {
-    let received = ''
-    socket.on('data', (data: Buffer) => {
-      received += data.toString('latin1')
-      if (received.includes('first')) chunkIn.signal()
-    })
-  }))
+  const first = await started(
+    rawPeer((socket) => {
+      let received = ''
+      socket.on('data', (data: Buffer) => {
+        received += data.toString('latin1')
+        if (received.includes('first')) chunkIn.signal()
+      })
+    }),
+  )
   const second = await started(echoBackend('second'))
   const handler = createStickyFetch({ peers: [first.address, second.address], proxy: { timeout: 0 } })
   const body = scriptedBody()

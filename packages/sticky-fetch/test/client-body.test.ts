@@ -31,9 +31,15 @@ test('should relay every byte, and stay replayable exactly while no byte was han
       const body = new ClientBody(streamOf(chunks))
       assert.is(body.replayable, true)
       const attempt = body.forAttempt(quiet)
-      assert.equal(await bytesOf(attempt.stream), chunks.flatMap((chunk) => [...chunk]))
+      assert.equal(
+        await bytesOf(attempt.stream),
+        chunks.flatMap((chunk) => [...chunk]),
+      )
       assert.is(attempt.ended(), true)
-      assert.is(body.replayable, chunks.every((chunk) => chunk.byteLength === 0))
+      assert.is(
+        body.replayable,
+        chunks.every((chunk) => chunk.byteLength === 0),
+      )
       assert.is(body.failed, false)
     }),
     fcParams(),

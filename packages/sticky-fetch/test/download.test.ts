@@ -80,7 +80,7 @@ Download('should blame the peer when the body fails before its length arrived', 
 
 const Unrelayable = suite('unrelayable')
 
-Unrelayable('should call an unasked 101 the peer\'s protocol error, any other 1xx the runtime\'s, and a relayable head nothing', () => {
+Unrelayable("should call an unasked 101 the peer's protocol error, any other 1xx the runtime's, and a relayable head nothing", () => {
   // Node's Response refuses statuses below 200, so the runtime's objects are stood in for by their shape.
   const head = (status: number, fields: Record<string, string> = {}): Response => ({ status, headers: new Headers(fields) }) as Response
   assert.is(unrelayable(head(101)), 'peer-protocol-error')

@@ -40,7 +40,12 @@ const accepted: ReadonlyArray<{ name: string; env: StickyEnv; expected: StickyFe
   {
     name: 'an array from [vars]',
     env: { STICKY_PEERS: ['http://a.example down', { address: 'http://b.example', weight: 3 }] },
-    expected: { peers: [{ address: 'http://a.example', down: true }, { address: 'http://b.example', weight: 3 }] },
+    expected: {
+      peers: [
+        { address: 'http://a.example', down: true },
+        { address: 'http://b.example', weight: 3 },
+      ],
+    },
   },
   {
     name: 'every cookie variable',
@@ -58,8 +63,14 @@ const accepted: ReadonlyArray<{ name: string; env: StickyEnv; expected: StickyFe
     expected: {
       peers: ['http://127.0.0.1:9001'],
       cookie: {
-        name: 'srv', path: '/app', domain: '.example.com', expires: 3600,
-        secure: true, httpOnly: true, sameSite: 'None', partitioned: true,
+        name: 'srv',
+        path: '/app',
+        domain: '.example.com',
+        expires: 3600,
+        secure: true,
+        httpOnly: true,
+        sameSite: 'None',
+        partitioned: true,
       },
     },
   },

@@ -11,14 +11,20 @@ const started = closeAfterEach(test)
 
 /** A raw peer that answers each request with its head, verbatim. */
 function headEcho(): ReturnType<typeof rawPeer> {
-  return rawPeer((socket) => onRequestHead(socket, (head) => {
-    socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(head, 'latin1')}\r\n\r\n${head}`)
-  }))
+  return rawPeer((socket) =>
+    onRequestHead(socket, (head) => {
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(head, 'latin1')}\r\n\r\n${head}`)
+    }),
+  )
 }
 
 /** The values of field `name` in a request head, in order. */
 function fields(head: string, name: string): string[] {
-  return head.split('\r\n').slice(1).filter((line) => line.toLowerCase().startsWith(`${name}:`)).map((line) => line.slice(name.length + 1).trim())
+  return head
+    .split('\r\n')
+    .slice(1)
+    .filter((line) => line.toLowerCase().startsWith(`${name}:`))
+    .map((line) => line.slice(name.length + 1).trim())
 }
 
 const addresses: ReadonlyArray<(port: number) => string> = [
@@ -74,7 +80,9 @@ test('should write only the X-Forwarded-* fields xForwarded selects, passing the
     return '192.0.2.5'
   }
   const handler = createStickyFetch({ peers: [peer.address], proxy: { xForwarded: { for: false, host: false }, clientAddress } })
-  const head = await (await handler(clientRequest('/', { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example' } }))).text()
+  const head = await (
+    await handler(clientRequest('/', { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example' } }))
+  ).text()
   assert.equal(fields(head, 'x-forwarded-for'), ['203.0.113.7'])
   assert.equal(fields(head, 'x-forwarded-proto'), ['https'])
   assert.equal(fields(head, 'x-forwarded-host'), ['evil.example'])

@@ -45,7 +45,10 @@ test('should read the STICKY_* variables', async () => {
 test('should apply configure to the options read from env', async () => {
   const live = await started(echoBackend('live'))
   // A Worker's Env is an interface without an index signature: it must still type-check.
-  interface Env { readonly STICKY_PEERS: string; readonly APP_COOKIE: string }
+  interface Env {
+    readonly STICKY_PEERS: string
+    readonly APP_COOKIE: string
+  }
   const handler = createStickyFetchFromEnv<Env>({
     configure: (options, env) => ({ ...options, cookie: { name: env.APP_COOKIE } }),
   })

@@ -16,10 +16,12 @@ const test = suite('createStickyFetch')
 const started = closeAfterEach(test)
 
 test("should keep the upstream's two Set-Cookie headers beside the sticky one", async () => {
-  const backend = await started(listen((_req, res) => {
-    res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly'])
-    res.end('ok')
-  }))
+  const backend = await started(
+    listen((_req, res) => {
+      res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly'])
+      res.end('ok')
+    }),
+  )
   const handler = createStickyFetch({ peers: [backend.address] })
   const response = await handler(clientRequest('/'))
   assert.is(response.status, 200)
@@ -33,10 +35,12 @@ test("should keep the upstream's two Set-Cookie headers beside the sticky one", 
 
 test('should refuse a request whose Content-Length is invalid with 400, before any peer sees it', async () => {
   let requests = 0
-  const backend = await started(listen((_req, res) => {
-    requests += 1
-    res.end('ok')
-  }))
+  const backend = await started(
+    listen((_req, res) => {
+      requests += 1
+      res.end('ok')
+    }),
+  )
   const handler = createStickyFetch({ peers: [backend.address] })
   for (const value of ['-3', '+3', '3, 4', 'abc']) {
     const response = await handler(clientRequest('/', { method: 'POST', headers: { 'content-length': value }, body: 'abc' }))
@@ -49,9 +53,11 @@ test('should refuse a request whose Content-Length is invalid with 400, before a
 })
 
 test('should pass redirects to the client instead of following them', async () => {
-  const backend = await started(listen((req, res) => {
-    res.writeHead(req.url === '/old' ? 302 : 200, { location: '/new' }).end(req.url)
-  }))
+  const backend = await started(
+    listen((req, res) => {
+      res.writeHead(req.url === '/old' ? 302 : 200, { location: '/new' }).end(req.url)
+    }),
+  )
   const handler = createStickyFetch({ peers: [backend.address] })
   const response = await handler(clientRequest('/old'))
   assert.is(response.status, 302)
@@ -62,14 +68,25 @@ test('should pass redirects to the client instead of following them', async () =
 
 test('should drop hop-by-hop headers in both directions', async () => {
   let seen: Record<string, string | string[] | undefined> = {}
-  const backend = await started(listen((req, res) => {
-    seen = req.headers
-    res.writeHead(200, { connection: 'x-upstream-hop', 'x-upstream-hop': '1', 'x-end-to-end': '1' }).end()
-  }))
+  const backend = await started(
+    listen((req, res) => {
+      seen = req.headers
+      res.writeHead(200, { connection: 'x-upstream-hop', 'x-upstream-hop': '1', 'x-end-to-end': '1' }).end()
+    }),
+  )
   const handler = createStickyFetch({ peers: [backend.address] })
-  const response = await handler(clientRequest('/', {
-    headers: { connection: 'x-client-hop', 'x-client-hop': '1', 'keep-alive': 'timeout=9', te: 'trailers', 'proxy-authorization': 'Basic eA==', 'x-keep': 'yes' },
-  }))
+  const response = await handler(
+    clientRequest('/', {
+      headers: {
+        connection: 'x-client-hop',
+        'x-client-hop': '1',
+        'keep-alive': 'timeout=9',
+        te: 'trailers',
+        'proxy-authorization': 'Basic eA==',
+        'x-keep': 'yes',
+      },
+    }),
+  )
   assert.is(response.status, 200)
   for (const name of ['x-client-hop', 'keep-alive', 'te', 'proxy-authorization']) assert.is(seen[name], undefined, name)
   assert.is(seen['x-keep'], 'yes')
@@ -88,7 +105,12 @@ test('should forward method, path, query and body, and never let the path change
   assert.is(echo.body, 'hello')
 })
 
-const forwarded: ReadonlyArray<{ name: string; options: Parameters<typeof createStickyFetch>[0]['proxy']; headers: Record<string, string>; expected: Record<string, string | undefined> }> = [
+const forwarded: ReadonlyArray<{
+  name: string
+  options: Parameters<typeof createStickyFetch>[0]['proxy']
+  headers: Record<string, string>
+  expected: Record<string, string | undefined>
+}> = [
   {
     name: 'should not trust a client-sent CF-Connecting-IP outside Cloudflare (no request.cf): X-Forwarded-For passes as it came',
     options: undefined,
@@ -152,7 +174,7 @@ onResponse('should report a relayed response once its body is over, with the fie
   assert.ok(typeof event?.durationMs === 'number' && event.durationMs >= 0)
 })
 
-onResponse('should report a retried request, the handler\'s own answers and a body the client gave up', async () => {
+onResponse("should report a retried request, the handler's own answers and a body the client gave up", async () => {
   const broken = await startedHere(resettingBackend())
   const live = await startedHere(echoBackend('live'))
   const events: FetchResponseEvent[] = []
@@ -190,7 +212,10 @@ onResponse('should hand what onResponse throws to onError, and answer anyway', a
   assert.is(response.status, 200)
   await response.text()
   assert.equal(errors, [boom])
-  assert.throws(() => createStickyFetch({ peers: [backend.address], onResponse: 'log' as never }), (e: unknown) => e instanceof StickyConfigError && e.option === 'onResponse')
+  assert.throws(
+    () => createStickyFetch({ peers: [backend.address], onResponse: 'log' as never }),
+    (e: unknown) => e instanceof StickyConfigError && e.option === 'onResponse',
+  )
 })
 
 onResponse.run()
@@ -207,11 +232,13 @@ for (const { name, method, body, retried } of replays) {
     const broken = await started(resettingBackend())
     const live = await started(echoBackend('live'))
     const handler = createStickyFetch({ peers: [broken.address, live.address] })
-    const response = await handler(clientRequest('/', {
-      method,
-      headers: { cookie: pinnedTo(handler, broken) },
-      ...(method === 'GET' ? {} : { body: streamOf(body), duplex: 'half' as const }),
-    }))
+    const response = await handler(
+      clientRequest('/', {
+        method,
+        headers: { cookie: pinnedTo(handler, broken) },
+        ...(method === 'GET' ? {} : { body: streamOf(body), duplex: 'half' as const }),
+      }),
+    )
     assert.is(broken.connections(), 1, 'the pinned peer was tried first')
     if (!retried) {
       assert.is(response.status, 502)
@@ -230,7 +257,10 @@ test('should stop retrying after proxy.retries further peers', async () => {
   const handler = createStickyFetch({ peers: broken.map((b) => b.address), proxy: { retries: 1 } })
   const response = await handler(clientRequest('/'))
   assert.is(response.status, 502)
-  assert.is(broken.reduce((sum, b) => sum + b.connections(), 0), 2)
+  assert.is(
+    broken.reduce((sum, b) => sum + b.connections(), 0),
+    2,
+  )
 })
 
 test('should remember a failed peer: the next new client goes elsewhere without a retry', async () => {
@@ -261,11 +291,13 @@ test('should answer 504 when the response head does not come within the timeout'
 })
 
 test('should not time out a peer while the client does not read the response body', async () => {
-  const peer = await started(listen((_req, res) => {
-    res.writeHead(200)
-    res.write('first ')
-    res.end('last')
-  }))
+  const peer = await started(
+    listen((_req, res) => {
+      res.writeHead(200)
+      res.write('first ')
+      res.end('last')
+    }),
+  )
   const handler = createStickyFetch({ peers: [peer.address], proxy: { timeout: 50 } })
   const response = await handler(clientRequest('/'))
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
@@ -278,16 +310,21 @@ test('should not time out a peer while the client does not read the response bod
 })
 
 test('should cut the response of a peer that goes silent mid-body, and blame it', async () => {
-  const peer = await started(listen((_req, res) => {
-    res.writeHead(200, { 'content-length': '100' })
-    res.write('only part')
-  }))
+  const peer = await started(
+    listen((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' })
+      res.write('only part')
+    }),
+  )
   const other = await started(echoBackend('other'))
   const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 50 } })
   const cookie = pinnedTo(handler, peer)
   const response = await handler(clientRequest('/', { headers: { cookie } }))
   assert.is(response.status, 200, 'the head was relayed')
-  const body = await response.text().then(() => 'complete', (error: unknown) => error)
+  const body = await response.text().then(
+    () => 'complete',
+    (error: unknown) => error,
+  )
   assert.instance(body, Error, "the client's body is cut, not ended as if complete")
   assert.is(handler.balancer.decide(cookie).outcome, 'repinned', 'peer-cut-response blames the peer')
 })
@@ -298,7 +335,10 @@ test('should blame a peer that closes mid-body', async () => {
   const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 0 } })
   const cookie = pinnedTo(handler, peer)
   const response = await handler(clientRequest('/', { headers: { cookie } }))
-  const body = await response.text().then(() => 'complete', (error: unknown) => error)
+  const body = await response.text().then(
+    () => 'complete',
+    (error: unknown) => error,
+  )
   assert.instance(body, Error)
   assert.is(handler.balancer.decide(cookie).outcome, 'repinned')
 })
@@ -307,9 +347,11 @@ const encodings: ReadonlyArray<{ keep: boolean }> = [{ keep: false }, { keep: tr
 for (const { keep } of encodings) {
   test(`should ${keep ? 'keep' : 'drop'} Content-Encoding of a gzip response with keepContentEncoding ${keep}`, async () => {
     const zipped = gzipSync('hello hello hello')
-    const backend = await started(listen((_req, res) => {
-      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': zipped.length }).end(zipped)
-    }))
+    const backend = await started(
+      listen((_req, res) => {
+        res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': zipped.length }).end(zipped)
+      }),
+    )
     const handler = createStickyFetch({ peers: [backend.address], proxy: { keepContentEncoding: keep } })
     const response = await handler(clientRequest('/', { headers: { 'accept-encoding': 'gzip' } }))
     assert.is(response.headers.get('content-encoding'), keep ? 'gzip' : null)
@@ -323,7 +365,12 @@ test('should send through proxy.fetch when given', async () => {
   const sent: string[] = []
   const handler = createStickyFetch({
     peers: [backend.address],
-    proxy: { fetch: (request) => { sent.push(`${request.method} ${request.url} ${request.redirect}`); return fetch(request) } },
+    proxy: {
+      fetch: (request) => {
+        sent.push(`${request.method} ${request.url} ${request.redirect}`)
+        return fetch(request)
+      },
+    },
   })
   assert.is((await handler(clientRequest('/a?b'))).status, 200)
   assert.equal(sent, [`GET ${backend.url}/a?b manual`])
@@ -343,15 +390,17 @@ test('should stream a request body to the peer as it arrives', async () => {
 async function stalledPeer(head: boolean): Promise<Listening & { arrived: Promise<void>; closed: Promise<void> }> {
   const arrived = signalled('the request reaching the peer')
   const closed = signalled('the proxy aborting the upstream request')
-  const server = await started(listen((req: IncomingMessage, res: ServerResponse) => {
-    req.resume()
-    res.once('close', () => closed.signal())
-    if (head) {
-      res.writeHead(200, { 'content-type': 'text/plain' })
-      res.write('first ')
-    }
-    arrived.signal()
-  }))
+  const server = await started(
+    listen((req: IncomingMessage, res: ServerResponse) => {
+      req.resume()
+      res.once('close', () => closed.signal())
+      if (head) {
+        res.writeHead(200, { 'content-type': 'text/plain' })
+        res.write('first ')
+      }
+      arrived.signal()
+    }),
+  )
   return Object.assign(server, { arrived: arrived.done, closed: closed.done })
 }
 
@@ -379,18 +428,17 @@ const startedGone = closeAfterEach(clientGone)
  * The handler behind a real node:http server, with every answer it resolved with; `called` resolves
  * when the first request reaches the handler.
  */
-async function served(
-  handler: StickyFetch,
-  options: ServeOptions = {},
-): Promise<{ server: Listening; answers: Promise<Response>[]; called: Promise<void> }> {
+async function served(handler: StickyFetch, options: ServeOptions = {}): Promise<{ server: Listening; answers: Promise<Response>[]; called: Promise<void> }> {
   const answers: Promise<Response>[] = []
   const first = signalled('a request reaching the handler')
-  const server = await startedGone(serveFetch((request, env, ctx) => {
-    const answer = handler(request, env, ctx)
-    answers.push(answer)
-    first.signal()
-    return answer
-  }, options))
+  const server = await startedGone(
+    serveFetch((request, env, ctx) => {
+      const answer = handler(request, env, ctx)
+      answers.push(answer)
+      first.signal()
+      return answer
+    }, options),
+  )
   return { server, answers, called: first.done }
 }
 
@@ -502,7 +550,7 @@ const invalid: ReadonlyArray<{ name: string; options: Parameters<typeof createSt
   { name: 'a fractional timeout', options: { peers: ['127.0.0.1:1'], proxy: { timeout: 1.5 } }, option: 'proxy.timeout' },
   { name: 'a non-boolean xForwarded', options: { peers: ['127.0.0.1:1'], proxy: { xForwarded: 'yes' as unknown as boolean } }, option: 'proxy.xForwarded' },
   { name: 'an unknown proxy key', options: { peers: ['127.0.0.1:1'], proxy: { bogus: 1 } as never }, option: 'proxy.bogus' },
-  { name: 'sticky-node\'s agent', options: { peers: ['127.0.0.1:1'], proxy: { agent: () => undefined } as never }, option: 'proxy.agent' },
+  { name: "sticky-node's agent", options: { peers: ['127.0.0.1:1'], proxy: { agent: () => undefined } as never }, option: 'proxy.agent' },
   { name: 'an unknown top-level key', options: { peers: ['127.0.0.1:1'], cookei: {} } as never, option: 'cookei' },
   { name: 'an unknown cookie key', options: { peers: ['127.0.0.1:1'], cookie: { expire: 60 } } as never, option: 'cookie.expire' },
   { name: 'an unknown peer key', options: { peers: [{ address: '127.0.0.1:1', wieght: 2 }] } as never, option: 'peers[0].wieght' },

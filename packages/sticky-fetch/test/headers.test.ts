@@ -6,8 +6,15 @@ import { fcParams } from './_fc'
 
 /** sticky-core's hop-by-hop set, plus `Trailer`: fetch has no trailers to announce. */
 const FIXED_HOP_BY_HOP = [
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer',
-  'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
 ]
 
 const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/)
@@ -71,7 +78,9 @@ const forwardedCases: ReadonlyArray<{ name: string; incoming: Record<string, str
     incoming: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.example' },
     client: '203.0.113.7',
     expected: {
-      'x-forwarded-for': '198.51.100.1, 203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example',
+      'x-forwarded-for': '198.51.100.1, 203.0.113.7',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'shop.example',
     },
   },
   {
@@ -112,7 +121,10 @@ upstream.run()
 const downstream = suite('downstreamResponseHeaders')
 
 downstream('should keep each upstream Set-Cookie as its own header', () => {
-  const response = new Headers([['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT']])
+  const response = new Headers([
+    ['set-cookie', 'a=1; Path=/'],
+    ['set-cookie', 'b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT'],
+  ])
   const headers = downstreamResponseHeaders(response, false)
   assert.equal(headers.getSetCookie(), ['a=1; Path=/', 'b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT'])
 })

@@ -56,7 +56,11 @@ test('should answer 502, never reject, when the transport hands back something t
 test('should answer 502, never reject, when clientAddress throws', async () => {
   const handler = createStickyFetch({
     peers: ['127.0.0.1:9'],
-    proxy: { clientAddress: () => { throw new Error('bug in a callback') } },
+    proxy: {
+      clientAddress: () => {
+        throw new Error('bug in a callback')
+      },
+    },
   })
   assert.is((await handler(clientRequest('/'))).status, 502)
 })

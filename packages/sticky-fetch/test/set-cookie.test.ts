@@ -44,7 +44,10 @@ split('should give back every cookie of a comma-joined list', () => {
 })
 
 split('should never throw on any text', () => {
-  fc.assert(fc.property(fc.string(), (text) => Array.isArray(splitSetCookie(text))), fcParams())
+  fc.assert(
+    fc.property(fc.string(), (text) => Array.isArray(splitSetCookie(text))),
+    fcParams(),
+  )
 })
 split.run()
 
@@ -64,7 +67,10 @@ get('should return an empty list when there is no Set-Cookie', () => {
 })
 
 get('should split the joined header where getSetCookie is missing (older runtimes)', () => {
-  const headers = new Headers([['set-cookie', 'a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT'], ['set-cookie', 'b=2']])
+  const headers = new Headers([
+    ['set-cookie', 'a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT'],
+    ['set-cookie', 'b=2'],
+  ])
   // An older runtime's Headers: same object, no getSetCookie.
   Object.defineProperty(headers, 'getSetCookie', { value: undefined })
   assert.equal(getSetCookies(headers), ['a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT', 'b=2'])

@@ -13,7 +13,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 test('should not time out a peer while the client is slow to send its body', async () => {
   // A proxy that gave up aborts the upload: the peer's read then fails, which is no error of the test's.
-  const peer = await started(listen((req, res) => void readBody(req).then((text) => res.end(text), () => undefined)))
+  const peer = await started(
+    listen(
+      (req, res) =>
+        void readBody(req).then(
+          (text) => res.end(text),
+          () => undefined,
+        ),
+    ),
+  )
   const other = await started(echoBackend('other'))
   const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 100 } })
   const cookie = pinnedTo(handler, peer)
@@ -54,10 +62,14 @@ test('should time out and blame a peer that reads the whole body and never answe
 const EARLY = 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 15\r\n\r\nupload refused\n'
 
 test("should relay a peer's early 413 while the upload still arrives, and not blame it for what follows", async () => {
-  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => {
-    socket.write(EARLY)
-    socket.destroy()
-  })))
+  const peer = await started(
+    rawPeer((socket) =>
+      onRequestHead(socket, () => {
+        socket.write(EARLY)
+        socket.destroy()
+      }),
+    ),
+  )
   const other = await started(echoBackend('other'))
   const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 0 } })
   const cookie = pinnedTo(handler, peer)
@@ -76,10 +88,12 @@ test("should relay a peer's early 413 while the upload still arrives, and not bl
 
 test('should relay the early 413 to a client uploading as fast as the connection takes it', async () => {
   // The peer closes with the upload unread, so its kernel resets the connection under the next write.
-  const peer = await started(listen((_req, res) => {
-    res.writeHead(413, { connection: 'close', 'content-length': '15' })
-    res.end('upload refused\n')
-  }))
+  const peer = await started(
+    listen((_req, res) => {
+      res.writeHead(413, { connection: 'close', 'content-length': '15' })
+      res.end('upload refused\n')
+    }),
+  )
   const other = await started(echoBackend('other'))
   const handler = createStickyFetch({ peers: [peer.address, other.address] })
   const cookie = pinnedTo(handler, peer)
@@ -122,10 +136,14 @@ test('should relay the early 413 to a client uploading as fast as the connection
 test('should stop taking the body from the client once the peer answered and says it closes', async () => {
   // RFC 9112 section 9.6: the peer refused the body and closes; sending on only meets its reset.
   let finish!: () => void
-  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => {
-    socket.write('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 15\r\n\r\nupload ')
-    finish = () => socket.end('refused\n')
-  })))
+  const peer = await started(
+    rawPeer((socket) =>
+      onRequestHead(socket, () => {
+        socket.write('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 15\r\n\r\nupload ')
+        finish = () => socket.end('refused\n')
+      }),
+    ),
+  )
   const handler = createStickyFetch({ peers: [peer.address], proxy: { timeout: 0 } })
   const body = scriptedBody()
   const answer = handler(clientRequest('/', { method: 'POST', body: body.stream, duplex: 'half' }))

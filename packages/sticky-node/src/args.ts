@@ -65,13 +65,30 @@ export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 8080 }
 
 const BOOLEAN_FLAGS = ['secure', 'http-only', 'partitioned', 'no-fallback', 'legacy', 'quiet', 'help', 'version'] as const
 const VALUE_FLAGS = [
-  'listen', 'upstream', 'cookie-name', 'cookie-path', 'cookie-domain', 'cookie-expires', 'same-site', 'hash', 'hmac',
-  'hmac-key-env', 'hmac-key-file', 'refresh', 'max-fails', 'fail-timeout', 'timeout', 'retries',
+  'listen',
+  'upstream',
+  'cookie-name',
+  'cookie-path',
+  'cookie-domain',
+  'cookie-expires',
+  'same-site',
+  'hash',
+  'hmac',
+  'hmac-key-env',
+  'hmac-key-file',
+  'refresh',
+  'max-fails',
+  'fail-timeout',
+  'timeout',
+  'retries',
 ] as const
 type BooleanFlag = (typeof BOOLEAN_FLAGS)[number]
 type ValueFlag = (typeof VALUE_FLAGS)[number]
 
-const SHORT_FLAGS: ReadonlyMap<string, BooleanFlag> = new Map([['h', 'help'], ['v', 'version']])
+const SHORT_FLAGS: ReadonlyMap<string, BooleanFlag> = new Map([
+  ['h', 'help'],
+  ['v', 'version'],
+])
 
 // Non-strict parseArgs treats an undeclared flag as boolean, so every flag is declared for its value to be read;
 // the validation that strict mode would do happens below, with messages that name the flag.
@@ -84,7 +101,11 @@ const PARSE_OPTIONS = Object.fromEntries([
 
 const HASH_MODES: readonly HashMode[] = ['md5', 'sha1', 'index', 'raw']
 const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['md5', 'sha1', 'sha256']
-const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([['strict', 'Strict'], ['lax', 'Lax'], ['none', 'None']])
+const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([
+  ['strict', 'Strict'],
+  ['lax', 'Lax'],
+  ['none', 'None'],
+])
 
 /**
  * Parses `sticky-proxy`'s arguments (without `node` and the script path). Pure: it reads no file and no

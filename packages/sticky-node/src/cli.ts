@@ -7,15 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { StickyConfigError } from 'sticky-core'
 import { version } from '../package.json'
 import { formatAccessLog } from './access-log'
-import {
-  CliUsageError,
-  USAGE,
-  balancerOptionsFrom,
-  flagForOption,
-  parseCommandLine,
-  readHmacKey,
-  type ServeConfig,
-} from './args'
+import { CliUsageError, USAGE, balancerOptionsFrom, flagForOption, parseCommandLine, readHmacKey, type ServeConfig } from './args'
 import { runDemo } from './demo'
 import { createStickyProxy, type StickyProxy } from './proxy'
 

@@ -7,7 +7,5 @@
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], indent = '  '): string[] {
   const all = [header, ...rows]
   const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)))
-  return all.map((row) =>
-    (indent + header.map((_, column) => (row[column] ?? '').padEnd((widths[column] ?? 0) + 2)).join('')).trimEnd(),
-  )
+  return all.map((row) => (indent + header.map((_, column) => (row[column] ?? '').padEnd((widths[column] ?? 0) + 2)).join('')).trimEnd())
 }

@@ -121,7 +121,9 @@ export async function runDemo(write: (line: string) => void, options: DemoOption
 
     write('')
     write(`In short: when ${victim.name} stopped, the ${count(moved.length, 'browser')} pinned to it were re-pinned (${moved.join(', ') || 'none'}), the other`)
-    write(`${count(FIRST_BROWSERS - moved.length, 'browser')} kept their backend, and after fail-timeout ${victim.name} took ${rejoined} of ${NEW_BROWSERS} new browsers.`)
+    write(
+      `${count(FIRST_BROWSERS - moved.length, 'browser')} kept their backend, and after fail-timeout ${victim.name} took ${rejoined} of ${NEW_BROWSERS} new browsers.`,
+    )
 
     write('')
     write('Legend: "new cookie" = first visit, a backend was assigned; "re-pinned" = the pinned backend was')

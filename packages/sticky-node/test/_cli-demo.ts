@@ -48,7 +48,10 @@ export function assertDemoStory(output: string): void {
   for (const row of pinning) {
     const [first, ...rest] = row.backends
     assert.ok(first !== undefined && rest.length > 0)
-    assert.ok(rest.every((b) => b === first), `browser ${row.browser} stays pinned: ${row.backends.join(' ')}`)
+    assert.ok(
+      rest.every((b) => b === first),
+      `browser ${row.browser} stays pinned: ${row.backends.join(' ')}`,
+    )
     assert.ok(row.newCookie)
     pinnedTo.set(row.browser, first)
   }
@@ -64,11 +67,17 @@ export function assertDemoStory(output: string): void {
     assert.is(before, pinnedTo.get(row.browser))
     if (before === victim) {
       assert.ok(row.repinned, `browser ${row.browser} of the stopped backend is re-pinned`)
-      assert.ok(after.every((b) => b !== victim && b === after[0]), `browser ${row.browser} moves once: ${after.join(' ')}`)
+      assert.ok(
+        after.every((b) => b !== victim && b === after[0]),
+        `browser ${row.browser} moves once: ${after.join(' ')}`,
+      )
       movedTo.set(row.browser, after[0] ?? '')
     } else {
       assert.not.ok(row.repinned, `browser ${row.browser} is not re-pinned`)
-      assert.ok(after.every((b) => b === before), `browser ${row.browser} stays on ${String(before)}: ${after.join(' ')}`)
+      assert.ok(
+        after.every((b) => b === before),
+        `browser ${row.browser} stays on ${String(before)}: ${after.join(' ')}`,
+      )
     }
   }
   assert.ok(movedTo.size > 0, 'some browsers were pinned to the stopped backend')
@@ -84,7 +93,10 @@ export function assertDemoStory(output: string): void {
       if (after[0] === victim) taken += 1
     } else {
       const expected = movedTo.get(row.browser) ?? pinnedTo.get(row.browser)
-      assert.ok(after.every((b) => b === expected), `browser ${row.browser} stays on ${String(expected)}: ${after.join(' ')}`)
+      assert.ok(
+        after.every((b) => b === expected),
+        `browser ${row.browser} stays on ${String(expected)}: ${after.join(' ')}`,
+      )
       assert.not.ok(row.repinned)
     }
   }

@@ -100,7 +100,11 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 /** Runs the bin to completion. */
-export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, ms = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  ms = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cli = spawnCli(args, env)
   try {
     const { code } = await cli.exited(ms)

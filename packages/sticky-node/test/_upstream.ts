@@ -67,10 +67,7 @@ export interface Fetched {
 }
 
 /** One request with no agent: the connection closes with the exchange. */
-export function fetchOnce(
-  url: string,
-  options: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer; guardMs?: number } = {},
-): Promise<Fetched> {
+export function fetchOnce(url: string, options: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer; guardMs?: number } = {}): Promise<Fetched> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false })
     const guard = setTimeout(() => req.destroy(new Error('guard: no complete answer')), options.guardMs ?? 10_000)

@@ -26,16 +26,27 @@ const FormatAccessLog = suite('formatAccessLog')
 
 const lines: ReadonlyArray<readonly [string, AccessLogFields, string]> = [
   ['a hit', fields(), '2025-01-31T12:00:00.000Z GET /cart 200 hit 10.0.0.1:8080 attempts=1 12ms'],
-  ['a 502 without a peer', fields({ status: 502, peer: null, attempts: 0, outcome: 'unavailable', error: 'unavailable' }),
-    '2025-01-31T12:00:00.000Z GET /cart 502 unavailable - attempts=0 12ms error=unavailable'],
-  ['a retried request', fields({ outcome: 'repinned', attempts: 2, durationMs: 0.4 }),
-    '2025-01-31T12:00:00.000Z GET /cart 200 repinned 10.0.0.1:8080 attempts=2 0ms'],
-  ['an upgrade', fields({ status: 101, upgrade: true, outcome: 'new' }),
-    '2025-01-31T12:00:00.000Z GET /cart 101 new 10.0.0.1:8080 attempts=1 12ms upgrade'],
-  ['a path without its query string', fields({ method: 'POST', path: '/login?token=abc' }),
-    '2025-01-31T12:00:00.000Z POST /login 200 hit 10.0.0.1:8080 attempts=1 12ms'],
-  ['escaped controls and spaces', fields({ method: 'GET', path: '/a b\n\u00e9\u2028' }),
-    '2025-01-31T12:00:00.000Z GET /a%20b%0A%E9%u2028 200 hit 10.0.0.1:8080 attempts=1 12ms'],
+  [
+    'a 502 without a peer',
+    fields({ status: 502, peer: null, attempts: 0, outcome: 'unavailable', error: 'unavailable' }),
+    '2025-01-31T12:00:00.000Z GET /cart 502 unavailable - attempts=0 12ms error=unavailable',
+  ],
+  [
+    'a retried request',
+    fields({ outcome: 'repinned', attempts: 2, durationMs: 0.4 }),
+    '2025-01-31T12:00:00.000Z GET /cart 200 repinned 10.0.0.1:8080 attempts=2 0ms',
+  ],
+  ['an upgrade', fields({ status: 101, upgrade: true, outcome: 'new' }), '2025-01-31T12:00:00.000Z GET /cart 101 new 10.0.0.1:8080 attempts=1 12ms upgrade'],
+  [
+    'a path without its query string',
+    fields({ method: 'POST', path: '/login?token=abc' }),
+    '2025-01-31T12:00:00.000Z POST /login 200 hit 10.0.0.1:8080 attempts=1 12ms',
+  ],
+  [
+    'escaped controls and spaces',
+    fields({ method: 'GET', path: '/a b\n\u00e9\u2028' }),
+    '2025-01-31T12:00:00.000Z GET /a%20b%0A%E9%u2028 200 hit 10.0.0.1:8080 attempts=1 12ms',
+  ],
   ['dashes for what is missing', fields({ method: '', path: '' }), '2025-01-31T12:00:00.000Z - - 200 hit 10.0.0.1:8080 attempts=1 12ms'],
 ]
 for (const [name, input, expected] of lines) {

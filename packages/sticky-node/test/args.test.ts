@@ -78,7 +78,12 @@ ParseCommandLine('should apply the defaults when only an upstream is given', () 
 const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeConfig) => unknown, unknown]> = [
   ['--listen PORT', ['--listen', '0'], (c) => c.listen, { host: '127.0.0.1', port: 0 }],
   ['--listen=HOST:PORT', ['--listen=0.0.0.0:8080'], (c) => c.listen, { host: '0.0.0.0', port: 8080 }],
-  ['--upstream (repeated)', ['--upstream', 'a:1', '--upstream=b:2=3,backup'], (c) => c.peers.slice(1), [{ address: 'a:1' }, { address: 'b:2', weight: 3, backup: true }]],
+  [
+    '--upstream (repeated)',
+    ['--upstream', 'a:1', '--upstream=b:2=3,backup'],
+    (c) => c.peers.slice(1),
+    [{ address: 'a:1' }, { address: 'b:2', weight: 3, backup: true }],
+  ],
   ['--cookie-name', ['--cookie-name', 'srv'], (c) => c.cookie, { name: 'srv' }],
   ['--cookie-path', ['--cookie-path', '/app'], (c) => c.cookie, { path: '/app' }],
   ['--cookie-domain', ['--cookie-domain', '.example.com'], (c) => c.cookie, { domain: '.example.com' }],
@@ -397,8 +402,25 @@ for (const [option, flag] of optionFlags) {
 }
 
 FlagForOption('should only ever answer a flag documented in the usage text', () => {
-  const roots = ['peers', 'cookie', 'cookie.name', 'cookie.path', 'cookie.domain', 'cookie.expires', 'cookie.secure', 'cookie.httpOnly',
-    'cookie.sameSite', 'cookie.partitioned', 'hash', 'hmac', 'refresh', 'fallback', 'legacy', 'now', 'proxy']
+  const roots = [
+    'peers',
+    'cookie',
+    'cookie.name',
+    'cookie.path',
+    'cookie.domain',
+    'cookie.expires',
+    'cookie.secure',
+    'cookie.httpOnly',
+    'cookie.sameSite',
+    'cookie.partitioned',
+    'hash',
+    'hmac',
+    'refresh',
+    'fallback',
+    'legacy',
+    'now',
+    'proxy',
+  ]
   const option = fc.tuple(fc.constantFrom(...roots), fc.constantFrom('', '.key', '[3].weight', 'X')).map(([root, tail]) => root + tail)
   fc.assert(
     fc.property(option, (text) => {

@@ -32,9 +32,17 @@ const rejected: ReadonlyArray<readonly [string, readonly string[], RegExp]> = [
   ['an unknown flag', ['--upstream', '127.0.0.1:1', '--colour'], /^sticky-proxy: --colour: unknown flag/],
   ['no upstream', [], /^sticky-proxy: --upstream: at least one is required/],
   ['an address the core rejects', ['--upstream', '127.0.0.1:99999'], /^sticky-proxy: --upstream: invalid peers\[0\]/],
-  ['SameSite=None without --secure (a StickyConfigError)', ['--upstream', '127.0.0.1:1', '--same-site', 'none'], /^sticky-proxy: --same-site: .*cookie\.sameSite/],
+  [
+    'SameSite=None without --secure (a StickyConfigError)',
+    ['--upstream', '127.0.0.1:1', '--same-site', 'none'],
+    /^sticky-proxy: --same-site: .*cookie\.sameSite/,
+  ],
   ['--hmac without a key source', ['--upstream', '127.0.0.1:1', '--hmac', 'sha256'], /^sticky-proxy: --hmac: needs a key/],
-  ['--hmac-key-env naming an unset variable', ['--upstream', '127.0.0.1:1', '--hmac', 'sha256', '--hmac-key-env', 'STICKY_TEST_UNSET'], /^sticky-proxy: --hmac-key-env: .*"STICKY_TEST_UNSET" is not set/],
+  [
+    '--hmac-key-env naming an unset variable',
+    ['--upstream', '127.0.0.1:1', '--hmac', 'sha256', '--hmac-key-env', 'STICKY_TEST_UNSET'],
+    /^sticky-proxy: --hmac-key-env: .*"STICKY_TEST_UNSET" is not set/,
+  ],
 ]
 for (const [name, argv, message] of rejected) {
   CommandLine(`should exit 2 with one line on stderr for ${name}`, async () => {
@@ -111,12 +119,17 @@ Serving('should pin a client to the backend its cookie names and spread new clie
 })
 
 Serving('should pass the cookie flags to the Set-Cookie header', async () => {
-  await withProxy(['one'], ['--cookie-name', 'srv', '--cookie-path', '/app', '--http-only', '--secure', '--same-site', 'strict', '--cookie-expires', '1h'], async (cli) => {
-    const reply = await get(cli.port, '/app/x')
-    const header = (reply.headers['set-cookie'] ?? [])[0] ?? ''
-    assert.match(header, /^srv=[0-9a-f]{32}; /)
-    for (const attribute of ['Path=/app', 'Max-Age=3600', 'Secure', 'HttpOnly', 'SameSite=Strict']) assert.ok(header.includes(attribute), `${attribute} in ${header}`)
-  })
+  await withProxy(
+    ['one'],
+    ['--cookie-name', 'srv', '--cookie-path', '/app', '--http-only', '--secure', '--same-site', 'strict', '--cookie-expires', '1h'],
+    async (cli) => {
+      const reply = await get(cli.port, '/app/x')
+      const header = (reply.headers['set-cookie'] ?? [])[0] ?? ''
+      assert.match(header, /^srv=[0-9a-f]{32}; /)
+      for (const attribute of ['Path=/app', 'Max-Age=3600', 'Secure', 'HttpOnly', 'SameSite=Strict'])
+        assert.ok(header.includes(attribute), `${attribute} in ${header}`)
+    },
+  )
 })
 
 Serving('should write one access log line per request, without cookie values or query strings', async () => {
@@ -127,7 +140,10 @@ Serving('should write one access log line per request, without cookie values or 
     const address = backend?.address.replace(/\./g, '\\.') ?? ''
     await cli.waitFor(new RegExp(`Z GET /login 200 new ${address} attempts=1 \\d+ms\\n`))
     await cli.waitFor(new RegExp(`Z GET /cart 200 hit ${address} attempts=1 \\d+ms\\n`))
-    const lines = cli.stdout().split('\n').filter((line) => line !== '')
+    const lines = cli
+      .stdout()
+      .split('\n')
+      .filter((line) => line !== '')
     assert.is(lines.length, 3, cli.stdout())
     assert.not.ok(cli.stdout().includes(cookie))
     assert.not.ok(cli.stdout().includes('hush'))
@@ -140,7 +156,14 @@ Serving('should write no access log with --quiet', async () => {
     assert.is((await get(cli.port, '/y')).status, 200)
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited(), { code: 0, signal: null })
-    assert.is(cli.stdout().split('\n').filter((line) => line !== '').length, 1, cli.stdout())
+    assert.is(
+      cli
+        .stdout()
+        .split('\n')
+        .filter((line) => line !== '').length,
+      1,
+      cli.stdout(),
+    )
     assert.match(cli.stdout(), /^sticky-proxy listening on /)
   })
 })
@@ -150,10 +173,15 @@ function hmacHex(algorithm: string, key: string, data: string): string {
 }
 
 Serving('should key the HMAC from the variable named by --hmac-key-env', async () => {
-  await withProxy(['one'], ['--hmac', 'sha256', '--hmac-key-env', 'STICKY_KEY'], async (cli, [backend]) => {
-    const cookie = setCookieValue(await get(cli.port, '/'), 'route')
-    assert.is(cookie, hmacHex('sha256', 'k3y-from-env', backend?.address ?? ''))
-  }, { STICKY_KEY: 'k3y-from-env' })
+  await withProxy(
+    ['one'],
+    ['--hmac', 'sha256', '--hmac-key-env', 'STICKY_KEY'],
+    async (cli, [backend]) => {
+      const cookie = setCookieValue(await get(cli.port, '/'), 'route')
+      assert.is(cookie, hmacHex('sha256', 'k3y-from-env', backend?.address ?? ''))
+    },
+    { STICKY_KEY: 'k3y-from-env' },
+  )
 })
 
 Serving('should key the HMAC from --hmac-key-file, without its trailing newline', async () => {

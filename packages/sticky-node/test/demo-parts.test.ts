@@ -13,11 +13,16 @@ const value = fc.stringMatching(/^[A-Za-z0-9_.-]{0,32}$/)
 const RenderTable = suite('renderTable')
 
 RenderTable('should align columns two spaces past the widest cell', () => {
-  assert.equal(renderTable(['', 'request 1'], [['browser 1', 'A  new cookie'], ['browser 10', 'B']]), [
-    '              request 1',
-    '  browser 1   A  new cookie',
-    '  browser 10  B',
-  ])
+  assert.equal(
+    renderTable(
+      ['', 'request 1'],
+      [
+        ['browser 1', 'A  new cookie'],
+        ['browser 10', 'B'],
+      ],
+    ),
+    ['              request 1', '  browser 1   A  new cookie', '  browser 10  B'],
+  )
 })
 
 RenderTable('should leave the missing cells of a short row empty', () => {
@@ -26,14 +31,21 @@ RenderTable('should leave the missing cells of a short row empty', () => {
 
 RenderTable('should start every cell at the same offset on every line, with no trailing spaces', () => {
   const cellText = fc.stringMatching(/^[a-z0-9]([a-z0-9 ]{0,8}[a-z0-9])?$/)
-  const shape = fc.integer({ min: 1, max: 5 }).chain((columns) =>
-    fc.tuple(fc.array(cellText, { minLength: columns, maxLength: columns }), fc.array(fc.array(cellText, { minLength: columns, maxLength: columns }), { maxLength: 6 })),
-  )
+  const shape = fc
+    .integer({ min: 1, max: 5 })
+    .chain((columns) =>
+      fc.tuple(
+        fc.array(cellText, { minLength: columns, maxLength: columns }),
+        fc.array(fc.array(cellText, { minLength: columns, maxLength: columns }), { maxLength: 6 }),
+      ),
+    )
   fc.assert(
     fc.property(shape, ([header, rows]) => {
       const lines = renderTable(header, rows)
       if (lines.length !== rows.length + 1) return false
-      const offsets = header.map((_, column) => 2 + header.slice(0, column).reduce((sum, _cell, i) => sum + Math.max(...[header, ...rows].map((r) => r[i]?.length ?? 0)) + 2, 0))
+      const offsets = header.map(
+        (_, column) => 2 + header.slice(0, column).reduce((sum, _cell, i) => sum + Math.max(...[header, ...rows].map((r) => r[i]?.length ?? 0)) + 2, 0),
+      )
       return [header, ...rows].every((row, r) => {
         const line = lines[r] ?? ''
         return line === line.trimEnd() && row.every((text, column) => line.startsWith(text, offsets[column]))
@@ -50,7 +62,15 @@ const ApplySetCookie = suite('applySetCookie')
 const applied: ReadonlyArray<readonly [string, CookieJar, string, ReadonlyArray<readonly [string, string]>]> = [
   ['store a new cookie', new Map(), 'route=abc; Path=/; HttpOnly', [['route', 'abc']]],
   ['replace a cookie of the same name', new Map([['route', 'old']]), 'route=new', [['route', 'new']]],
-  ['keep other cookies', new Map([['sid', '1']]), 'route=a', [['sid', '1'], ['route', 'a']]],
+  [
+    'keep other cookies',
+    new Map([['sid', '1']]),
+    'route=a',
+    [
+      ['sid', '1'],
+      ['route', 'a'],
+    ],
+  ],
   ['delete on Max-Age=0', new Map([['route', 'a']]), 'route=; Max-Age=0', []],
   ['delete on an Expires in the past', new Map([['route', 'a']]), 'route=a; Expires=Thu, 01 Jan 1970 00:00:00 GMT', []],
   ['let Max-Age win over a past Expires', new Map(), 'route=a; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT', [['route', 'a']]],
@@ -95,7 +115,15 @@ CookieHeader('should be undefined for an empty jar', () => {
 })
 
 CookieHeader('should join the pairs with "; "', () => {
-  assert.is(cookieHeader(new Map([['a', '1'], ['route', 'x']])), 'a=1; route=x')
+  assert.is(
+    cookieHeader(
+      new Map([
+        ['a', '1'],
+        ['route', 'x'],
+      ]),
+    ),
+    'a=1; route=x',
+  )
 })
 
 CookieHeader('should list every cookie of the jar once, in order', () => {

@@ -72,7 +72,8 @@ failures('should abort the client response when the peer dies mid-body, and keep
     assert.is(next.status, 200)
     assert.is(next.body.toString(), 'fine')
     assert.is((await log.first(1))[0]?.error, 'upstream-aborted')
-  }))
+  }),
+)
 
 failures('should answer 504 when the peer never answers, and abort the upstream request', () =>
   withScope(async (scope) => {
@@ -85,17 +86,15 @@ failures('should answer 504 when the peer never answers, and abort the upstream 
       (u) => u.close(),
     )
     const log = new EventLog<ProxyResponseEvent>()
-    const proxy = scope.defer(
-      await listenProxy({ peers: [up.address], proxy: { timeout: 200 }, onResponse: log.push }),
-      (p) => p.close(),
-    )
+    const proxy = scope.defer(await listenProxy({ peers: [up.address], proxy: { timeout: 200 }, onResponse: log.push }), (p) => p.close())
     const answer = await fetchOnce(proxy.url)
     assert.is(answer.status, 504)
     assert.match(answer.body.toString(), /^504 Gateway Timeout/)
     await upstreamClosed
     assert.is((await log.first(1))[0]?.error, 'timeout')
     assert.is((await log.first(1))[0]?.attempts, 1, 'a request that reached the peer is not retried after a timeout')
-  }))
+  }),
+)
 
 failures('should abort the client response when the peer stalls mid-body past the timeout', () =>
   withScope(async (scope) => {
@@ -108,16 +107,14 @@ failures('should abort the client response when the peer stalls mid-body past th
       (u) => u.close(),
     )
     const log = new EventLog<ProxyResponseEvent>()
-    const proxy = scope.defer(
-      await listenProxy({ peers: [up.address], proxy: { timeout: 200 }, onResponse: log.push }),
-      (p) => p.close(),
-    )
+    const proxy = scope.defer(await listenProxy({ peers: [up.address], proxy: { timeout: 200 }, onResponse: log.push }), (p) => p.close())
     const cut = await fetchEnding(proxy.url)
     assert.is(cut.status, 200)
     assert.not.ok(cut.complete)
     assert.is(cut.bytes, 5)
     assert.is((await log.first(1))[0]?.error, 'timeout')
-  }))
+  }),
+)
 
 failures('should deliver an early answer to an upload the peer refused to read', () =>
   withScope(async (scope) => {
@@ -134,7 +131,8 @@ failures('should deliver an early answer to an upload the peer refused to read',
       assert.is(answer.status, 413)
       assert.is(answer.body.toString(), 'too large')
     }
-  }))
+  }),
+)
 
 failures('should not time out a peer while a slow client uploads or reads', () =>
   withScope(async (scope) => {
@@ -202,8 +200,12 @@ failures('should not time out a peer while a slow client uploads or reads', () =
     assert.ok(downloaded.complete, 'the slow reader got the whole response')
     assert.is(downloaded.bytes, SIZE)
     const events = await log.first(2)
-    assert.equal(events.map((e) => e.error), [undefined, undefined])
-  }))
+    assert.equal(
+      events.map((e) => e.error),
+      [undefined, undefined],
+    )
+  }),
+)
 
 failures('should answer 502 to a response that is not HTTP', () =>
   withScope(async () => {
@@ -224,7 +226,8 @@ failures('should answer 502 to a response that is not HTTP', () =>
         await up.close()
       }
     }
-  }))
+  }),
+)
 
 failures('should abort the upstream request when the client aborts mid-upload', () =>
   withScope(async (scope) => {
@@ -250,7 +253,8 @@ failures('should abort the upstream request when the client aborts mid-upload', 
     assert.is(await aborted, false, 'the upstream request ended incomplete')
     assert.is((await log.first(1))[0]?.error, 'client-aborted')
     assert.is((await log.first(1))[0]?.status, 499)
-  }))
+  }),
+)
 
 failures('should retry an idempotent request whose peer closed before answering, but not a POST or a sent PUT body', () =>
   withScope(async (scope) => {
@@ -262,10 +266,7 @@ failures('should retry an idempotent request whose peer closed before answering,
       (u) => u.close(),
     )
     const live = scope.defer(await counting(), (u) => u.close())
-    const proxy = scope.defer(
-      await listenProxy({ peers: [{ address: closer.address, maxFails: 0 }, live.address] }),
-      (p) => p.close(),
-    )
+    const proxy = scope.defer(await listenProxy({ peers: [{ address: closer.address, maxFails: 0 }, live.address] }), (p) => p.close())
     const balancer = proxy.proxy.balancer
     const closerPeer = balancer.peers.find((p) => p.id === closer.address)
     const livePeer = balancer.peers.find((p) => p.id === live.address)
@@ -281,7 +282,8 @@ failures('should retry an idempotent request whose peer closed before answering,
 
     const put = await fetchOnce(proxy.url, { method: 'PUT', headers: pinned, body: Buffer.alloc(50_000, 1) })
     assert.is(put.status, 502, 'a PUT whose body went out is not sent twice')
-  }))
+  }),
+)
 
 failures('should retry a PUT refused before its body was read, delivering the body intact', () =>
   withScope(async (scope) => {
@@ -297,7 +299,8 @@ failures('should retry a PUT refused before its body was read, delivering the bo
     assert.is(got.method, 'PUT')
     assert.is(got.length, body.length)
     assert.is(got.sha256, createHash('sha256').update(body).digest('hex'))
-  }))
+  }),
+)
 
 failures('should try each peer at most once, whatever retries allows', () =>
   withScope(async (scope) => {
@@ -310,7 +313,8 @@ failures('should try each peer at most once, whatever retries allows', () =>
     const answer = await fetchOnce(proxy.url)
     assert.is(answer.status, 502)
     assert.is((await log.first(1))[0]?.attempts, 2)
-  }))
+  }),
+)
 
 failures('should honour retries: 0', () =>
   withScope(async (scope) => {
@@ -323,7 +327,8 @@ failures('should honour retries: 0', () =>
     assert.is(answer.status, 502)
     const after = await fetchOnce(proxy.url, { headers: { cookie: `route=${proxy.proxy.balancer.cookieValue(deadPeer)}` } })
     assert.is(after.status, 200, 'the failure was reported: the client is re-pinned next time')
-  }))
+  }),
+)
 
 failures('should keep the client connection usable after an error answer', () =>
   withScope(async (scope) => {
@@ -337,6 +342,7 @@ failures('should keep the client connection usable after an error answer', () =>
     socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     await once(socket, 'close')
     assert.is(text.match(/HTTP\/1\.1 502 Bad Gateway/g)?.length, 2, text)
-  }))
+  }),
+)
 
 failures.run()

@@ -58,12 +58,16 @@ for (const method of ['DELETE', 'GET', 'OPTIONS', 'POST', 'PUT']) {
       // The next request shares the pooled upstream connection: a smuggled request would be parsed before it.
       const after = await fetchOnce(`${proxy.url}/after`)
       assert.is(after.status, 200)
-      assert.equal(peer.log.map((r) => `${r.method} ${r.url}`), [`${method} /item`, 'GET /after'])
+      assert.equal(
+        peer.log.map((r) => `${r.method} ${r.url}`),
+        [`${method} /item`, 'GET /after'],
+      )
       assert.is(peer.log[0]?.body, SMUGGLED)
       assert.is(peer.log[0]?.contentLength, String(SMUGGLED.length))
       assert.is(peer.log[0]?.host, peer.address)
       assert.is(peer.log[0]?.forwardedHost, 'x')
-    }))
+    }),
+  )
 }
 
 framing('should keep Host and X-Forwarded-Host when Connection names them', () =>
@@ -75,7 +79,8 @@ framing('should keep Host and X-Forwarded-Host when Connection names them', () =
     assert.is(answer.status, 200)
     assert.is(peer.log[0]?.host, peer.address)
     assert.is(peer.log[0]?.forwardedHost, 'x.example')
-  }))
+  }),
+)
 
 framing('should state chunked framing upstream for a chunked body of any method', () =>
   withScope(async (scope) => {
@@ -89,13 +94,13 @@ framing('should state chunked framing upstream for a chunked body of any method'
       )
       assert.is(answer.status, 200, method)
     }
-    assert.equal(peer.log.map((r) => `${r.method} ${r.url} ${r.transferEncoding ?? '-'} ${r.contentLength ?? '-'}`), [
-      'DELETE /c chunked -',
-      'GET /c chunked -',
-      'POST /c chunked -',
-    ])
+    assert.equal(
+      peer.log.map((r) => `${r.method} ${r.url} ${r.transferEncoding ?? '-'} ${r.contentLength ?? '-'}`),
+      ['DELETE /c chunked -', 'GET /c chunked -', 'POST /c chunked -'],
+    )
     for (const r of peer.log) assert.is(r.body, `hello${SMUGGLED}`)
-  }))
+  }),
+)
 
 framing('should send no framing for a request without a body, and Content-Length: 0 when the client sent it', () =>
   withScope(async (scope) => {
@@ -104,11 +109,12 @@ framing('should send no framing for a request without a body, and Content-Length
     const client = scope.defer(await rawClient(proxy.port), (c) => c.close())
     assert.is((await client.exchange('DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200)
     assert.is((await client.exchange('POST /b HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: 0\r\n\r\n')).status, 200)
-    assert.equal(peer.log.map((r) => `${r.method} ${r.url} ${r.transferEncoding ?? '-'} ${r.contentLength ?? '-'}`), [
-      'DELETE /a - -',
-      'POST /b - 0',
-    ])
-  }))
+    assert.equal(
+      peer.log.map((r) => `${r.method} ${r.url} ${r.transferEncoding ?? '-'} ${r.contentLength ?? '-'}`),
+      ['DELETE /a - -', 'POST /b - 0'],
+    )
+  }),
+)
 
 framing.run()
 
@@ -147,7 +153,8 @@ for (const { name, request, status } of refusals) {
       assert.is(peer.connections, 0)
       // The peer is not blamed: it was never asked.
       assert.is(proxy.proxy.balancer.decide(null).outcome, 'new')
-    }))
+    }),
+  )
 }
 
 refused('should still accept one Host and exactly chunked, in any case', () =>
@@ -160,6 +167,7 @@ refused('should still accept one Host and exactly chunked, in any case', () =>
     assert.is(peer.log[0]?.body, 'hello')
     assert.is(peer.log[0]?.host, peer.address)
     assert.is(peer.log[0]?.forwardedHost, 'x')
-  }))
+  }),
+)
 
 refused.run()

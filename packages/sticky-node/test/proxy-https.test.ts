@@ -38,7 +38,8 @@ https('should reach an https:// peer over TLS, trusting the CA the agent option 
     const answer = await fetchOnce(proxy.url, { headers: { host: 'shop.test' } })
     assert.is(answer.status, 200)
     assert.is(answer.body.toString(), `tls=true host=${new URL(peer.origin).host}`, 'Host names the peer, as the certificate does')
-  }))
+  }),
+)
 
 https('should refuse a peer whose certificate it cannot verify (502, never silently insecure)', () =>
   withScope(async (scope) => {
@@ -49,7 +50,8 @@ https('should refuse a peer whose certificate it cannot verify (502, never silen
     assert.is(answer.status, 502)
     const [event] = await log.first(1)
     assert.is(event?.error, 'connect')
-  }))
+  }),
+)
 
 https('should tunnel an upgrade to an https:// peer', () =>
   withScope(async (scope) => {
@@ -66,6 +68,7 @@ https('should tunnel an upgrade to an https:// peer', () =>
     socket.write('through tls')
     await until(() => text.endsWith('through tls'), 'the echo')
     assert.match(text, /^HTTP\/1\.1 101 /)
-  }))
+  }),
+)
 
 https.run()

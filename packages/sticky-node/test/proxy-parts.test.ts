@@ -21,10 +21,32 @@ const e2e = suite('endToEndHeaders')
 
 e2e('should drop hop-by-hop fields and the fields Connection names, keeping case, order and repeats', () => {
   const raw = [
-    'Host', 'a', 'Connection', 'keep-alive, X-Private', 'X-Private', 'secret', 'Keep-Alive', 'timeout=5',
-    'Set-Cookie', 'a=1', 'TE', 'trailers', 'Transfer-Encoding', 'chunked', 'Upgrade', 'h2c',
-    'Proxy-Connection', 'keep-alive', 'Set-Cookie', 'b=2', 'X-Keep', 'yes', 'Proxy-Authorization', 'Basic x',
-    'Trailer', 'X-Sum',
+    'Host',
+    'a',
+    'Connection',
+    'keep-alive, X-Private',
+    'X-Private',
+    'secret',
+    'Keep-Alive',
+    'timeout=5',
+    'Set-Cookie',
+    'a=1',
+    'TE',
+    'trailers',
+    'Transfer-Encoding',
+    'chunked',
+    'Upgrade',
+    'h2c',
+    'Proxy-Connection',
+    'keep-alive',
+    'Set-Cookie',
+    'b=2',
+    'X-Keep',
+    'yes',
+    'Proxy-Authorization',
+    'Basic x',
+    'Trailer',
+    'X-Sum',
   ]
   assert.equal(endToEndHeaders(raw), ['Host', 'a', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Keep', 'yes', 'Trailer', 'X-Sum'])
 })
@@ -98,7 +120,10 @@ proto('should recognise the HTTP parser errors only', () => {
 })
 
 proto('should never throw, whatever it is given (property)', () => {
-  fc.assert(fc.property(fc.anything(), (value) => void isProtocolError(value)), { seed: fastCheckSeed('isProtocolError') })
+  fc.assert(
+    fc.property(fc.anything(), (value) => void isProtocolError(value)),
+    { seed: fastCheckSeed('isProtocolError') },
+  )
 })
 proto.run()
 
@@ -192,7 +217,10 @@ body.run()
 const head = suite('rawHead')
 
 head('should write a status line, the headers in order, and a blank line', () => {
-  assert.is(rawHead(101, 'Switching Protocols', ['Upgrade', 'websocket', 'Set-Cookie', 'a=1']), 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSet-Cookie: a=1\r\n\r\n')
+  assert.is(
+    rawHead(101, 'Switching Protocols', ['Upgrade', 'websocket', 'Set-Cookie', 'a=1']),
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSet-Cookie: a=1\r\n\r\n',
+  )
   assert.is(rawHead(502, undefined, []), 'HTTP/1.1 502 Bad Gateway\r\n\r\n')
 })
 head.run()
@@ -227,7 +255,10 @@ for (const [error, expected] of [
 }
 
 reset('should never throw, whatever it is given (property)', () => {
-  fc.assert(fc.property(fc.anything(), (value) => void isConnectionReset(value)), { seed: fastCheckSeed('isConnectionReset') })
+  fc.assert(
+    fc.property(fc.anything(), (value) => void isConnectionReset(value)),
+    { seed: fastCheckSeed('isConnectionReset') },
+  )
 })
 reset.run()
 
@@ -239,7 +270,7 @@ function optionsOf(agent: object): { keepAlive?: boolean; timeout?: number } {
   return (agent as { options: { keepAlive?: boolean; timeout?: number } }).options
 }
 
-pool('should give its own agents keep-alive and an idle timeout below node:http servers\' 5 s keepAliveTimeout', () => {
+pool("should give its own agents keep-alive and an idle timeout below node:http servers' 5 s keepAliveTimeout", () => {
   const [peer] = createBalancer({ peers: ['127.0.0.1:1'] }).peers
   if (peer === undefined) throw new Error('peers not configured')
   const agents = new AgentPool(undefined)

@@ -39,7 +39,8 @@ removed('should close the pooled connections of a removed peer and keep the othe
     await until(() => b.sockets.size === 0, 'the removed peer to lose its pooled connection')
     assert.is(a.sockets.size, 1, 'the remaining peer keeps its pooled connection')
     assert.is(a.connections, 1)
-  }))
+  }),
+)
 
 removed('should let a request in flight to a removed peer finish, then close its connection', () =>
   withScope(async (scope) => {
@@ -57,7 +58,8 @@ removed('should let a request in flight to a removed peer finish, then close its
     assert.is(answer.status, 200)
     assert.is(answer.body.toString(), 'b')
     await until(() => b.sockets.size === 0, 'the removed peer to lose its pooled connection')
-  }))
+  }),
+)
 
 removed('should forget, not destroy, an agent the agent option returned', () =>
   withScope(async (scope) => {
@@ -65,10 +67,7 @@ removed('should forget, not destroy, an agent the agent option returned', () =>
     const b = scope.defer(await patientPeer('b'), (u) => u.close())
     const agent = scope.defer(new Agent({ keepAlive: true }), (x) => x.destroy())
     const asked: string[] = []
-    const proxy = scope.defer(
-      await listenProxy({ peers: [a.address, b.address], proxy: { agent: (peer) => (asked.push(peer.id), agent) } }),
-      (p) => p.close(),
-    )
+    const proxy = scope.defer(await listenProxy({ peers: [a.address, b.address], proxy: { agent: (peer) => (asked.push(peer.id), agent) } }), (p) => p.close())
     const balancer = proxy.proxy.balancer
     const peerB = balancer.peers.find((p) => p.id === b.address)
     if (peerB === undefined) throw new Error('peers not configured')
@@ -79,6 +78,7 @@ removed('should forget, not destroy, an agent the agent option returned', () =>
     await fetchOnce(proxy.url, { headers: { cookie: `route=${balancer.cookieValue(peerB)}` } })
     assert.equal(asked, [b.address, a.address, b.address], 'the removed peer is asked again once re-added')
     assert.is(b.connections, 1, 'the given agent kept its connection to the removed peer')
-  }))
+  }),
+)
 
 removed.run()

@@ -44,15 +44,19 @@ policy('should relay a response whose reason phrase holds a control byte, with t
     assert.is(answer.body.toString(), 'hi')
     assert.ok(usable(proxy.proxy.balancer, proxy.proxy.balancer.peers[0]), 'the peer is not blamed')
     assert.is((await fetchOnce(proxy.url)).status, 200, 'the proxy still serves')
-  }))
+  }),
+)
 
 policy('should relay a latin-1 reason phrase as it came', () =>
   withScope(async (scope) => {
-    const peer = scope.defer(await answering(Buffer.from('HTTP/1.1 200 Gr\xfc\xdfe\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', 'latin1')), (u) => u.close())
+    const peer = scope.defer(await answering(Buffer.from('HTTP/1.1 200 Gr\xfc\xdfe\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', 'latin1')), (u) =>
+      u.close(),
+    )
     const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
     const answer = await fetchOnce(proxy.url)
     assert.is(answer.status, 200)
-  }))
+  }),
+)
 
 policy('should answer 502 and blame a peer that answers an ordinary request with 101 Switching Protocols', () =>
   withScope(async (scope) => {
@@ -66,7 +70,8 @@ policy('should answer 502 and blame a peer that answers an ordinary request with
     const [event] = await log.first(1)
     assert.is(event?.error, 'protocol')
     assert.not.ok(usable(proxy.proxy.balancer, broken), 'the peer is blamed')
-  }))
+  }),
+)
 
 policy('should keep serving, and hand the error to onError, when onResponse throws', () =>
   withScope(async (scope) => {
@@ -89,7 +94,8 @@ policy('should keep serving, and hand the error to onError, when onResponse thro
     }
     await until(() => errors.length === 2, 'two errors handed to onError')
     assert.match(String(errors[0]), /a bug in the access log/)
-  }))
+  }),
+)
 
 policy('should survive an onError that throws too', () =>
   withScope(async (scope) => {
@@ -111,7 +117,8 @@ policy('should survive an onError that throws too', () =>
     assert.is((await fetchOnce(proxy.url)).status, 200)
     await until(() => calls === 1, 'onError called')
     assert.is((await fetchOnce(proxy.url)).status, 200)
-  }))
+  }),
+)
 
 policy('should refuse a non-function onResponse or onError', () => {
   for (const key of ['onResponse', 'onError']) {
@@ -130,7 +137,15 @@ policy('should proxy an HTTP/2 client of a compat server to its pinned peer as H
     const peer = scope.defer(
       await httpUpstream((req, res) => {
         req.resume()
-        res.end(JSON.stringify({ version: req.httpVersion, host: req.headers.host, xfh: req.headers['x-forwarded-host'], proto: req.headers['x-forwarded-proto'], names: req.rawHeaders.filter((_, i) => i % 2 === 0) }))
+        res.end(
+          JSON.stringify({
+            version: req.httpVersion,
+            host: req.headers.host,
+            xfh: req.headers['x-forwarded-host'],
+            proto: req.headers['x-forwarded-proto'],
+            names: req.rawHeaders.filter((_, i) => i % 2 === 0),
+          }),
+        )
       }),
       (u) => u.close(),
     )
@@ -161,8 +176,12 @@ policy('should proxy an HTTP/2 client of a compat server to its pinned peer as H
     assert.is(seen.host, peer.address)
     assert.is(seen.xfh, `127.0.0.1:${port}`, "the client's :authority travels in X-Forwarded-Host")
     assert.is(seen.proto, 'https')
-    assert.not.ok(seen.names.some((n) => n.startsWith(':')), 'no pseudo-header reaches the peer')
+    assert.not.ok(
+      seen.names.some((n) => n.startsWith(':')),
+      'no pseudo-header reaches the peer',
+    )
     assert.is(cookie.length, 1, 'the client is pinned')
     assert.ok(usable(proxy.balancer, proxy.balancer.peers[0]), 'the peer is not blamed')
-  }))
+  }),
+)
 policy.run()

@@ -69,10 +69,7 @@ for (const { method, body } of idempotent) {
       const other = scope.defer(await spare(), (u) => u.close())
       const log = new EventLog<ProxyResponseEvent>()
       // No retries on other peers: only a resend to the same peer can answer.
-      const proxy = scope.defer(
-        await listenProxy({ peers: [peer.address, other.address], proxy: { retries: 0 }, onResponse: log.push }),
-        (p) => p.close(),
-      )
+      const proxy = scope.defer(await listenProxy({ peers: [peer.address, other.address], proxy: { retries: 0 }, onResponse: log.push }), (p) => p.close())
       const [pinned] = proxy.proxy.balancer.peers
       if (pinned === undefined) throw new Error('peers not configured')
       const cookie = `route=${proxy.proxy.balancer.cookieValue(pinned)}`
@@ -80,41 +77,51 @@ for (const { method, body } of idempotent) {
       const answer = await fetchOnce(`${proxy.url}/again`, { method, headers: { cookie }, ...(body === undefined ? {} : { body }) })
       assert.is(answer.status, 200)
       assert.is(answer.body.toString(), 'ok:')
-      assert.equal(peer.received.map((r) => [r.connection, r.head.split(' ', 2).join(' '), r.answered]), [
-        [1, 'GET /warm', true],
-        [1, `${method} /again`, false],
-        [2, `${method} /again`, true],
-      ])
+      assert.equal(
+        peer.received.map((r) => [r.connection, r.head.split(' ', 2).join(' '), r.answered]),
+        [
+          [1, 'GET /warm', true],
+          [1, `${method} /again`, false],
+          [2, `${method} /again`, true],
+        ],
+      )
       const events = await log.first(2)
       assert.is(events[1]?.error, undefined)
       assert.is(events[1]?.attempts, 1)
       assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit', 'the peer is still usable')
-    }))
+    }),
+  )
 }
 
 // The peer read the request head before it closed: it may have acted on it (nginx sends no
 // non-idempotent request twice once it went out, whatever the connection).
 for (const { method, body } of [{ method: 'POST' }, { method: 'POST', body: Buffer.alloc(0) }, { method: 'PATCH' }]) {
-  reuse(`should answer 502 to a ${method}${body === undefined ? '' : ' with an empty body'} on a stale connection, sending it once and counting no failure`, () =>
-    withScope(async (scope) => {
-      const peer = scope.defer(await stalePeer(false), (u) => u.close())
-      const other = scope.defer(await spare(), (u) => u.close())
-      const log = new EventLog<ProxyResponseEvent>()
-      const proxy = scope.defer(await listenProxy({ peers: [peer.address, other.address], onResponse: log.push }), (p) => p.close())
-      const [pinned] = proxy.proxy.balancer.peers
-      if (pinned === undefined) throw new Error('peers not configured')
-      const cookie = `route=${proxy.proxy.balancer.cookieValue(pinned)}`
-      assert.is((await fetchOnce(`${proxy.url}/warm`, { headers: { cookie } })).status, 200)
-      const answer = await fetchOnce(`${proxy.url}/again`, { method, headers: { cookie }, ...(body === undefined ? {} : { body }) })
-      assert.is(answer.status, 502)
-      assert.equal(peer.received.map((r) => [r.connection, r.head.split(' ', 2).join(' '), r.answered]), [
-        [1, 'GET /warm', true],
-        [1, `${method} /again`, false],
-      ])
-      const events = await log.first(2)
-      assert.is(events[1]?.error, 'connect')
-      assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit', 'the peer is still usable')
-    }))
+  reuse(
+    `should answer 502 to a ${method}${body === undefined ? '' : ' with an empty body'} on a stale connection, sending it once and counting no failure`,
+    () =>
+      withScope(async (scope) => {
+        const peer = scope.defer(await stalePeer(false), (u) => u.close())
+        const other = scope.defer(await spare(), (u) => u.close())
+        const log = new EventLog<ProxyResponseEvent>()
+        const proxy = scope.defer(await listenProxy({ peers: [peer.address, other.address], onResponse: log.push }), (p) => p.close())
+        const [pinned] = proxy.proxy.balancer.peers
+        if (pinned === undefined) throw new Error('peers not configured')
+        const cookie = `route=${proxy.proxy.balancer.cookieValue(pinned)}`
+        assert.is((await fetchOnce(`${proxy.url}/warm`, { headers: { cookie } })).status, 200)
+        const answer = await fetchOnce(`${proxy.url}/again`, { method, headers: { cookie }, ...(body === undefined ? {} : { body }) })
+        assert.is(answer.status, 502)
+        assert.equal(
+          peer.received.map((r) => [r.connection, r.head.split(' ', 2).join(' '), r.answered]),
+          [
+            [1, 'GET /warm', true],
+            [1, `${method} /again`, false],
+          ],
+        )
+        const events = await log.first(2)
+        assert.is(events[1]?.error, 'connect')
+        assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit', 'the peer is still usable')
+      }),
+  )
 }
 
 reuse('should answer 502 without blaming the peer when the body was already sent on the stale connection', () =>
@@ -128,15 +135,19 @@ reuse('should answer 502 without blaming the peer when the body was already sent
     assert.is((await fetchOnce(`${proxy.url}/warm`, { headers: { cookie } })).status, 200)
     const post = await fetchOnce(`${proxy.url}/pay`, { method: 'POST', headers: { cookie }, body: Buffer.from('once') })
     assert.is(post.status, 502, 'a POST whose body went out is never sent twice')
-    assert.equal(peer.received.map((r) => [r.connection, r.body, r.answered]), [
-      [1, '', true],
-      [1, 'once', false],
-    ])
+    assert.equal(
+      peer.received.map((r) => [r.connection, r.body, r.answered]),
+      [
+        [1, '', true],
+        [1, 'once', false],
+      ],
+    )
     assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit', 'the peer is still usable')
     const next = await fetchOnce(`${proxy.url}/next`, { headers: { cookie } })
     assert.is(next.status, 200)
     assert.is(next.body.toString(), 'ok:', 'served by the pinned peer on a fresh connection')
-  }))
+  }),
+)
 
 reuse('should resend an upgrade handshake on a fresh connection, counting no failure', () =>
   withScope(async (scope) => {
@@ -151,12 +162,16 @@ reuse('should resend an upgrade handshake on a fresh connection, counting no fai
     // This peer declines every upgrade with a plain 200: the proxy relays it and closes.
     const answer = await client.exchange(`GET /ws HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`)
     assert.is(answer.status, 200)
-    assert.equal(peer.received.map((r) => [r.connection, r.head.split(' ', 2).join(' '), r.answered]), [
-      [1, 'GET /warm', true],
-      [1, 'GET /ws', false],
-      [2, 'GET /ws', true],
-    ])
+    assert.equal(
+      peer.received.map((r) => [r.connection, r.head.split(' ', 2).join(' '), r.answered]),
+      [
+        [1, 'GET /warm', true],
+        [1, 'GET /ws', false],
+        [2, 'GET /ws', true],
+      ],
+    )
     assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit', 'the peer is still usable')
-  }))
+  }),
+)
 
 reuse.run()

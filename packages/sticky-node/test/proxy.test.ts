@@ -65,7 +65,8 @@ headers('should strip hop-by-hop request headers, including those named in Conne
     assert.is(got.headers['proxy-authorization'], undefined, "credentials for the client's next hop (RFC 9110 section 11.7.2)")
     assert.is(got.headers['host'], up.address, 'Host names the peer (sticky-core upstreamHost)')
     assert.is(got.headers['x-forwarded-host'], 'example.test', "the client's Host travels in X-Forwarded-Host")
-  }))
+  }),
+)
 
 headers('should strip hop-by-hop response headers and re-frame the body', () =>
   withScope(async (scope) => {
@@ -89,7 +90,8 @@ headers('should strip hop-by-hop response headers and re-frame the body', () =>
     assert.is(answer.headers['x-keep'], 'yes')
     for (const hop of ['x-private', 'keep-alive', 'proxy-connection', 'upgrade']) assert.is(answer.headers[hop], undefined, hop)
     assert.is(answer.headers['connection'], 'close', "the proxy's own hop")
-  }))
+  }),
+)
 
 headers('should write X-Forwarded-For/Proto/Host as configured', () =>
   withScope(async (scope) => {
@@ -121,7 +123,8 @@ headers('should write X-Forwarded-For/Proto/Host as configured', () =>
     } finally {
       await fresh.close()
     }
-  }))
+  }),
+)
 
 headers('should send a Host naming the peer whatever the client sent, and reduce absolute-form targets', () =>
   withScope(async (scope) => {
@@ -142,7 +145,8 @@ headers('should send a Host naming the peer whatever the client sent, and reduce
       assert.is(got.url, c.url)
       assert.is(got.headers['host'], c.host)
     }
-  }))
+  }),
+)
 
 headers('should relay 103 Early Hints and response trailers', () =>
   withScope(async (scope) => {
@@ -176,7 +180,8 @@ headers('should relay 103 Early Hints and response trailers', () =>
     assert.equal(hints, ['</style.css>; rel=preload; as=style'])
     assert.is(answer.body, 'body')
     assert.is(answer.trailers['x-checksum'], 'abc')
-  }))
+  }),
+)
 
 headers('should relay every upstream Set-Cookie when the application already set a header on the response', () =>
   withScope(async (scope) => {
@@ -205,7 +210,8 @@ headers('should relay every upstream Set-Cookie when the application already set
     assert.equal(cookies.slice(0, 2), ['a=1; Path=/', 'b=2; Path=/'])
     assert.is(cookies.length, 3)
     assert.match(cookies[2] ?? '', /^route=[0-9a-f]{32}; Path=\/$/)
-  }))
+  }),
+)
 
 headers.run()
 
@@ -238,7 +244,8 @@ messages('should answer HEAD with the upstream headers and no body, and pass 204
     const notModified = await fetchOnce(`${proxy.url}/304`, { headers: { 'if-none-match': '"v1"' } })
     assert.is(notModified.status, 304)
     assert.is(notModified.headers['etag'], '"v1"')
-  }))
+  }),
+)
 
 messages('should answer Expect: 100-continue itself and stream the body without Expect upstream', () =>
   withScope(async (scope) => {
@@ -262,7 +269,8 @@ messages('should answer Expect: 100-continue itself and stream the body without 
     assert.ok(result.continued)
     assert.is(result.got.headers['expect'], undefined)
     assert.is(result.got.headers['content-length'], '5')
-  }))
+  }),
+)
 
 messages.run()
 
@@ -281,8 +289,13 @@ pools('should reuse one upstream connection for sequential requests (keep-alive)
     assert.is(up.connections, 1, 'one pooled connection served every request')
     const [socket] = up.sockets
     assert.ok(socket, 'the pooled connection is still open')
-    assert.equal(warnings.map((w) => w.name), [], 'no listener leak warnings')
-  }))
+    assert.equal(
+      warnings.map((w) => w.name),
+      [],
+      'no listener leak warnings',
+    )
+  }),
+)
 
 pools('should close idle upstream connections on close()', () =>
   withScope(async (scope) => {
@@ -295,24 +308,23 @@ pools('should close idle upstream connections on close()', () =>
     proxy.proxy.close()
     await closed
     assert.is(up.sockets.size, 0)
-  }))
+  }),
+)
 
 pools('should use the agent the agent option returns, and leave it to its owner', () =>
   withScope(async (scope) => {
     const up = scope.defer(await mirror(), (u) => u.close())
     const agent = scope.defer(new Agent({ keepAlive: true }), (a) => a.destroy())
     const asked: string[] = []
-    const proxy = scope.defer(
-      await listenProxy({ peers: [up.address], proxy: { agent: (peer) => (asked.push(peer.id), agent) } }),
-      (p) => p.close(),
-    )
+    const proxy = scope.defer(await listenProxy({ peers: [up.address], proxy: { agent: (peer) => (asked.push(peer.id), agent) } }), (p) => p.close())
     await fetchOnce(proxy.url)
     await fetchOnce(proxy.url)
     assert.equal(asked, [up.address], 'asked once per peer')
     assert.is(Object.values(agent.freeSockets).flat().length, 1, 'the connection sits in the given agent')
     proxy.proxy.close()
     assert.is(Object.values(agent.freeSockets).flat().length, 1, 'close() leaves a given agent alone')
-  }))
+  }),
+)
 
 pools('should reach a peer on a unix socket', () =>
   withScope(async (scope) => {
@@ -333,7 +345,8 @@ pools('should reach a peer on a unix socket', () =>
     const answer = await fetchOnce(`${proxy.url}/u`)
     assert.is(answer.status, 200)
     assert.is(answer.body.toString(), 'unix /u')
-  }))
+  }),
+)
 
 pools.run()
 
@@ -347,10 +360,7 @@ events('should report each exchange once with its decision, status, peer and att
     const deadAddress = dead.address
     await dead.close()
     const log = new EventLog<ProxyResponseEvent>()
-    const proxy = scope.defer(
-      await listenProxy({ peers: [{ address: deadAddress, maxFails: 0 }, up.address], onResponse: log.push }),
-      (p) => p.close(),
-    )
+    const proxy = scope.defer(await listenProxy({ peers: [{ address: deadAddress, maxFails: 0 }, up.address], onResponse: log.push }), (p) => p.close())
     const first = await fetchOnce(`${proxy.url}/first`)
     assert.is(first.status, 200)
     await fetchOnce(`${proxy.url}/second`, { headers: { cookie: String(first.headers['set-cookie']?.[0]?.split(';')[0]) } })
@@ -369,16 +379,14 @@ events('should report each exchange once with its decision, status, peer and att
     assert.ok((retried?.durationMs ?? -1) >= 0)
     assert.is(hit?.decision.outcome, 'hit')
     assert.is(hit?.attempts, 1)
-  }))
+  }),
+)
 
 events('should report 502 with attempts 0 when the balancer has no peer', () =>
   withScope(async (scope) => {
     const up = scope.defer(await mirror(), (u) => u.close())
     const log = new EventLog<ProxyResponseEvent>()
-    const proxy = scope.defer(
-      await listenProxy({ peers: [{ address: up.address, down: true }], onResponse: log.push }),
-      (p) => p.close(),
-    )
+    const proxy = scope.defer(await listenProxy({ peers: [{ address: up.address, down: true }], onResponse: log.push }), (p) => p.close())
     const answer = await fetchOnce(proxy.url)
     assert.is(answer.status, 502)
     assert.is(answer.headers['content-type'], 'text/plain; charset=utf-8')
@@ -387,7 +395,8 @@ events('should report 502 with attempts 0 when the balancer has no peer', () =>
     assert.is((await log.first(1))[0]?.peer, null)
     assert.is((await log.first(1))[0]?.error, 'unavailable')
     assert.is(up.connections, 0)
-  }))
+  }),
+)
 
 events.run()
 
@@ -396,9 +405,14 @@ const config = suite('createStickyProxy: configuration')
 
 config('should throw at creation for invalid options', () => {
   const { createStickyProxy } = require('../src/proxy') as typeof import('../src/proxy')
-  assert.throws(() => createStickyProxy({ peers: [] }), (e: unknown) => e instanceof StickyConfigError)
-  const names = (option: string, value: unknown) => (e: unknown): boolean =>
-    e instanceof StickyConfigError && e.option === option && e.value === value && e.message.includes(option)
+  assert.throws(
+    () => createStickyProxy({ peers: [] }),
+    (e: unknown) => e instanceof StickyConfigError,
+  )
+  const names =
+    (option: string, value: unknown) =>
+    (e: unknown): boolean =>
+      e instanceof StickyConfigError && e.option === option && e.value === value && e.message.includes(option)
   assert.throws(() => createStickyProxy({ peers: ['127.0.0.1:1'], proxy: { timeout: -5 } }), names('proxy.timeout', -5))
   assert.throws(() => createStickyProxy({ peers: ['127.0.0.1:1'], proxy: { retries: 0.5 } }), names('proxy.retries', 0.5))
 })
@@ -416,13 +430,18 @@ config('should read proxy.timeout 0 as no limit: a peer that answers late is sti
     const answer = await fetchOnce(proxy.url)
     assert.is(answer.status, 200)
     assert.is(answer.body.toString(), 'late')
-  }))
+  }),
+)
 
 config('should expose the balancer it routes with', () =>
   withScope(async (scope) => {
     const proxy = scope.defer(await listenProxy({ peers: ['127.0.0.1:1', '127.0.0.1:2'] }), (p) => p.close())
-    assert.equal(proxy.proxy.balancer.peers.map((p) => p.id), ['127.0.0.1:1', '127.0.0.1:2'])
+    assert.equal(
+      proxy.proxy.balancer.peers.map((p) => p.id),
+      ['127.0.0.1:1', '127.0.0.1:2'],
+    )
     assert.ok((proxy.server.address() as AddressInfo).port > 0)
-  }))
+  }),
+)
 
 config.run()

@@ -134,7 +134,8 @@ upgrade('should pin WebSocket clients by cookie: two clients, two cookies, two b
         }
       }
     }
-  }))
+  }),
+)
 
 upgrade('should propagate a close from either side', () =>
   withScope(async (scope) => {
@@ -165,7 +166,8 @@ upgrade('should propagate a close from either side', () =>
     const count = (): Promise<number> => new Promise((resolve) => b1.server.getConnections((_e, n) => resolve(n)))
     await until(async () => (await count()) === 0, 'the tunnels to close')
     assert.is(await count(), 0)
-  }))
+  }),
+)
 
 upgrade('should answer 502 on the raw socket when there is no peer', () =>
   withScope(async (scope) => {
@@ -179,7 +181,8 @@ upgrade('should answer 502 on the raw socket when there is no peer', () =>
     assert.is(event?.upgrade, true)
     assert.is(event?.status, 502)
     assert.is(event?.error, 'connect')
-  }))
+  }),
+)
 
 upgrade('should relay a refused upgrade as the backend answered it', () =>
   withScope(async (scope) => {
@@ -188,7 +191,8 @@ upgrade('should relay a refused upgrade as the backend answered it', () =>
     const refused = await refusedStatus(`${proxy.url.replace('http:', 'ws:')}/forbidden`)
     assert.is(refused.status, 403)
     assert.is(refused.body, 'nope')
-  }))
+  }),
+)
 
 upgrade('should retry the handshake of a client pinned to a dead peer and re-pin it', () =>
   withScope(async (scope) => {
@@ -202,7 +206,8 @@ upgrade('should retry the handshake of a client pinned to a dead peer and re-pin
     scope.defer(client.ws, (ws) => ws.terminate())
     assert.is(client.greeting, 'hello from b1')
     assert.is(client.setCookie, `route=${balancer.cookieValue(livePeer)}`)
-  }))
+  }),
+)
 
 upgrade('should tunnel any HTTP Upgrade, including bytes sent with the request head', () =>
   withScope(async (scope) => {
@@ -233,7 +238,8 @@ upgrade('should tunnel any HTTP Upgrade, including bytes sent with the request h
     assert.match(text, /\r\nX-Seen-Upgrade: echo\r\n/)
     assert.match(text, /\r\nSet-Cookie: route=[0-9a-f]{32}; Path=\/\r\n/)
     assert.ok(text.endsWith('\r\n\r\nearly-bytes;later-bytes'), JSON.stringify(text))
-  }))
+  }),
+)
 
 const refusedUpgrades: ReadonlyArray<{ name: string; head: string; status: number }> = [
   { name: 'a body framed by Content-Length', head: 'Content-Length: 5\r\n\r\nhello', status: 400 },
@@ -261,7 +267,8 @@ for (const { name, head, status } of refusedUpgrades) {
       assert.is(event?.attempts, 0)
       assert.is(peer.connections, 0)
       assert.is(proxy.proxy.balancer.decide(cookie).outcome, 'hit')
-    }))
+    }),
+  )
 }
 
 upgrade.run()

@@ -118,12 +118,25 @@ const drop = (io: PeerIO, how: Drop): void => (how === 'reset' ? io.reset() : io
 
 /** The peer's port is closed: connecting is refused. */
 export function refuse(): Behaviour {
-  return { family: 'connection', label: 'refuses the connection (port closed)', refuse: true, script: async () => undefined, expect: { kind: 'connect' }, delayMs: 0 }
+  return {
+    family: 'connection',
+    label: 'refuses the connection (port closed)',
+    refuse: true,
+    script: async () => undefined,
+    expect: { kind: 'connect' },
+    delayMs: 0,
+  }
 }
 
 /** Drops the connection as soon as it is accepted, before reading a byte. */
 export function dropAtAccept(how: Drop): Behaviour {
-  return { family: 'connection', label: `${dropText(how)} the connection as soon as it is accepted`, script: async (io) => drop(io, how), expect: { kind: 'connect' }, delayMs: 0 }
+  return {
+    family: 'connection',
+    label: `${dropText(how)} the connection as soon as it is accepted`,
+    script: async (io) => drop(io, how),
+    expect: { kind: 'connect' },
+    delayMs: 0,
+  }
 }
 
 /** Reads the request, then drops the connection without a byte of answer. */
@@ -347,7 +360,9 @@ export const fieldBytes: fc.Arbitrary<Behaviour> = fc.oneof(
   fc
     .record({ where: fc.constantFrom<'name' | 'value'>('name', 'value'), byte: byteArb, status: statusArb, body: bodyArb })
     .map(({ where, byte, status, body }) => fieldByte(where, byte, status, body)),
-  fc.record({ field: fc.constantFrom<string>(...ODD_FIELDS), status: statusArb, body: bodyArb }).map(({ field, status, body }) => oddField(field, status, body)),
+  fc
+    .record({ field: fc.constantFrom<string>(...ODD_FIELDS), status: statusArb, body: bodyArb })
+    .map(({ field, status, body }) => oddField(field, status, body)),
 )
 
 // ---------------------------------------------------------------- 1xx
@@ -408,7 +423,8 @@ export function unasked101(after: 'hold' | 'close' | 'reset' | 'garbage' | 'then
       else if (after === 'reset') io.reset()
       else await io.closed()
     }),
-    expect: after === 'then-200' ? { kind: 'lenient', status: 200, body: Buffer.from('hi') } : { kind: 'protocol', or504: after === 'hold' || after === 'garbage' },
+    expect:
+      after === 'then-200' ? { kind: 'lenient', status: 200, body: Buffer.from('hi') } : { kind: 'protocol', or504: after === 'hold' || after === 'garbage' },
     delayMs: 0,
   }
 }
@@ -494,18 +510,23 @@ export const responseFraming: fc.Arbitrary<Behaviour> = fc.oneof(
   fc
     .record({ data: dataArb, delta: fc.integer({ min: -1, max: 3 }), teFirst: fc.boolean(), status: statusArb })
     .map(({ data, delta, teFirst, status }) => lengthAndChunked(data, delta, teFirst, status)),
-  fc.record({ data: dataArb, other: fc.integer({ min: 1, max: 5 }), status: statusArb }).map(({ data, other, status }) => differentLengths(data, other, status)),
+  fc
+    .record({ data: dataArb, other: fc.integer({ min: 1, max: 5 }), status: statusArb })
+    .map(({ data, other, status }) => differentLengths(data, other, status)),
   fc.record({ data: dataArb, list: fc.boolean(), status: statusArb }).map(({ data, list, status }) => sameLengthTwice(data, list, status)),
   fc.record({ value: fc.constantFrom<string>(...INVALID_LENGTHS), status: statusArb }).map(({ value, status }) => invalidLength(value, status)),
 )
 
 // ---------------------------------------------------------------- broken bodies
 
-export const BAD_SIZES = ['zz', '-1', '0x2', 'g', '1' + '0'.repeat(20), '\x00'] as const
+export const BAD_SIZES = ['zz', '-1', '0x2', 'g', `1${'0'.repeat(20)}`, '\x00'] as const
 
 /** A chunked body whose second chunk size is `size`. */
 export function badChunkSize(size: string, after: After, status = 200): Behaviour {
-  const bytes = Buffer.from(`HTTP/1.1 ${status} OK\r\nX-Backend: hostile\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n${size}\r\nmore\r\n0\r\n\r\n`, 'latin1')
+  const bytes = Buffer.from(
+    `HTTP/1.1 ${status} OK\r\nX-Backend: hostile\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n${size}\r\nmore\r\n0\r\n\r\n`,
+    'latin1',
+  )
   return {
     family: 'broken body',
     label: `answers ${show(bytes)} (a bad chunk size), then ${after}s`,
@@ -552,7 +573,9 @@ export function shortBody(sent: number, after: After, status = 200): Behaviour {
 
 /** A valid head, then a body that breaks: bad chunk sizes, short bodies, a reset or silence mid-body. */
 export const brokenBodies: fc.Arbitrary<Behaviour> = fc.oneof(
-  fc.record({ size: fc.constantFrom<string>(...BAD_SIZES), after: afterArb, status: statusArb }).map(({ size, after, status }) => badChunkSize(size, after, status)),
+  fc
+    .record({ size: fc.constantFrom<string>(...BAD_SIZES), after: afterArb, status: statusArb })
+    .map(({ size, after, status }) => badChunkSize(size, after, status)),
   fc.record({ longer: fc.boolean(), after: afterArb, status: statusArb }).map(({ longer, after, status }) => chunkMismatch(longer, after, status)),
   fc.record({ sent: fc.integer({ min: 0, max: 20 }), after: afterArb, status: statusArb }).map(({ sent, after, status }) => shortBody(sent, after, status)),
 )
@@ -566,7 +589,13 @@ export function oversized(where: 'reason' | 'value' | 'count', kb: number, after
   let bytes: Buffer
   if (where === 'reason') bytes = response(200, 'O'.repeat(size), body)
   else if (where === 'value') bytes = response(200, 'OK', body, [`X-Big: ${'v'.repeat(size)}`])
-  else bytes = response(200, 'OK', body, Array.from({ length: Math.ceil(size / 12) }, (_, i) => `X-${i}: ${i % 10}`))
+  else
+    bytes = response(
+      200,
+      'OK',
+      body,
+      Array.from({ length: Math.ceil(size / 12) }, (_, i) => `X-${i}: ${i % 10}`),
+    )
   const what = { reason: 'reason phrase', value: 'field value', count: 'number of fields' }[where]
   return {
     family: 'oversized head',
@@ -585,7 +614,11 @@ export function oversized(where: 'reason' | 'value' | 'count', kb: number, after
  * the part of the head not yet sent, and the proxy could rightly see a bare reset instead.
  */
 export const oversizedHeads: fc.Arbitrary<Behaviour> = fc
-  .record({ where: fc.constantFrom<'reason' | 'value' | 'count'>('reason', 'value', 'count'), kb: fc.integer({ min: 70, max: 300 }), after: fc.constantFrom<'hold' | 'close'>('hold', 'close') })
+  .record({
+    where: fc.constantFrom<'reason' | 'value' | 'count'>('reason', 'value', 'count'),
+    kb: fc.integer({ min: 70, max: 300 }),
+    after: fc.constantFrom<'hold' | 'close'>('hold', 'close'),
+  })
   .map(({ where, kb, after }) => oversized(where, kb, after))
 
 // ---------------------------------------------------------------- slow and silent peers
@@ -614,7 +647,13 @@ export const drips: fc.Arbitrary<Behaviour> = fc
 
 /** Reads the request and never answers. */
 export function silent(): Behaviour {
-  return { family: 'silent', label: 'reads the request and never answers', script: onRequest((io) => io.closed()), expect: { kind: 'silent' }, delayMs: TIMEOUT_MS }
+  return {
+    family: 'silent',
+    label: 'reads the request and never answers',
+    script: onRequest((io) => io.closed()),
+    expect: { kind: 'silent' },
+    delayMs: TIMEOUT_MS,
+  }
 }
 
 /** Sends the first `n` bytes of a head, then nothing. */
@@ -649,7 +688,11 @@ export function interimThenSilence(code: number): Behaviour {
 }
 
 /** Nothing, or part of a head, or interims only, and then silence. */
-export const silences: fc.Arbitrary<Behaviour> = fc.oneof(fc.constant(silent()), fc.integer({ min: 1, max: 30 }).map(partialHeadThenSilence), fc.constantFrom(100, 102, 103).map(interimThenSilence))
+export const silences: fc.Arbitrary<Behaviour> = fc.oneof(
+  fc.constant(silent()),
+  fc.integer({ min: 1, max: 30 }).map(partialHeadThenSilence),
+  fc.constantFrom(100, 102, 103).map(interimThenSilence),
+)
 
 // ---------------------------------------------------------------- a peer that never reads the upload
 
@@ -694,7 +737,9 @@ export function unreadUpload(how: 'silent' | 'early-hold' | 'early-drain'): Beha
   }
 }
 
-export const unreadUploads: fc.Arbitrary<Behaviour> = fc.constantFrom<'silent' | 'early-hold' | 'early-drain'>('silent', 'early-hold', 'early-drain').map(unreadUpload)
+export const unreadUploads: fc.Arbitrary<Behaviour> = fc
+  .constantFrom<'silent' | 'early-hold' | 'early-drain'>('silent', 'early-hold', 'early-drain')
+  .map(unreadUpload)
 
 // ---------------------------------------------------------------- WebSocket peers (adapters with .upgrade)
 
@@ -765,7 +810,10 @@ export function upgradeAnswer(answer: string): Behaviour {
 /** Upgrade peers that accept and then misbehave, or never accept. */
 export const upgradePeers: fc.Arbitrary<Behaviour> = fc.oneof(
   fc
-    .record({ garbage: fc.uint8Array({ minLength: 0, maxLength: 64 }).map((b) => Buffer.from(b)), after: fc.constantFrom<'close' | 'reset' | 'hold'>('close', 'reset', 'hold') })
+    .record({
+      garbage: fc.uint8Array({ minLength: 0, maxLength: 64 }).map((b) => Buffer.from(b)),
+      after: fc.constantFrom<'close' | 'reset' | 'hold'>('close', 'reset', 'hold'),
+    })
     .map(({ garbage, after }) => upgradeTunnel(garbage, after)),
   dropArb.map(upgradeDrop),
   fc.constantFrom<string>(...UPGRADE_ANSWERS).map(upgradeAnswer),
@@ -795,13 +843,25 @@ export function catalogue(): CatalogueEntry[] {
     { title: 'FIN within the head (GET, retries 1)', behaviour: partialHead('close', 0.3), retries: 1 },
     { title: 'interim 100 and 102 only, then FIN', behaviour: interimsThenDrop([100, 102], 'close') },
     { title: 'status line with a 4-digit code', behaviour: garbageHead('HTTP/1.1 2000 OK', 'hold') },
-    { title: 'status line that is binary garbage (GET, retries 1: a protocol error is not retried)', behaviour: garbageHead('\x16\x03\x01\x02\x00\x01\x00', 'close'), retries: 1 },
+    {
+      title: 'status line that is binary garbage (GET, retries 1: a protocol error is not retried)',
+      behaviour: garbageHead('\x16\x03\x01\x02\x00\x01\x00', 'close'),
+      retries: 1,
+    },
     { title: 'status line of another protocol', behaviour: garbageHead('SSH-2.0-OpenSSH_9.6', 'hold') },
     { title: 'a tab between the version and the status', behaviour: tabbedStatusLine() },
     { title: 'NUL in the reason phrase', behaviour: reasonByte(0x00) },
     { title: 'bare CR in the reason phrase', behaviour: reasonByte(0x0d) },
     { title: 'DEL in the reason phrase', behaviour: reasonByte(0x7f) },
-    { title: 'no reason phrase at all', behaviour: { ...reasonByte(0x20), label: 'answers "HTTP/1.1 200 \\r\\n..." (an empty reason phrase)', script: onRequest((io) => io.write(response(200, '', hi))), expect: { kind: 'relay', status: 200, body: hi } } },
+    {
+      title: 'no reason phrase at all',
+      behaviour: {
+        ...reasonByte(0x20),
+        label: 'answers "HTTP/1.1 200 \\r\\n..." (an empty reason phrase)',
+        script: onRequest((io) => io.write(response(200, '', hi))),
+        expect: { kind: 'relay', status: 200, body: hi },
+      },
+    },
     { title: 'control byte in a field value', behaviour: fieldByte('value', 0x01) },
     { title: 'NUL in a field value', behaviour: fieldByte('value', 0x00) },
     { title: 'space in a field name', behaviour: fieldByte('name', 0x20) },
@@ -822,7 +882,7 @@ export function catalogue(): CatalogueEntry[] {
     { title: 'the same Content-Length as a list', behaviour: sameLengthTwice(Buffer.from('hello'), true) },
     ...INVALID_LENGTHS.map((value) => ({ title: `Content-Length ${show(value)}`, behaviour: invalidLength(value) })),
     { title: 'chunk size "zz", then FIN', behaviour: badChunkSize('zz', 'close') },
-    { title: 'chunk size that overflows, then nothing', behaviour: badChunkSize('1' + '0'.repeat(20), 'hold') },
+    { title: 'chunk size that overflows, then nothing', behaviour: badChunkSize(`1${'0'.repeat(20)}`, 'hold') },
     { title: 'chunk size "-1", then RST', behaviour: badChunkSize('-1', 'reset') },
     { title: 'chunk data longer than its size, then FIN', behaviour: chunkMismatch(true, 'close') },
     { title: 'chunk shorter than its size, then FIN', behaviour: chunkMismatch(false, 'close') },
@@ -848,7 +908,10 @@ export function upgradeCatalogue(): CatalogueEntry[] {
   return [
     { title: 'WebSocket: 101, a frame, then FIN', behaviour: upgradeTunnel(frame, 'close') },
     { title: 'WebSocket: 101, then RST', behaviour: upgradeTunnel(frame, 'reset') },
-    { title: 'WebSocket: 101, garbage, and the client leaves', behaviour: upgradeTunnel(Buffer.from('\x00\xffnot a frame\r\n\r\nHTTP/1.1 200 OK\r\n\r\n', 'latin1'), 'hold') },
+    {
+      title: 'WebSocket: 101, garbage, and the client leaves',
+      behaviour: upgradeTunnel(Buffer.from('\x00\xffnot a frame\r\n\r\nHTTP/1.1 200 OK\r\n\r\n', 'latin1'), 'hold'),
+    },
     { title: 'WebSocket: FIN before the 101', behaviour: upgradeDrop('close') },
     { title: 'WebSocket: RST before the 101', behaviour: upgradeDrop('reset') },
     ...UPGRADE_ANSWERS.map((answer) => ({ title: `WebSocket: answered ${show(answer, 60)}`, behaviour: upgradeAnswer(answer) })),

@@ -129,9 +129,15 @@ const cookiePairArb: fc.Arbitrary<CookiePair> = fc.record({
 })
 
 const cookiesArb: fc.Arbitrary<Cookies> = fc.oneof(
-  { weight: 6, arbitrary: fc.array(fc.array(cookiePairArb, { minLength: 1, maxLength: 4 }), { maxLength: 3 }).map((lines) => ({ kind: 'lines' as const, lines })) },
+  {
+    weight: 6,
+    arbitrary: fc.array(fc.array(cookiePairArb, { minLength: 1, maxLength: 4 }), { maxLength: 3 }).map((lines) => ({ kind: 'lines' as const, lines })),
+  },
   { weight: 1, arbitrary: fc.record({ kb: fc.constantFrom(8, 20, 70), pair: cookiePairArb }).map(({ kb, pair }) => ({ kind: 'enormous' as const, kb, pair })) },
-  { weight: 1, arbitrary: fc.record({ count: fc.constantFrom(30, 120, 400), pair: cookiePairArb }).map(({ count, pair }) => ({ kind: 'numerous' as const, count, pair })) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ count: fc.constantFrom(30, 120, 400), pair: cookiePairArb }).map(({ count, pair }) => ({ kind: 'numerous' as const, count, pair })),
+  },
 )
 
 const FRAMINGS: readonly Framing[] = [
@@ -157,7 +163,22 @@ const FRAMINGS: readonly Framing[] = [
   'te-value',
 ]
 
-const TE_VALUES = ['chunked', 'Chunked', 'CHUNKED', ' chunked', 'chunked ', 'chunked, identity', 'identity, chunked', 'gzip, chunked', 'chunked,', ',chunked', 'xchunked', 'chunked\t', 'chunk', '"chunked"'] as const
+const TE_VALUES = [
+  'chunked',
+  'Chunked',
+  'CHUNKED',
+  ' chunked',
+  'chunked ',
+  'chunked, identity',
+  'identity, chunked',
+  'gzip, chunked',
+  'chunked,',
+  ',chunked',
+  'xchunked',
+  'chunked\t',
+  'chunk',
+  '"chunked"',
+] as const
 
 const unitArb: fc.Arbitrary<Unit> = fc.record({
   method: fc.constantFrom('GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'get', 'CONNECT'),
@@ -280,14 +301,21 @@ function unitBytes(unit: Unit, k: number, env: Environment): string {
     'dot-segments': `/u${k}/../../..${path}`,
   }[unit.form]
   const method = unit.form === 'authority-trap' ? 'CONNECT' : unit.form === 'asterisk' ? 'OPTIONS' : unit.method
-  const lines: string[] = [`${method} ${unit.inject === 'nul-target' ? target + '\x00x' : target} ${unit.version}`]
+  const lines: string[] = [`${method} ${unit.inject === 'nul-target' ? `${target}\x00x` : target} ${unit.version}`]
   if (unit.host === 'proxy') lines.push(`Host: ${env.proxyHost}`)
   else if (unit.host === 'trap') lines.push(`Host: ${env.trap.address}`)
   else if (unit.host === 'duplicate') lines.push(`Host: ${env.proxyHost}`, `Host: ${env.trap.address}`)
   else if (unit.host === 'empty') lines.push('Host:')
   for (const line of cookieLines(unit.cookies, env)) lines.push(`Cookie: ${line}`)
   lines.push(`X-Unit: ${k}`)
-  const connection = { none: undefined, 'keep-alive': 'keep-alive', close: 'close', 'content-length': 'Content-Length', 'transfer-encoding': 'Transfer-Encoding', cookie: 'Cookie, keep-alive' }[unit.connection]
+  const connection = {
+    none: undefined,
+    'keep-alive': 'keep-alive',
+    close: 'close',
+    'content-length': 'Content-Length',
+    'transfer-encoding': 'Transfer-Encoding',
+    cookie: 'Cookie, keep-alive',
+  }[unit.connection]
   if (connection !== undefined) lines.push(`Connection: ${connection}`)
 
   const raw = unit.body.kind === 'smuggle' ? `0\r\n\r\nGET /s${k} HTTP/1.1\r\nHost: ${env.proxyHost}\r\nX-Smuggled: ${k}\r\n\r\n` : unit.body.text
@@ -360,7 +388,7 @@ function unitBytes(unit: Unit, k: number, env: Environment): string {
   else if (unit.inject === 'ctl-value') lines.push('X-Ctl: a\x01\x7fb')
   else if (unit.inject === 'obs-fold') lines.push('X-Fold: a', ' b')
   else if (unit.inject === 'space-colon') lines.push('X-Space : a')
-  let head = lines.join('\r\n') + '\r\n\r\n'
+  let head = `${lines.join('\r\n')}\r\n\r\n`
   if (unit.inject === 'bare-lf') head = head.replace('\r\nX-Unit', '\nX-Unit')
   return head + body
 }
@@ -477,17 +505,23 @@ async function runClientCase(factory: HostileFactory, run: ClientRun): Promise<s
       }
     }
     // A client that announces an absurd Content-Length may be waited for: that is no hang of the proxy's.
-    if (hung && !run.units.some((u) => u.framing === 'cl-huge')) problems.push(`[hang] the adapter neither closed the connection nor answered the final requests; it sent ${show(answers, 600)}`)
+    if (hung && !run.units.some((u) => u.framing === 'cl-huge'))
+      problems.push(`[hang] the adapter neither closed the connection nor answered the final requests; it sent ${show(answers, 600)}`)
     if (trap.connections > 0) problems.push(`[ssrf] the adapter connected ${trap.connections} time(s) to ${trap.address}, which is not a peer`)
     for (const recorder of [r0, r1]) {
-      for (const v of recorder.violations) problems.push(`[${v.kind}] peer ${recorder.name} received a request it must not: ${v.problem}; the bytes from it on: ${show(v.bytes, 600)}`)
+      for (const v of recorder.violations)
+        problems.push(`[${v.kind}] peer ${recorder.name} received a request it must not: ${v.problem}; the bytes from it on: ${show(v.bytes, 600)}`)
     }
     for (const match of answers.matchAll(/\r\nset-cookie:[ \t]*([^\r\n]*)/gi)) {
       const value = match[1] ?? ''
       if (!legit.has(value)) problems.push(`[cookie] a Set-Cookie that the balancer does not issue: ${show(value, 300)} (legit: ${[...legit].join(' | ')})`)
     }
     if (problems.length === 0) return []
-    return [...problems, `the client sent (${bytes.length} bytes, writes cut at ${JSON.stringify(run.splits.map((s) => Math.floor(s * bytes.length)))}): ${show(text, 3000)}`, `balancer: ${JSON.stringify(base)}`]
+    return [
+      ...problems,
+      `the client sent (${bytes.length} bytes, writes cut at ${JSON.stringify(run.splits.map((s) => Math.floor(s * bytes.length)))}): ${show(text, 3000)}`,
+      `balancer: ${JSON.stringify(base)}`,
+    ]
   })
 }
 
@@ -515,7 +549,12 @@ export function runHostileClients(name: string, factory: HostileFactory, capabil
   }
 
   test('generated request streams: no desync, no foreign Set-Cookie, no foreign host, nothing throws', async () => {
-    await fc.assert(fc.asyncProperty(runArb, runOne), { seed, numRuns: Math.max(1, Math.round(40 * caps.runs)), endOnFailure: true, includeErrorInReport: true })
+    await fc.assert(fc.asyncProperty(runArb, runOne), {
+      seed,
+      numRuns: Math.max(1, Math.round(40 * caps.runs)),
+      endOnFailure: true,
+      includeErrorInReport: true,
+    })
   })
 
   // The classic smuggling shapes, each once, whatever the seed.
@@ -545,13 +584,38 @@ export function runHostileClients(name: string, factory: HostileFactory, capabil
     ['bare LF line endings', unit({ inject: 'bare-lf', framing: 'te', body: { kind: 'smuggle' } })],
     ['absolute form naming a foreign host', unit({ method: 'GET', form: 'absolute-trap', host: 'trap', framing: 'none' })],
     ['authority form (CONNECT) to a foreign host', unit({ form: 'authority-trap', host: 'trap', framing: 'none' })],
-    ['a removed peer\'s cookie value', unit({ method: 'GET', framing: 'none', cookies: { kind: 'lines', lines: [[{ name: 'sticky', value: { kind: 'removed' } }]] } })],
-    ['__proto__ cookie values', unit({ method: 'GET', framing: 'none', cookies: { kind: 'lines', lines: [[{ name: '__proto__', value: { kind: 'literal', text: '__proto__' } }, { name: 'sticky', value: { kind: 'literal', text: '__proto__' } }]] } })],
-    ['an enormous Cookie field', unit({ method: 'GET', framing: 'none', cookies: { kind: 'enormous', kb: 70, pair: { name: 'sticky', value: { kind: 'peer', index: 1 } } } })],
-    ['numerous Cookie fields', unit({ method: 'GET', framing: 'none', cookies: { kind: 'numerous', count: 400, pair: { name: 'sticky', value: { kind: 'peer', index: 1 } } } })],
+    [
+      "a removed peer's cookie value",
+      unit({ method: 'GET', framing: 'none', cookies: { kind: 'lines', lines: [[{ name: 'sticky', value: { kind: 'removed' } }]] } }),
+    ],
+    [
+      '__proto__ cookie values',
+      unit({
+        method: 'GET',
+        framing: 'none',
+        cookies: {
+          kind: 'lines',
+          lines: [
+            [
+              { name: '__proto__', value: { kind: 'literal', text: '__proto__' } },
+              { name: 'sticky', value: { kind: 'literal', text: '__proto__' } },
+            ],
+          ],
+        },
+      }),
+    ],
+    [
+      'an enormous Cookie field',
+      unit({ method: 'GET', framing: 'none', cookies: { kind: 'enormous', kb: 70, pair: { name: 'sticky', value: { kind: 'peer', index: 1 } } } }),
+    ],
+    [
+      'numerous Cookie fields',
+      unit({ method: 'GET', framing: 'none', cookies: { kind: 'numerous', count: 400, pair: { name: 'sticky', value: { kind: 'peer', index: 1 } } } }),
+    ],
   ]
   for (const [title, u] of fixed) {
-    test(`${title}, pipelined`, () => runOne({ hash: 'md5', cookieName: 'route', units: [u, unit({ method: 'GET', framing: 'none', body: { kind: 'text', text: '' } })], splits: [] }))
+    test(`${title}, pipelined`, () =>
+      runOne({ hash: 'md5', cookieName: 'route', units: [u, unit({ method: 'GET', framing: 'none', body: { kind: 'text', text: '' } })], splits: [] }))
   }
 
   test.run()

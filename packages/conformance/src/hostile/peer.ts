@@ -184,8 +184,7 @@ export async function startHostilePeer(name: string, script: PeerScript, meanwhi
         buffer = Buffer.alloc(0)
         socket.resume()
       },
-      closed: () =>
-        socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve())),
+      closed: () => (socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()))),
       sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
       meanwhile: () => {
         meanwhileDone ??= meanwhile()

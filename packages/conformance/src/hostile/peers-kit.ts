@@ -130,7 +130,8 @@ function judge(expect: Expectation, retryAllowed: boolean, answer: WireAnswer, b
       break
     case 'connect':
       if (retryAllowed) {
-        if (status !== 200 || backend !== 'good') fail('the request retried on the other peer (connect-failed / peer-reset of an idempotent request, retries left): its 200')
+        if (status !== 200 || backend !== 'good')
+          fail('the request retried on the other peer (connect-failed / peer-reset of an idempotent request, retries left): its 200')
       } else if (status !== 502) fail('502 (connect-failed / peer-reset, no retry allowed)')
       blame(true, 'the peer dropped the connection before a response head (connect-failed / peer-reset)')
       break
@@ -173,7 +174,7 @@ function judge(expect: Expectation, retryAllowed: boolean, answer: WireAnswer, b
       break
     case 'tunnel': {
       const after = answer.body
-      if (status !== 101) fail('the peer\'s 101 relayed')
+      if (status !== 101) fail("the peer's 101 relayed")
       else {
         if (expect.closes && !answer.closed) problems.push(`[hang] the peer closed the tunnel, the client's side stayed open: ${got}`)
         if (expect.exact && !after.subarray(0, expect.after.length).equals(expect.after)) {
@@ -234,7 +235,12 @@ async function until(condition: () => boolean, guardMs: number): Promise<boolean
 /** The options of the balancer every hostile case configures: one failure makes a peer unusable for a minute. */
 function balancerFor(hostile: string, good: string): BalancerOptions {
   const health = { maxFails: 1, failTimeout: 60_000 }
-  return { peers: [{ address: hostile, ...health }, { address: good, ...health }] }
+  return {
+    peers: [
+      { address: hostile, ...health },
+      { address: good, ...health },
+    ],
+  }
 }
 
 /** What one case found at once, and what it finds once the connections had time to close. */
@@ -352,12 +358,18 @@ async function runInScope(scope: Scope, factory: HostileFactory, capabilities: H
   // cannot be reused: the proxy must close it (the peer itself holds it open). Checked in the
   // background; the case's servers stay up until then.
   hostile.release()
-  const reusable = (b.expect.kind === 'relay' || b.expect.kind === 'lenient' || b.expect.kind === 'slow') && answer.head?.status !== 502 && answer.head?.status !== 504 && answer.complete
+  const reusable =
+    (b.expect.kind === 'relay' || b.expect.kind === 'lenient' || b.expect.kind === 'slow') &&
+    answer.head?.status !== 502 &&
+    answer.head?.status !== 504 &&
+    answer.complete
   const settled = (async (): Promise<string[]> => {
     const late: string[] = []
     try {
       if (!reusable && !answer.hung && !(await until(() => hostile.hostileClosed(), TIMEOUT_MS + MARGIN_MS))) {
-        late.push(`[socket] the proxy left its connection to the misbehaving peer open (${hostile.hostileSockets.length} accepted) ${TIMEOUT_MS + MARGIN_MS} ms after the exchange ended`)
+        late.push(
+          `[socket] the proxy left its connection to the misbehaving peer open (${hostile.hostileSockets.length} accepted) ${TIMEOUT_MS + MARGIN_MS} ms after the exchange ended`,
+        )
       }
       // A crash is told by the case that caused it (its exchange and the requests after it); here
       // it may be a later case's, in a process the cases share.
@@ -482,9 +494,15 @@ export function runHostilePeers(name: string, factory: HostileFactory, capabilit
   // Every byte: the invalid ones one by one, the valid ones all at once.
   const invalid: number[] = []
   for (let byte = 0; byte < 256; byte += 1) if (!isFieldByte(byte)) invalid.push(byte)
-  sweep('every invalid byte in the reason phrase, one at a time', invalid.map((byte) => reasonByte(byte)))
+  sweep(
+    'every invalid byte in the reason phrase, one at a time',
+    invalid.map((byte) => reasonByte(byte)),
+  )
   sweep('every valid byte in the reason phrase', [everyValidReasonByte()])
-  sweep('every invalid byte in a field value, one at a time', invalid.map((byte) => fieldByte('value', byte)))
+  sweep(
+    'every invalid byte in a field value, one at a time',
+    invalid.map((byte) => fieldByte('value', byte)),
+  )
   sweep('every valid byte in a field value', [everyValidFieldByte()])
 
   // Generated misbehaviour around the catalogue's.
@@ -515,4 +533,3 @@ export function runHostilePeers(name: string, factory: HostileFactory, capabilit
 
   test.run()
 }
-

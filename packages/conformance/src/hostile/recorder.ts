@@ -43,9 +43,13 @@ function check(request: WireRequest): Omit<Violation, 'bytes'> | undefined {
   const names = request.fields.map(([n]) => n.toLowerCase())
   const count = (name: string): number => names.filter((n) => n === name).length
   if (count('x-forwarded-proto') !== 1) {
-    return { kind: 'desync', problem: `${count('x-forwarded-proto')} X-Forwarded-Proto fields: a request the proxy did not write itself (smuggled through), or a forged field it forwarded` }
+    return {
+      kind: 'desync',
+      problem: `${count('x-forwarded-proto')} X-Forwarded-Proto fields: a request the proxy did not write itself (smuggled through), or a forged field it forwarded`,
+    }
   }
-  if (!request.target.startsWith('/') && request.target !== '*') return { kind: 'forwarding', problem: `the target ${show(request.target)} is not in origin form` }
+  if (!request.target.startsWith('/') && request.target !== '*')
+    return { kind: 'forwarding', problem: `the target ${show(request.target)} is not in origin form` }
   if (request.version === 'HTTP/1.1' && count('host') !== 1) return { kind: 'forwarding', problem: `${count('host')} Host fields` }
   return undefined
 }

@@ -112,4 +112,3 @@ export interface HostileCapabilities {
   /** The runtime's limits (see {@link HostileLimit}), each with why it cannot be helped. @default {} */
   readonly limits: Readonly<Partial<Record<HostileLimit, string>>>
 }
-

@@ -166,17 +166,28 @@ function dechunk(buffer: Buffer): BodyParse | undefined {
  * How the body of a response with `head` is framed (RFC 9112 section 6.3), for a request with
  * `method`.
  */
-function framing(method: string, head: WireHead): { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' } | { kind: 'invalid'; problem: string } {
+function framing(
+  method: string,
+  head: WireHead,
+): { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' } | { kind: 'invalid'; problem: string } {
   if (method === 'HEAD' || head.status === 204 || head.status === 304 || (head.status >= 100 && head.status < 200)) return { kind: 'none' }
   const te = fieldValues(head, 'transfer-encoding')
   const cl = fieldValues(head, 'content-length')
   if (te.length > 0 && cl.length > 0) return { kind: 'invalid', problem: 'Content-Length and Transfer-Encoding together' }
   if (te.length > 0) {
-    const codings = te.join(',').split(',').map((c) => c.trim().toLowerCase())
+    const codings = te
+      .join(',')
+      .split(',')
+      .map((c) => c.trim().toLowerCase())
     return codings.at(-1) === 'chunked' ? { kind: 'chunked' } : { kind: 'close' }
   }
   if (cl.length > 0) {
-    const values = new Set(cl.join(',').split(',').map((v) => v.trim()))
+    const values = new Set(
+      cl
+        .join(',')
+        .split(',')
+        .map((v) => v.trim()),
+    )
     const only = [...values][0] ?? ''
     if (values.size !== 1 || !/^\d{1,15}$/.test(only)) return { kind: 'invalid', problem: `invalid Content-Length ${show(cl.join(', '))}` }
     return { kind: 'length', length: Number(only) }

@@ -10,6 +10,4 @@ const handler = createStickyFetch({
   proxy: { clientAddress: (_request, address) => (typeof address === 'string' ? address : undefined) },
 })
 
-Deno.serve({ port: Number(Deno.env.get('PORT') ?? 8080), hostname: '127.0.0.1' }, (request, info) =>
-  handler(request, info.remoteAddr.hostname),
-)
+Deno.serve({ port: Number(Deno.env.get('PORT') ?? 8080), hostname: '127.0.0.1' }, (request, info) => handler(request, info.remoteAddr.hostname))

@@ -69,7 +69,8 @@ live('load with a fault: the killed backend had clients, each of them was re-pin
 
   assert.is(fault.backend, KILLED_BACKEND)
   assert.ok(fault.killedAt >= TINY.loadMs / 2 - 50 && fault.killedAt < TINY.loadMs, String(fault.killedAt))
-  assert.ok(fault.restartedAt - fault.killedAt >= TINY.downMs - 1, JSON.stringify(fault))
+  // The restart timer is set before the kill is timed, so it may fire a little under downMs after it.
+  assert.ok(fault.restartedAt - fault.killedAt >= TINY.downMs * 0.9, JSON.stringify(fault))
   assert.ok(fault.listeningAt >= fault.restartedAt)
   assert.ok(
     lines.some((l) => l.includes('killed backend 1 (SIGKILL)')),

@@ -1,5 +1,16 @@
 import { parseDuration, StickyConfigError } from 'sticky-core'
-import type { BalancerBaseOptions, HashMode, HmacAlgorithm, PeerInput, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
+import type {
+  BalancerBaseOptions,
+  FailoverRule,
+  HashMode,
+  HmacAlgorithm,
+  PeerInput,
+  PeerOptions,
+  SameSite,
+  StickyCookieOptions,
+  TokenKey,
+  TokenOptions,
+} from 'sticky-core'
 import type { ProxyOptions, StickyFetchOptions } from './options'
 
 /**
@@ -22,7 +33,12 @@ export type StickyEnv = Readonly<Record<string, unknown>>
  * | `STICKY_HASH` | `hash` | `md5`, `sha1`, `index`, `raw` |
  * | `STICKY_HMAC_KEY` | `hmac.key` | the key (store it as a secret) |
  * | `STICKY_HMAC` | `hmac.algorithm` | `md5`, `sha1`, `sha256`; default `sha256` when a key is set |
- * | `STICKY_FALLBACK` | `fallback` | boolean; `false` is nginx's `no_fallback` |
+ * | `STICKY_TOKEN_KEYS` | `token.keys` | pin-token keys, one a line as `id:secret` (blank lines and `#` comments ignored; the first signs); store it as a secret. Excludes `STICKY_HASH`, `STICKY_HMAC_KEY` and `STICKY_LEGACY` |
+ * | `STICKY_TOKEN_MAX_AGE`, `_IDLE`, `_SKEW` | `token.maxAge`, `.idle`, `.skew` | a duration in whole seconds (`7d`, `30m`, `3600`); needs `STICKY_TOKEN_KEYS` |
+ * | `STICKY_FALLBACK` | `fallback` | boolean; `false` is nginx's `no_fallback` (the older spelling of `STICKY_FAILOVER=strict`) |
+ * | `STICKY_FAILOVER` | `failover` | `repin`, `temporary`, `strict`, `persist` |
+ * | `STICKY_STRICT_STATUS` | `strictStatus` | `502`, `503` |
+ * | `STICKY_ROUTE_HEADER` | `header` | a header name, e.g. `X-Sticky-Route` |
  * | `STICKY_REFRESH` | `refresh` | `assign`, `always` |
  * | `STICKY_LEGACY` | `legacy` | boolean |
  * | `STICKY_TIMEOUT` | `proxy.timeout` | a duration (`30s`, `500ms`; a bare number is seconds; `0` is no limit) |
@@ -61,7 +77,17 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   if (key !== undefined && hash !== undefined) {
     throw new StickyConfigError('STICKY_HASH', hash, 'STICKY_HASH and STICKY_HMAC_KEY exclude each other: the cookie value is the HMAC')
   }
+  const token = tokenFromEnv(env)
+  if (token !== undefined) {
+    const other = hash !== undefined ? 'STICKY_HASH' : key !== undefined ? 'STICKY_HMAC_KEY' : bool(env, 'STICKY_LEGACY') === true ? 'STICKY_LEGACY' : undefined
+    if (other !== undefined) {
+      throw new StickyConfigError('STICKY_TOKEN_KEYS', HIDDEN, `STICKY_TOKEN_KEYS and ${other} exclude each other: the cookie value is a signed token`)
+    }
+  }
   setIf(options, 'fallback', bool(env, 'STICKY_FALLBACK'))
+  setIf(options, 'failover', oneOf(env, 'STICKY_FAILOVER', FAILOVER))
+  setIf(options, 'strictStatus', oneOf(env, 'STICKY_STRICT_STATUS', STRICT_STATUS))
+  setIf(options, 'header', text(env, 'STICKY_ROUTE_HEADER'))
   setIf(options, 'refresh', oneOf(env, 'STICKY_REFRESH', REFRESH))
   setIf(options, 'legacy', bool(env, 'STICKY_LEGACY'))
 
@@ -71,6 +97,11 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   setIf(proxy, 'xForwarded', bool(env, 'STICKY_X_FORWARDED'))
   setIf(proxy, 'keepContentEncoding', bool(env, 'STICKY_KEEP_CONTENT_ENCODING'))
   if (Object.keys(proxy).length > 0) options.proxy = proxy
+  if (token !== undefined) {
+    // STICKY_LEGACY=true was refused above; `false` is kept.
+    const { legacy, ...rest } = options
+    return { ...rest, peers, token, ...(legacy === false ? { legacy } : {}) }
+  }
   if (key !== undefined) return { ...options, peers, hmac: { algorithm: algorithm ?? 'sha256', key } }
   return hash === undefined ? { ...options, peers } : { ...options, peers, hash }
 }
@@ -83,6 +114,15 @@ const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([
 const HASH_MODES: ReadonlyMap<string, HashMode> = identity(['md5', 'sha1', 'index', 'raw'])
 const HMAC_ALGORITHMS: ReadonlyMap<string, HmacAlgorithm> = identity(['md5', 'sha1', 'sha256'])
 const REFRESH: ReadonlyMap<string, 'assign' | 'always'> = identity(['assign', 'always'])
+const FAILOVER: ReadonlyMap<string, FailoverRule> = identity(['repin', 'temporary', 'strict', 'persist'])
+const STRICT_STATUS: ReadonlyMap<string, 502 | 503> = new Map([
+  ['502', 502],
+  ['503', 503],
+])
+/** Stands for a value that may hold a secret in errors, which end up in logs. */
+const HIDDEN = '(not shown: it holds secrets)'
+const KEY_ID = /^[A-Za-z0-9_-]{1,8}$/
+const MIN_SECRET_BYTES = 32
 const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
   ['true', true],
   ['1', true],
@@ -163,6 +203,63 @@ function wholeDuration(value: string): number | undefined {
     if (error instanceof StickyConfigError) return undefined
     throw error
   }
+}
+
+/** `STICKY_TOKEN_*`: the `token` option, or `undefined` when no token variable is set. */
+function tokenFromEnv(env: StickyEnv): TokenOptions | undefined {
+  const keysText = text(env, 'STICKY_TOKEN_KEYS')
+  const maxAge = seconds(env, 'STICKY_TOKEN_MAX_AGE')
+  const idle = seconds(env, 'STICKY_TOKEN_IDLE')
+  const skew = seconds(env, 'STICKY_TOKEN_SKEW')
+  if (keysText === undefined) {
+    const given = (['STICKY_TOKEN_MAX_AGE', 'STICKY_TOKEN_IDLE', 'STICKY_TOKEN_SKEW'] as const).find((name) => text(env, name) !== undefined)
+    if (given === undefined) return undefined
+    throw new StickyConfigError(given, env[given], 'STICKY_TOKEN_KEYS is not set')
+  }
+  const token: { -readonly [K in keyof TokenOptions]: TokenOptions[K] } = { keys: parseTokenKeys(keysText) }
+  setIf(token, 'maxAge', maxAge)
+  setIf(token, 'idle', idle)
+  setIf(token, 'skew', skew)
+  return token
+}
+
+/**
+ * `STICKY_TOKEN_KEYS`: one key a line, `id:secret` (the secret is everything after the first colon), blank
+ * lines and `#` comments ignored. Errors name the line, never its content: a line may hold a secret.
+ */
+function parseTokenKeys(value: string): TokenKey[] {
+  const name = 'STICKY_TOKEN_KEYS'
+  const keys: TokenKey[] = []
+  const lines = new Map<string, number>()
+  value.split('\n').forEach((raw, index) => {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) return
+    const number = index + 1
+    const bad = (reason: string): StickyConfigError => new StickyConfigError(name, HIDDEN, `line ${number}: ${reason}`)
+    const colon = line.indexOf(':')
+    if (colon === -1) throw bad('expected id:secret')
+    const id = line.slice(0, colon).trim()
+    const secret = line.slice(colon + 1).trim()
+    if (!KEY_ID.test(id)) throw bad('the key id must be 1 to 8 characters of A-Z a-z 0-9 _ -')
+    const first = lines.get(id)
+    if (first !== undefined) throw bad(`the same key id as line ${first}`)
+    const bytes = new TextEncoder().encode(secret).length
+    if (bytes < MIN_SECRET_BYTES)
+      throw bad(`the secret is ${bytes} bytes; at least ${MIN_SECRET_BYTES} are needed (generate it, e.g. 32 random bytes in base64)`)
+    lines.set(id, number)
+    keys.push({ id, secret })
+  })
+  if (keys.length === 0) throw new StickyConfigError(name, HIDDEN, 'no key: one id:secret a line, the signing key first')
+  return keys
+}
+
+/** A duration in whole seconds (pin tokens store seconds). */
+function seconds(env: StickyEnv, name: string): number | undefined {
+  const value = text(env, name)
+  if (value === undefined) return undefined
+  const ms = wholeDuration(value)
+  if (ms === undefined || ms % 1000 !== 0) throw new StickyConfigError(name, value, 'expected a duration in whole seconds, such as 30m or 3600')
+  return ms / 1000
 }
 
 function integer(value: string): number | undefined {

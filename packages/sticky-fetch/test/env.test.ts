@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { StickyConfigError } from 'sticky-core'
+import { StickyConfigError, createBalancer } from 'sticky-core'
 import type { PeerInput } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -23,6 +23,8 @@ function throwsNaming(run: () => unknown, variable: string): void {
 const fromEnv = suite('optionsFromEnv')
 
 const PEERS = { STICKY_PEERS: 'http://127.0.0.1:9001' }
+const SECRET_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa='
+const SECRET_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
 
 const accepted: ReadonlyArray<{ name: string; env: StickyEnv; expected: StickyFetchOptions }> = [
   { name: 'one peer', env: PEERS, expected: { peers: ['http://127.0.0.1:9001'] } },
@@ -125,6 +127,43 @@ const accepted: ReadonlyArray<{ name: string; env: StickyEnv; expected: StickyFe
     expected: { peers: [{ address: 'http://127.0.0.1:9001', failTimeout: 30_000 }], proxy: { timeout: 0 } },
   },
   {
+    name: 'token keys (comments, blank lines and CRLF ignored; a colon inside a secret kept) and lifetimes',
+    env: {
+      ...PEERS,
+      STICKY_TOKEN_KEYS: `# newest first\r\nk2:${SECRET_A}\r\n\n  k1 : ${SECRET_B}:x  \n`,
+      STICKY_TOKEN_MAX_AGE: '7d',
+      STICKY_TOKEN_IDLE: '30m',
+      STICKY_TOKEN_SKEW: 0,
+    },
+    expected: {
+      peers: ['http://127.0.0.1:9001'],
+      token: {
+        keys: [
+          { id: 'k2', secret: SECRET_A },
+          { id: 'k1', secret: `${SECRET_B}:x` },
+        ],
+        maxAge: 604_800,
+        idle: 1_800,
+        skew: 0,
+      },
+    },
+  },
+  {
+    name: 'token keys with STICKY_LEGACY=false',
+    env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}`, STICKY_LEGACY: 'false' },
+    expected: { peers: ['http://127.0.0.1:9001'], legacy: false, token: { keys: [{ id: 'a', secret: SECRET_A }] } },
+  },
+  {
+    name: 'the failover rule, its strict status and the route header',
+    env: { ...PEERS, STICKY_FAILOVER: 'Strict', STICKY_STRICT_STATUS: 503, STICKY_ROUTE_HEADER: 'X-Sticky-Route' },
+    expected: { peers: ['http://127.0.0.1:9001'], failover: 'strict', strictStatus: 503, header: 'X-Sticky-Route' },
+  },
+  {
+    name: 'failover temporary',
+    env: { ...PEERS, STICKY_FAILOVER: 'temporary' },
+    expected: { peers: ['http://127.0.0.1:9001'], failover: 'temporary' },
+  },
+  {
     name: 'empty variables as unset',
     env: { ...PEERS, STICKY_COOKIE_NAME: '', STICKY_HASH: '  ', STICKY_TIMEOUT: null, OTHER: 'x' },
     expected: { peers: ['http://127.0.0.1:9001'] },
@@ -155,12 +194,62 @@ const rejected: ReadonlyArray<{ env: StickyEnv; variable: string }> = [
   { env: { ...PEERS, STICKY_REFRESH: 'sometimes' }, variable: 'STICKY_REFRESH' },
   { env: { ...PEERS, STICKY_TIMEOUT: 'forever' }, variable: 'STICKY_TIMEOUT' },
   { env: { ...PEERS, STICKY_RETRIES: '-1' }, variable: 'STICKY_RETRIES' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: '# only a comment\n\n' }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: SECRET_A }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `too-long-id:${SECRET_A}` }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `:${SECRET_A}` }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}\na:${SECRET_B}` }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: 'a:short' }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}`, STICKY_HASH: 'sha1' }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}`, STICKY_HMAC_KEY: 'k' }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}`, STICKY_LEGACY: 'on' }, variable: 'STICKY_TOKEN_KEYS' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}`, STICKY_TOKEN_MAX_AGE: 'forever' }, variable: 'STICKY_TOKEN_MAX_AGE' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}`, STICKY_TOKEN_IDLE: '1500ms' }, variable: 'STICKY_TOKEN_IDLE' },
+  { env: { ...PEERS, STICKY_TOKEN_KEYS: `a:${SECRET_A}`, STICKY_TOKEN_SKEW: 'soon' }, variable: 'STICKY_TOKEN_SKEW' },
+  { env: { ...PEERS, STICKY_TOKEN_IDLE: '30m' }, variable: 'STICKY_TOKEN_IDLE' },
+  { env: { ...PEERS, STICKY_TOKEN_MAX_AGE: '1d' }, variable: 'STICKY_TOKEN_MAX_AGE' },
+  { env: { ...PEERS, STICKY_FAILOVER: 'elsewhere' }, variable: 'STICKY_FAILOVER' },
+  { env: { ...PEERS, STICKY_STRICT_STATUS: '500' }, variable: 'STICKY_STRICT_STATUS' },
+  { env: { ...PEERS, STICKY_ROUTE_HEADER: ['X-Sticky-Route'] }, variable: 'STICKY_ROUTE_HEADER' },
 ]
 for (const { env, variable } of rejected) {
   fromEnv(`should reject ${JSON.stringify(env)} naming ${variable}`, () => {
     throwsNaming(() => optionsFromEnv(env), variable)
   })
 }
+
+fromEnv('should never put a token secret in an error message', () => {
+  const secret = 'Zm9vYmFyLXRoaXMtaXMtdGhlLXNlY3JldC1vZi10aGUta2V5'
+  const bad = [`${secret}`, `too-long-id:${secret}`, `a:${secret}\na:${secret}`, `${secret}:a`, `a:${secret.slice(0, 20)}`]
+  for (const keys of bad) {
+    const others = [{}, { STICKY_HASH: 'md5' }]
+    for (const other of others) {
+      try {
+        optionsFromEnv({ ...PEERS, ...other, STICKY_TOKEN_KEYS: keys })
+      } catch (error) {
+        assert.instance(error, StickyConfigError)
+        const message = (error as Error).message
+        assert.not.ok(message.includes(secret.slice(0, 20)), message)
+        assert.not.ok(JSON.stringify((error as StickyConfigError).value).includes(secret.slice(0, 20)))
+        continue
+      }
+      assert.unreachable(`expected ${JSON.stringify(keys)} to be refused`)
+    }
+  }
+})
+
+fromEnv('should give options that a balancer accepts, issuing tokens signed by the first key', () => {
+  const options = optionsFromEnv({
+    STICKY_PEERS: 'http://127.0.0.1:9001, http://127.0.0.1:9002',
+    STICKY_TOKEN_KEYS: `new:${SECRET_A}\nold:${SECRET_B}`,
+    STICKY_TOKEN_IDLE: '1h',
+    STICKY_FAILOVER: 'persist',
+    STICKY_ROUTE_HEADER: 'X-Sticky-Route',
+  })
+  const balancer = createBalancer(options)
+  const decision = balancer.decide(undefined)
+  assert.match(decision.setCookie ?? '', /^route=1\.new\./)
+})
 
 const peerSpec = fc.record(
   {
@@ -211,6 +300,10 @@ fromEnv('should either read an env or throw a StickyConfigError, never anything 
     STICKY_TIMEOUT: value,
     STICKY_RETRIES: value,
     STICKY_FALLBACK: value,
+    STICKY_TOKEN_KEYS: fc.oneof(value, fc.constant(`a:${SECRET_A}`)),
+    STICKY_TOKEN_IDLE: value,
+    STICKY_FAILOVER: value,
+    STICKY_STRICT_STATUS: value,
   })
   fc.assert(
     fc.property(env, (e) => {

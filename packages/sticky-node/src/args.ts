@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { parseDuration, StickyConfigError } from 'sticky-core'
-import type { BalancerOptions, HashMode, HmacAlgorithm, PeerOptions, SameSite, StickyCookieOptions } from 'sticky-core'
+import type { BalancerOptions, FailoverRule, HashMode, HmacAlgorithm, PeerOptions, SameSite, StickyCookieOptions, TokenKey } from 'sticky-core'
 
 /**
  * A bad flag or flag value. Its message is one line that starts with the flag (`--timeout: expected ...`);
@@ -28,6 +28,20 @@ export interface ListenAddress {
 /** Where the HMAC key comes from. Never argv: it would show in `ps` and in shell history. */
 export type HmacKeySource = { readonly kind: 'env'; readonly name: string } | { readonly kind: 'file'; readonly path: string }
 
+/** Where the pin-token keys come from (`--token-keys-env` or `--token-keys-file`). Never argv, as for the HMAC key. */
+export type TokenKeysSource = HmacKeySource
+
+/** `--token-*`: pin tokens, with the source of their keys and their lifetimes in whole seconds. */
+export interface TokenConfig {
+  readonly keys: TokenKeysSource
+  /** `--token-max-age` in seconds; `undefined`: no limit. */
+  readonly maxAge: number | undefined
+  /** `--token-idle` in seconds; `undefined`: no limit. */
+  readonly idle: number | undefined
+  /** `--token-skew` in seconds; `undefined` keeps the balancer's default, 30. */
+  readonly skew: number | undefined
+}
+
 /** Everything `sticky-proxy` (the serve command) was asked to do, validated, before any I/O. */
 export interface ServeConfig {
   readonly listen: ListenAddress
@@ -39,8 +53,16 @@ export interface ServeConfig {
   readonly hash: HashMode | undefined
   /** `--hmac` with the source of its key (nginx `hmac=` / `hmac_key=`). */
   readonly hmac: { readonly algorithm: HmacAlgorithm; readonly key: HmacKeySource } | undefined
+  /** `--token-keys-file`/`--token-keys-env` and `--token-max-age`, `--token-idle`, `--token-skew`. */
+  readonly token: TokenConfig | undefined
   /** `false` with `--no-fallback` (nginx `no_fallback`). */
   readonly fallback: boolean
+  /** `--failover`; `undefined` keeps the balancer's default (`repin`, or `strict` with `--no-fallback`). */
+  readonly failover: FailoverRule | undefined
+  /** `--strict-status`: the status of a refused pinned client under `--failover strict`. */
+  readonly strictStatus: 502 | 503 | undefined
+  /** `--route-header`: the header that may also carry the pin, and carries it back. */
+  readonly routeHeader: string | undefined
   /** `--refresh`; `undefined` keeps the balancer's default, `assign`. */
   readonly refresh: 'assign' | 'always' | undefined
   /** `--legacy`: also accept the old sockaddr-digest cookies. */
@@ -76,6 +98,14 @@ const VALUE_FLAGS = [
   'hmac',
   'hmac-key-env',
   'hmac-key-file',
+  'token-keys-env',
+  'token-keys-file',
+  'token-max-age',
+  'token-idle',
+  'token-skew',
+  'failover',
+  'strict-status',
+  'route-header',
   'refresh',
   'max-fails',
   'fail-timeout',
@@ -101,6 +131,7 @@ const PARSE_OPTIONS = Object.fromEntries([
 
 const HASH_MODES: readonly HashMode[] = ['md5', 'sha1', 'index', 'raw']
 const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['md5', 'sha1', 'sha256']
+const FAILOVER_RULES: readonly FailoverRule[] = ['repin', 'temporary', 'strict', 'persist']
 const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([
   ['strict', 'Strict'],
   ['lax', 'Lax'],
@@ -206,6 +237,30 @@ function serveConfig(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<Val
     throw new CliUsageError(keyEnv !== undefined ? '--hmac-key-env' : '--hmac-key-file', 'needs --hmac md5|sha1|sha256')
   }
 
+  const token = tokenConfig(values)
+  if (token !== undefined) {
+    const tokenFlag = (['token-keys-file', 'token-keys-env', 'token-max-age', 'token-idle', 'token-skew'] as const).find((flag) => values.has(flag))
+    const other = hash !== undefined ? '--hash' : algorithm !== undefined ? '--hmac' : booleans.has('legacy') ? '--legacy' : undefined
+    if (other !== undefined) {
+      throw new CliUsageError(
+        `--${tokenFlag ?? 'token-keys-file'}`,
+        `cannot be combined with ${other}: with tokens the cookie value is a signed token, not a digest`,
+      )
+    }
+  }
+
+  const failover = optional(one('failover'), (v) => parseChoice('--failover', v, FAILOVER_RULES))
+  if (failover !== undefined && booleans.has('no-fallback')) {
+    throw new CliUsageError('--failover', 'cannot be combined with --no-fallback (its older spelling of --failover strict; choose one)')
+  }
+  const strictStatus = optional(one('strict-status'), (v) => {
+    if (v !== '502' && v !== '503') throw new CliUsageError('--strict-status', `expected 502 or 503; got ${JSON.stringify(v)}`)
+    return v === '502' ? 502 : 503
+  })
+  if (strictStatus !== undefined && failover !== 'strict' && !booleans.has('no-fallback')) {
+    throw new CliUsageError('--strict-status', 'applies to --failover strict only')
+  }
+
   const sameSite = optional(one('same-site'), (v) => {
     const mapped = SAME_SITE.get(v.toLowerCase())
     if (mapped === undefined) throw new CliUsageError('--same-site', `expected strict, lax or none, got ${JSON.stringify(v)}`)
@@ -230,13 +285,46 @@ function serveConfig(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<Val
     cookie,
     hash,
     hmac,
+    token,
     fallback: !booleans.has('no-fallback'),
+    failover,
+    strictStatus,
+    routeHeader: one('route-header'),
     refresh: optional(one('refresh'), (v) => parseChoice('--refresh', v, ['assign', 'always'] as const)),
     legacy: booleans.has('legacy'),
     timeout,
     retries: optional(one('retries'), (v) => parseCount('--retries', v)),
     quiet: booleans.has('quiet'),
   }
+}
+
+/** The `--token-*` flags, or `undefined` when none is given. */
+function tokenConfig(values: ReadonlyMap<ValueFlag, readonly string[]>): TokenConfig | undefined {
+  const one = (flag: ValueFlag): string | undefined => values.get(flag)?.[0]
+  const keysEnv = one('token-keys-env')
+  const keysFile = one('token-keys-file')
+  const maxAge = optional(one('token-max-age'), (v) => parseSecondsFlag('--token-max-age', v, 1))
+  const idle = optional(one('token-idle'), (v) => parseSecondsFlag('--token-idle', v, 1))
+  const skew = optional(one('token-skew'), (v) => parseSecondsFlag('--token-skew', v, 0))
+  if (keysEnv !== undefined && keysFile !== undefined) {
+    throw new CliUsageError('--token-keys-file', 'cannot be combined with --token-keys-env (choose one)')
+  }
+  if (keysEnv === undefined && keysFile === undefined) {
+    const given = (['token-max-age', 'token-idle', 'token-skew'] as const).find((flag) => values.has(flag))
+    if (given === undefined) return undefined
+    throw new CliUsageError(`--${given}`, 'needs the token keys: --token-keys-file PATH or --token-keys-env NAME')
+  }
+  const keys: TokenKeysSource = keysEnv !== undefined ? { kind: 'env', name: keysEnv } : { kind: 'file', path: keysFile ?? '' }
+  return { keys, maxAge, idle, skew }
+}
+
+/** A duration flag counted in whole seconds (tokens store seconds), at least `min`. */
+function parseSecondsFlag(flag: string, text: string, min: number): number {
+  const ms = readDuration(text)
+  if (ms === undefined || ms % 1_000 !== 0 || ms / 1_000 < min) {
+    throw new CliUsageError(flag, `expected a duration in whole seconds${min > 0 ? `, at least ${min}s` : ''}, like 30m, got ${JSON.stringify(text)}`)
+  }
+  return ms / 1_000
 }
 
 /**
@@ -417,18 +505,93 @@ export function readHmacKey(source: HmacKeySource, reader: HmacKeyReader): strin
   return bytes.slice(0, end)
 }
 
-/** The balancer options a {@link ServeConfig} describes, given the loaded HMAC key. */
-export function balancerOptionsFrom(config: ServeConfig, hmacKey: string | Uint8Array | undefined): BalancerOptions {
+const KEY_ID = /^[A-Za-z0-9_-]{1,8}$/
+const MIN_SECRET_BYTES = 32
+
+/**
+ * Reads pin-token keys from text: one key a line, `id:secret` (the secret is everything after the first
+ * colon), blank lines and lines starting with `#` ignored, surrounding whitespace dropped. The first key
+ * signs; all of them verify. Errors name the line, never its content: a line may hold a secret.
+ *
+ * @param flag the flag the text came from, for {@link CliUsageError}
+ * @throws {@link CliUsageError} for a malformed line, an id that is not 1 to 8 characters of
+ * `A-Z a-z 0-9 _ -`, a repeated id, a secret shorter than 32 bytes, or no key at all.
+ */
+export function parseTokenKeys(text: string, flag: string, where: string): TokenKey[] {
+  const keys: TokenKey[] = []
+  const lines = new Map<string, number>()
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) return
+    const number = index + 1
+    const colon = line.indexOf(':')
+    if (colon === -1) throw new CliUsageError(flag, `${where} line ${number}: expected id:secret`)
+    const id = line.slice(0, colon).trim()
+    const secret = line.slice(colon + 1).trim()
+    if (!KEY_ID.test(id)) throw new CliUsageError(flag, `${where} line ${number}: the key id must be 1 to 8 characters of A-Z a-z 0-9 _ -`)
+    const first = lines.get(id)
+    if (first !== undefined) throw new CliUsageError(flag, `${where} line ${number}: the same key id as line ${first}`)
+    const bytes = Buffer.byteLength(secret, 'utf8')
+    if (bytes < MIN_SECRET_BYTES) {
+      throw new CliUsageError(
+        flag,
+        `${where} line ${number}: the secret is ${bytes} bytes; at least ${MIN_SECRET_BYTES} are needed (generate it, e.g. 32 random bytes in base64)`,
+      )
+    }
+    lines.set(id, number)
+    keys.push({ id, secret })
+  })
+  if (keys.length === 0) throw new CliUsageError(flag, `${where} holds no key (one id:secret a line; the first signs)`)
+  return keys
+}
+
+/**
+ * Loads the pin-token keys named by `--token-keys-env` or `--token-keys-file` (see {@link parseTokenKeys}).
+ *
+ * @throws {@link CliUsageError} when the variable is unset or empty, the file is unreadable, or the keys do not parse.
+ */
+export function readTokenKeys(source: TokenKeysSource, reader: HmacKeyReader): TokenKey[] {
+  if (source.kind === 'env') {
+    const text = reader.env[source.name]
+    if (text === undefined || text.trim() === '') {
+      throw new CliUsageError('--token-keys-env', `environment variable ${JSON.stringify(source.name)} is not set or empty`)
+    }
+    return parseTokenKeys(text, '--token-keys-env', `environment variable ${JSON.stringify(source.name)}`)
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = reader.readFile(source.path)
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    throw new CliUsageError('--token-keys-file', `cannot read ${JSON.stringify(source.path)}${typeof code === 'string' ? ` (${code})` : ''}`)
+  }
+  return parseTokenKeys(new TextDecoder().decode(bytes), '--token-keys-file', JSON.stringify(source.path))
+}
+
+/** The balancer options a {@link ServeConfig} describes, given the loaded HMAC key and token keys. */
+export function balancerOptionsFrom(
+  config: ServeConfig,
+  hmacKey: string | Uint8Array | undefined,
+  tokenKeys?: readonly TokenKey[] | undefined,
+): BalancerOptions {
   const base = {
     peers: config.peers,
     cookie: config.cookie,
-    fallback: config.fallback,
+    // `--failover` and `--no-fallback` exclude each other; the command line refuses both before this.
+    ...(config.failover === undefined ? { fallback: config.fallback } : { failover: config.failover }),
+    ...ifDefined('strictStatus', config.strictStatus),
+    ...ifDefined('header', config.routeHeader),
     ...ifDefined('refresh', config.refresh),
-    legacy: config.legacy,
   }
-  // `hash` and `hmac` exclude each other; the command line refuses both before this.
-  if (config.hmac !== undefined && hmacKey !== undefined) return { ...base, hmac: { algorithm: config.hmac.algorithm, key: hmacKey } }
-  return { ...base, ...ifDefined('hash', config.hash) }
+  // `token`, `hash` and `hmac` exclude each other; the command line refuses two of them before this.
+  if (config.token !== undefined && tokenKeys !== undefined) {
+    const { maxAge, idle, skew } = config.token
+    return { ...base, token: { keys: tokenKeys, ...ifDefined('maxAge', maxAge), ...ifDefined('idle', idle), ...ifDefined('skew', skew) } }
+  }
+  if (config.hmac !== undefined && hmacKey !== undefined) {
+    return { ...base, legacy: config.legacy, hmac: { algorithm: config.hmac.algorithm, key: hmacKey } }
+  }
+  return { ...base, legacy: config.legacy, ...ifDefined('hash', config.hash) }
 }
 
 /** `sticky-proxy --help`. */
@@ -466,7 +629,26 @@ Cookie:
                               (there is no --hmac-key: a key in argv shows in ps and shell history)
   --refresh assign|always     send Set-Cookie only when assigning an upstream (default), or on every response
   --no-fallback               answer 502 when the pinned upstream is down instead of re-pinning
+                              (the older spelling of --failover strict)
   --legacy                    also accept cookies of the old sockaddr-hashing modules, and re-pin them
+
+Pin tokens (signed cookie values that name no address and expire; not with --hash, --hmac or --legacy):
+  --token-keys-file PATH      the keys, one a line as id:secret (blank lines and # comments ignored);
+  --token-keys-env NAME       or the same lines in the environment variable NAME. The first key signs, all
+                              verify (rotate by adding a key in front). An id is 1 to 8 of A-Z a-z 0-9 _ -,
+                              a secret at least 32 bytes. (Keys are never taken from argv.)
+  --token-max-age DURATION    a pin ends this long after the client was first pinned (default: never)
+  --token-idle DURATION       a pin ends after this long without a request (default: never)
+  --token-skew DURATION       clock difference tolerated between proxies (default 30s, at most 1h)
+
+Failover and the header carrier:
+  --failover repin|temporary|strict|persist
+                              a client pinned to an unusable upstream: repin moves it (default); temporary
+                              serves it elsewhere but keeps its pin; strict refuses it (502); persist keeps
+                              sending it while passive health checks mark the upstream failed (only down moves it)
+  --strict-status 502|503     the status of --failover strict (default 502)
+  --route-header NAME         the pin may also arrive in this request header (the cookie wins), and is sent
+                              back in it when new or re-issued, e.g. --route-header X-Sticky-Route
 
 Output:
   --quiet                     no access log (one line per request on stdout, never with cookie values)
@@ -492,7 +674,13 @@ const OPTION_FLAGS: ReadonlyMap<string, string> = new Map([
   ['hmac', '--hmac'],
   ['refresh', '--refresh'],
   ['fallback', '--no-fallback'],
+  ['failover', '--failover'],
+  ['strictStatus', '--strict-status'],
+  ['header', '--route-header'],
   ['legacy', '--legacy'],
+  ['token.maxAge', '--token-max-age'],
+  ['token.idle', '--token-idle'],
+  ['token.skew', '--token-skew'],
 ])
 
 /**
@@ -500,6 +688,6 @@ const OPTION_FLAGS: ReadonlyMap<string, string> = new Map([
  * `cookie.sameSite` -> `--same-site`, `hmac.key` -> `--hmac`. `undefined` for an option no flag sets.
  */
 export function flagForOption(option: string): string | undefined {
-  const path = /^(?:cookie\.)?[A-Za-z]+/.exec(option)?.[0]
+  const path = /^(?:cookie\.|token\.)?[A-Za-z]+/.exec(option)?.[0]
   return path === undefined ? undefined : OPTION_FLAGS.get(path)
 }

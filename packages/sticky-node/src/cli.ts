@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { StickyConfigError } from 'sticky-core'
 import { version } from '../package.json'
 import { formatAccessLog } from './access-log'
-import { CliUsageError, USAGE, balancerOptionsFrom, flagForOption, parseCommandLine, readHmacKey, type ServeConfig } from './args'
+import { CliUsageError, USAGE, balancerOptionsFrom, flagForOption, parseCommandLine, readHmacKey, readTokenKeys, type ServeConfig } from './args'
 import { runDemo } from './demo'
 import { createStickyProxy, type StickyProxy } from './proxy'
 
@@ -56,15 +56,18 @@ function main(argv: readonly string[]): void {
 
 function createProxy(config: ServeConfig): StickyProxy {
   let hmacKey: string | Uint8Array | undefined
+  let tokenKeys: ReturnType<typeof readTokenKeys> | undefined
   try {
-    hmacKey = config.hmac === undefined ? undefined : readHmacKey(config.hmac.key, { env: process.env, readFile: (path) => readFileSync(path) })
+    const reader = { env: process.env, readFile: (path: string) => readFileSync(path) }
+    hmacKey = config.hmac === undefined ? undefined : readHmacKey(config.hmac.key, reader)
+    tokenKeys = config.token === undefined ? undefined : readTokenKeys(config.token.keys, reader)
   } catch (error) {
     if (error instanceof CliUsageError) fail(EXIT_USAGE, error.message)
     throw error
   }
   try {
     return createStickyProxy({
-      ...balancerOptionsFrom(config, hmacKey),
+      ...balancerOptionsFrom(config, hmacKey, tokenKeys),
       proxy: {
         ...(config.timeout === undefined ? {} : { timeout: config.timeout }),
         ...(config.retries === undefined ? {} : { retries: config.retries }),

@@ -2,6 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { fastCheckSeed } from 'sticky-conformance'
+import { createBalancer } from 'sticky-core'
 import {
   CliUsageError,
   DEFAULT_LISTEN,
@@ -12,6 +13,7 @@ import {
   parseListen,
   parseUpstream,
   readHmacKey,
+  readTokenKeys,
   type CliCommand,
   type ServeConfig,
 } from '../src/args'
@@ -65,7 +67,11 @@ ParseCommandLine('should apply the defaults when only an upstream is given', () 
     cookie: {},
     hash: undefined,
     hmac: undefined,
+    token: undefined,
     fallback: true,
+    failover: undefined,
+    strictStatus: undefined,
+    routeHeader: undefined,
     refresh: undefined,
     legacy: false,
     timeout: undefined,
@@ -115,6 +121,26 @@ const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeCo
   ['--retries', ['--retries', '2'], (c) => c.retries, 2],
   ['--retries 0', ['--retries', '0'], (c) => c.retries, 0],
   ['--quiet', ['--quiet'], (c) => c.quiet, true],
+  ['no token flag', [], (c) => c.token, undefined],
+  [
+    '--token-keys-file',
+    ['--token-keys-file', '/keys'],
+    (c) => c.token,
+    { keys: { kind: 'file', path: '/keys' }, maxAge: undefined, idle: undefined, skew: undefined },
+  ],
+  ['--token-keys-env', ['--token-keys-env', 'KEYS'], (c) => c.token?.keys, { kind: 'env', name: 'KEYS' }],
+  ['--token-max-age', ['--token-keys-env', 'K', '--token-max-age', '7d'], (c) => c.token?.maxAge, 604_800],
+  ['--token-max-age bare seconds', ['--token-keys-env', 'K', '--token-max-age', '90'], (c) => c.token?.maxAge, 90],
+  ['--token-idle', ['--token-keys-env', 'K', '--token-idle', '30m'], (c) => c.token?.idle, 1_800],
+  ['--token-skew', ['--token-keys-env', 'K', '--token-skew', '1m'], (c) => c.token?.skew, 60],
+  ['--token-skew 0', ['--token-keys-env', 'K', '--token-skew', '0'], (c) => c.token?.skew, 0],
+  ['--failover repin', ['--failover', 'repin'], (c) => c.failover, 'repin'],
+  ['--failover temporary', ['--failover', 'temporary'], (c) => c.failover, 'temporary'],
+  ['--failover strict', ['--failover', 'strict'], (c) => c.failover, 'strict'],
+  ['--failover persist', ['--failover', 'persist'], (c) => c.failover, 'persist'],
+  ['--strict-status 503', ['--failover', 'strict', '--strict-status', '503'], (c) => c.strictStatus, 503],
+  ['--strict-status 502 with --no-fallback', ['--no-fallback', '--strict-status', '502'], (c) => c.strictStatus, 502],
+  ['--route-header', ['--route-header', 'X-Sticky-Route'], (c) => c.routeHeader, 'X-Sticky-Route'],
   ['-- before nothing', ['--'], (c) => c.peers.length, 1],
 ]
 for (const [name, argv, pick, expected] of flags) {
@@ -160,6 +186,25 @@ const errors: ReadonlyArray<readonly [readonly string[], string, RegExp]> = [
   [['--upstream', ''], '--upstream', /expected ADDRESS/],
   [['--upstream', 'a:1,heavy'], '--upstream', /unknown parameter "heavy"/],
   [['--upstream', 'a:1=0'], '--upstream', /weight/],
+  [[...UP, '--token-keys-file', 'f', '--token-keys-env', 'K'], '--token-keys-file', /choose one/],
+  [[...UP, '--token-keys-file', 'f', '--token-keys-file', 'g'], '--token-keys-file', /more than once/],
+  [[...UP, '--token-keys-env'], '--token-keys-env', /expected a value/],
+  [[...UP, '--token-max-age', '1d'], '--token-max-age', /needs the token keys/],
+  [[...UP, '--token-idle', '1h'], '--token-idle', /needs the token keys/],
+  [[...UP, '--token-skew', '5s'], '--token-skew', /needs the token keys/],
+  [[...UP, '--token-keys-env', 'K', '--token-max-age', 'forever'], '--token-max-age', /whole seconds/],
+  [[...UP, '--token-keys-env', 'K', '--token-max-age', '0'], '--token-max-age', /at least 1s/],
+  [[...UP, '--token-keys-env', 'K', '--token-idle', '1500ms'], '--token-idle', /whole seconds/],
+  [[...UP, '--token-keys-env', 'K', '--token-skew', 'x'], '--token-skew', /whole seconds/],
+  [[...UP, '--token-keys-file', 'f', '--hash', 'sha1'], '--token-keys-file', /cannot be combined with --hash/],
+  [[...UP, '--token-keys-env', 'K', '--hmac', 'sha256', '--hmac-key-env', 'H'], '--token-keys-env', /cannot be combined with --hmac/],
+  [[...UP, '--token-keys-env', 'K', '--legacy'], '--token-keys-env', /cannot be combined with --legacy/],
+  [[...UP, '--failover', 'elsewhere'], '--failover', /repin, temporary, strict, persist/],
+  [[...UP, '--failover', 'strict', '--no-fallback'], '--failover', /--no-fallback/],
+  [[...UP, '--failover', 'strict', '--strict-status', '500'], '--strict-status', /502 or 503/],
+  [[...UP, '--strict-status', '503'], '--strict-status', /--failover strict only/],
+  [[...UP, '--failover', 'repin', '--strict-status', '503'], '--strict-status', /--failover strict only/],
+  [[...UP, '--route-header'], '--route-header', /expected a value/],
 ]
 for (const [argv, flag, message] of errors) {
   ParseCommandLine(`should reject ${JSON.stringify(argv)} naming ${flag}`, () => {
@@ -355,6 +400,66 @@ ReadHmacKey('should return any non-empty file minus one trailing line break', ()
 
 ReadHmacKey.run()
 
+const ReadTokenKeys = suite('readTokenKeys')
+const SECRET_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa='
+const SECRET_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
+
+ReadTokenKeys('should read id:secret lines from a file, skipping blank lines and comments, first key first', () => {
+  const file = `# rotated 2026-05\r\nnew:${SECRET_A}\r\n\n   \n  old : ${SECRET_B}:with-colon \n`
+  const keys = readTokenKeys({ kind: 'file', path: '/k' }, { env: {}, readFile: (path) => (path === '/k' ? encode(file) : noFile()) })
+  assert.equal(keys, [
+    { id: 'new', secret: SECRET_A },
+    { id: 'old', secret: `${SECRET_B}:with-colon` },
+  ])
+})
+
+ReadTokenKeys('should read the same lines from the named environment variable', () => {
+  assert.equal(readTokenKeys({ kind: 'env', name: 'KEYS' }, { env: { KEYS: `a:${SECRET_A}\nb:${SECRET_B}` }, readFile: noFile }), [
+    { id: 'a', secret: SECRET_A },
+    { id: 'b', secret: SECRET_B },
+  ])
+})
+
+for (const env of [{}, { KEYS: '' }, { KEYS: ' \n' }]) {
+  ReadTokenKeys(`should name --token-keys-env when the variable is ${JSON.stringify(env.KEYS)}`, () => {
+    const error = usageError(() => readTokenKeys({ kind: 'env', name: 'KEYS' }, { env, readFile: noFile }))
+    assert.is(error.flag, '--token-keys-env')
+    assert.match(error.message, /"KEYS" is not set or empty/)
+  })
+}
+
+ReadTokenKeys('should name --token-keys-file when the file cannot be read', () => {
+  const error = usageError(() => readTokenKeys({ kind: 'file', path: '/missing' }, { env: {}, readFile: noFile }))
+  assert.is(error.flag, '--token-keys-file')
+  assert.match(error.message, /cannot read "\/missing" \(ENOENT\)/)
+})
+
+const SECRET = 'Zm9vYmFyLXRoaXMtaXMtdGhlLXNlY3JldC1vZi10aGUta2V5'
+const badKeys: ReadonlyArray<readonly [string, string, RegExp]> = [
+  ['no key', '# nothing here\n\n', /holds no key/],
+  ['no colon', `\n${SECRET}`, /line 2: expected id:secret/],
+  ['an empty id', `:${SECRET}`, /line 1: the key id must be 1 to 8/],
+  ['a long id', `abcdefghi:${SECRET}`, /line 1: the key id must be 1 to 8/],
+  ['the secret where the id goes', `${SECRET}:a`, /line 1: the key id must be 1 to 8/],
+  ['a repeated id', `a:${SECRET}\nb:${SECRET}\na:${SECRET}`, /line 3: the same key id as line 1/],
+  ['a short secret', `a:${SECRET.slice(0, 31)}`, /line 1: the secret is 31 bytes; at least 32/],
+]
+for (const [name, text, message] of badKeys) {
+  ReadTokenKeys(`should refuse ${name}, naming the flag and never the secret`, () => {
+    for (const [source, flag] of [
+      [{ kind: 'file', path: '/k' }, '--token-keys-file'],
+      [{ kind: 'env', name: 'K' }, '--token-keys-env'],
+    ] as const) {
+      const error = usageError(() => readTokenKeys(source, { env: { K: text }, readFile: () => encode(text) }))
+      assert.is(error.flag, flag)
+      assert.match(error.message, message)
+      assert.not.ok(error.message.includes(SECRET.slice(0, 16)), error.message)
+    }
+  })
+}
+
+ReadTokenKeys.run()
+
 const BalancerOptionsFrom = suite('balancerOptionsFrom')
 
 BalancerOptionsFrom('should carry every balancer setting of the command line', () => {
@@ -375,6 +480,47 @@ BalancerOptionsFrom('should put the loaded key into the hmac option', () => {
   assert.is(balancerOptionsFrom(config, 'key').hash, undefined)
 })
 
+BalancerOptionsFrom('should put the loaded token keys and lifetimes into the token option, without legacy', () => {
+  const config = serve([...UP, '--token-keys-env', 'K', '--token-max-age', '1d', '--token-idle', '1h', '--token-skew', '10s'])
+  const keys = [{ id: 'a', secret: SECRET_A }]
+  const options = balancerOptionsFrom(config, undefined, keys)
+  assert.equal(options.token, { keys, maxAge: 86_400, idle: 3_600, skew: 10 })
+  assert.not.ok('legacy' in options)
+  assert.not.ok('hash' in options)
+  const bare = balancerOptionsFrom(serve([...UP, '--token-keys-file', 'f']), undefined, keys)
+  assert.equal(bare.token, { keys })
+})
+
+BalancerOptionsFrom('should pass --failover in place of fallback, with --strict-status and --route-header', () => {
+  const options = balancerOptionsFrom(serve([...UP, '--failover', 'strict', '--strict-status', '503', '--route-header', 'X-Pin']), undefined)
+  assert.is(options.failover, 'strict')
+  assert.not.ok('fallback' in options)
+  assert.is(options.strictStatus, 503)
+  assert.is(options.header, 'X-Pin')
+  const plain = balancerOptionsFrom(serve(UP), undefined)
+  assert.is(plain.fallback, true)
+  assert.not.ok('failover' in plain || 'strictStatus' in plain || 'header' in plain)
+})
+
+BalancerOptionsFrom('should give options that createBalancer accepts, issuing tokens signed by the first key', () => {
+  const config = serve([
+    ...UP,
+    '--upstream',
+    '127.0.0.1:9002',
+    '--token-keys-env',
+    'K',
+    '--token-idle',
+    '1h',
+    '--failover',
+    'temporary',
+    '--route-header',
+    'X-Sticky-Route',
+  ])
+  const keys = readTokenKeys(config.token?.keys ?? { kind: 'env', name: 'K' }, { env: { K: `new:${SECRET_A}\nold:${SECRET_B}` }, readFile: noFile })
+  const balancer = createBalancer(balancerOptionsFrom(config, undefined, keys))
+  assert.match(balancer.decide(undefined).setCookie ?? '', /^route=1\.new\./)
+})
+
 BalancerOptionsFrom.run()
 
 const FlagForOption = suite('flagForOption')
@@ -390,6 +536,14 @@ const optionFlags: ReadonlyArray<readonly [string, string | undefined]> = [
   ['hash', '--hash'],
   ['hmac.key', '--hmac'],
   ['hmac.algorithm', '--hmac'],
+  ['failover', '--failover'],
+  ['fallback', '--no-fallback'],
+  ['strictStatus', '--strict-status'],
+  ['header', '--route-header'],
+  ['token.maxAge', '--token-max-age'],
+  ['token.idle', '--token-idle'],
+  ['token.skew', '--token-skew'],
+  ['token.keys[0].secret', undefined],
   ['cookie', undefined],
   ['now', undefined],
   ['', undefined],

@@ -18,6 +18,18 @@ CommandLine('should print the usage on stdout and exit 0 for --help', async () =
   assert.is(code, 0)
   assert.match(stdout, /^Usage: sticky-proxy /)
   for (const flag of ['--listen', '--upstream', '--hmac-key-env', '--hmac-key-file', '--no-fallback', '--quiet']) assert.ok(stdout.includes(flag), flag)
+  for (const flag of [
+    '--token-keys-file',
+    '--token-keys-env',
+    '--token-max-age',
+    '--token-idle',
+    '--token-skew',
+    '--failover',
+    '--strict-status',
+    '--route-header',
+  ]) {
+    assert.ok(stdout.includes(`  ${flag} `), flag)
+  }
   assert.is(stderr, '')
 })
 
@@ -44,6 +56,39 @@ const rejected: ReadonlyArray<readonly [string, readonly string[], RegExp]> = [
     /^sticky-proxy: --hmac-key-env: .*"STICKY_TEST_UNSET" is not set/,
   ],
 ]
+const TOKEN_SECRET = 'c2VjcmV0LW9mLXRoZS1waW4tdG9rZW4ta2V5LWZvci10ZXN0cw'
+const tokenRejected: ReadonlyArray<readonly [string, readonly string[], NodeJS.ProcessEnv, RegExp]> = [
+  [
+    '--token-keys-env naming an unset variable',
+    ['--upstream', '127.0.0.1:1', '--token-keys-env', 'STICKY_TEST_UNSET'],
+    {},
+    /^sticky-proxy: --token-keys-env: environment variable "STICKY_TEST_UNSET" is not set or empty$/,
+  ],
+  [
+    'a token key with a short secret',
+    ['--upstream', '127.0.0.1:1', '--token-keys-env', 'KEYS'],
+    { KEYS: `a:${TOKEN_SECRET.slice(0, 24)}` },
+    /^sticky-proxy: --token-keys-env: environment variable "KEYS" line 1: the secret is 24 bytes/,
+  ],
+  [
+    'a token skew the core rejects',
+    ['--upstream', '127.0.0.1:1', '--token-keys-env', 'KEYS', '--token-skew', '2h'],
+    { KEYS: `a:${TOKEN_SECRET}` },
+    /^sticky-proxy: --token-skew: invalid token\.skew/,
+  ],
+  ['a route header the core rejects', ['--upstream', '127.0.0.1:1', '--route-header', 'Cookie'], {}, /^sticky-proxy: --route-header: invalid header/],
+]
+for (const [name, argv, env, message] of tokenRejected) {
+  CommandLine(`should exit 2 with one line on stderr, and no secret, for ${name}`, async () => {
+    const { code, stdout, stderr } = await runCli(argv, env)
+    assert.is(code, 2)
+    assert.is(stdout, '')
+    assert.ok(stderr.endsWith('\n') && stderr.indexOf('\n') === stderr.length - 1, `one line: ${JSON.stringify(stderr)}`)
+    assert.match(stderr.trimEnd(), message)
+    assert.not.ok(stderr.includes(TOKEN_SECRET.slice(0, 16)), stderr)
+  })
+}
+
 for (const [name, argv, message] of rejected) {
   CommandLine(`should exit 2 with one line on stderr for ${name}`, async () => {
     const { code, stdout, stderr } = await runCli(argv)
@@ -205,6 +250,68 @@ Serving('should answer 502 to a client pinned to a dead backend with --no-fallba
     await backends.find((b) => b.name === first.headers['x-backend'])?.close()
     const pinned = await get(cli.port, '/', { cookie: `route=${cookie}` })
     assert.is(pinned.status, 502)
+  })
+})
+
+Serving('should issue pin tokens signed with the first key of --token-keys-file, and keep the pin', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sticky-cli-'))
+  try {
+    const file = join(dir, 'keys')
+    writeFileSync(file, `# the first key signs\nk2:${TOKEN_SECRET}-new\n\nk1:${TOKEN_SECRET}-old\n`)
+    await withProxy(['one', 'two'], ['--token-keys-file', file, '--token-idle', '1h', '--route-header', 'X-Sticky-Route'], async (cli) => {
+      const first = await get(cli.port, '/a')
+      const token = setCookieValue(first, 'route') ?? ''
+      assert.match(token, /^1\.k2\.[A-Za-z0-9_-]{47}$/)
+      assert.is(first.headers['x-sticky-route'], token)
+      const pinnedTo = first.headers['x-backend']
+      for (let i = 0; i < 4; i += 1) {
+        const again = await get(cli.port, '/b', { cookie: `route=${token}` })
+        assert.is(again.headers['x-backend'], pinnedTo)
+        assert.is(setCookieValue(again, 'route'), undefined)
+      }
+      // The same token carried in the header instead of a cookie pins too.
+      assert.is((await get(cli.port, '/c', { 'x-sticky-route': token })).headers['x-backend'], pinnedTo)
+      // A forged token is no pin: the client is assigned afresh and gets a new token.
+      const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'AB' : 'AA'}`
+      const refused = await get(cli.port, '/d', { cookie: `route=${forged}` })
+      assert.match(setCookieValue(refused, 'route') ?? '', /^1\.k2\./)
+      assert.is.not(setCookieValue(refused, 'route'), forged)
+      assert.not.ok(cli.stdout().includes(TOKEN_SECRET))
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+Serving('should serve a client pinned to a dead backend elsewhere but keep its pin with --failover temporary', async () => {
+  await withProxy(
+    ['one', 'two'],
+    ['--token-keys-env', 'STICKY_KEYS', '--failover', 'temporary', '--quiet'],
+    async (cli, backends) => {
+      const first = await get(cli.port, '/')
+      const token = setCookieValue(first, 'route') ?? ''
+      assert.match(token, /^1\.a\./)
+      await backends.find((b) => b.name === first.headers['x-backend'])?.close()
+      const moved = await get(cli.port, '/', { cookie: `route=${token}` })
+      assert.is(moved.status, 200)
+      assert.is.not(moved.headers['x-backend'], first.headers['x-backend'])
+      assert.is(setCookieValue(moved, 'route'), undefined)
+    },
+    { STICKY_KEYS: `a:${TOKEN_SECRET}` },
+  )
+})
+
+Serving('should answer --strict-status 503 to a client pinned to a dead backend with --failover strict', async () => {
+  await withProxy(['one', 'two'], ['--failover', 'strict', '--strict-status', '503', '--quiet'], async (cli, backends) => {
+    const first = await get(cli.port, '/')
+    const cookie = setCookieValue(first, 'route') ?? ''
+    await backends.find((b) => b.name === first.headers['x-backend'])?.close()
+    // The first request finds the backend dead (a 502 of the failed connection) and marks it failed;
+    // from then on the balancer refuses the pinned client itself, with the configured status.
+    await get(cli.port, '/', { cookie: `route=${cookie}` })
+    const refused = await get(cli.port, '/', { cookie: `route=${cookie}` })
+    assert.is(refused.status, 503)
+    assert.is(setCookieValue(refused, 'route'), undefined)
   })
 })
 

@@ -49,3 +49,4 @@ export {
 } from './token'
 export { pathOf } from './exchange-event'
 export type { ExchangeError, ExchangeEvent } from './exchange-event'
+export { parseTokenKeys, type TokenKeysReading } from './token-keys'

@@ -33,6 +33,7 @@ Exports('should export exactly the public runtime API', () => {
     'md5Bytes',
     'parseCookie',
     'parseDuration',
+    'parseTokenKeys',
     'pathOf',
     'relayableField',
     'relayableReason',

@@ -1,4 +1,4 @@
-import { parseDuration, StickyConfigError } from 'sticky-core'
+import { parseDuration, parseTokenKeys as readKeys, StickyConfigError } from 'sticky-core'
 import type {
   BalancerBaseOptions,
   FailoverRule,
@@ -121,8 +121,6 @@ const STRICT_STATUS: ReadonlyMap<string, 502 | 503> = new Map([
 ])
 /** Stands for a value that may hold a secret in errors, which end up in logs. */
 const HIDDEN = '(not shown: it holds secrets)'
-const KEY_ID = /^[A-Za-z0-9_-]{1,8}$/
-const MIN_SECRET_BYTES = 32
 const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
   ['true', true],
   ['1', true],
@@ -223,34 +221,11 @@ function tokenFromEnv(env: StickyEnv): TokenOptions | undefined {
   return token
 }
 
-/**
- * `STICKY_TOKEN_KEYS`: one key a line, `id:secret` (the secret is everything after the first colon), blank
- * lines and `#` comments ignored. Errors name the line, never its content: a line may hold a secret.
- */
+/** `STICKY_TOKEN_KEYS`, read by sticky-core's `parseTokenKeys`: errors name the line, never its content. */
 function parseTokenKeys(value: string): TokenKey[] {
-  const name = 'STICKY_TOKEN_KEYS'
-  const keys: TokenKey[] = []
-  const lines = new Map<string, number>()
-  value.split('\n').forEach((raw, index) => {
-    const line = raw.trim()
-    if (line === '' || line.startsWith('#')) return
-    const number = index + 1
-    const bad = (reason: string): StickyConfigError => new StickyConfigError(name, HIDDEN, `line ${number}: ${reason}`)
-    const colon = line.indexOf(':')
-    if (colon === -1) throw bad('expected id:secret')
-    const id = line.slice(0, colon).trim()
-    const secret = line.slice(colon + 1).trim()
-    if (!KEY_ID.test(id)) throw bad('the key id must be 1 to 8 characters of A-Z a-z 0-9 _ -')
-    const first = lines.get(id)
-    if (first !== undefined) throw bad(`the same key id as line ${first}`)
-    const bytes = new TextEncoder().encode(secret).length
-    if (bytes < MIN_SECRET_BYTES)
-      throw bad(`the secret is ${bytes} bytes; at least ${MIN_SECRET_BYTES} are needed (generate it, e.g. 32 random bytes in base64)`)
-    lines.set(id, number)
-    keys.push({ id, secret })
-  })
-  if (keys.length === 0) throw new StickyConfigError(name, HIDDEN, 'no key: one id:secret a line, the signing key first')
-  return keys
+  const reading = readKeys(value)
+  if (reading.ok) return [...reading.keys]
+  throw new StickyConfigError('STICKY_TOKEN_KEYS', HIDDEN, reading.line === undefined ? reading.reason : `line ${reading.line}: ${reading.reason}`)
 }
 
 /** A duration in whole seconds (pin tokens store seconds). */

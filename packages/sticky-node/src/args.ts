@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { parseDuration, StickyConfigError } from 'sticky-core'
+import { parseDuration, parseTokenKeys as readKeys, StickyConfigError } from 'sticky-core'
 import type { BalancerOptions, FailoverRule, HashMode, HmacAlgorithm, PeerOptions, SameSite, StickyCookieOptions, TokenKey } from 'sticky-core'
 
 /**
@@ -505,44 +505,19 @@ export function readHmacKey(source: HmacKeySource, reader: HmacKeyReader): strin
   return bytes.slice(0, end)
 }
 
-const KEY_ID = /^[A-Za-z0-9_-]{1,8}$/
-const MIN_SECRET_BYTES = 32
-
 /**
- * Reads pin-token keys from text: one key a line, `id:secret` (the secret is everything after the first
- * colon), blank lines and lines starting with `#` ignored, surrounding whitespace dropped. The first key
- * signs; all of them verify. Errors name the line, never its content: a line may hold a secret.
+ * Reads pin-token keys from text by sticky-core's `parseTokenKeys` (one `id:secret` a line, the first
+ * signs), worded for the command line: errors name the flag and the line, never its content.
  *
  * @param flag the flag the text came from, for {@link CliUsageError}
- * @throws {@link CliUsageError} for a malformed line, an id that is not 1 to 8 characters of
- * `A-Z a-z 0-9 _ -`, a repeated id, a secret shorter than 32 bytes, or no key at all.
  */
 export function parseTokenKeys(text: string, flag: string, where: string): TokenKey[] {
-  const keys: TokenKey[] = []
-  const lines = new Map<string, number>()
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.trim()
-    if (line === '' || line.startsWith('#')) return
-    const number = index + 1
-    const colon = line.indexOf(':')
-    if (colon === -1) throw new CliUsageError(flag, `${where} line ${number}: expected id:secret`)
-    const id = line.slice(0, colon).trim()
-    const secret = line.slice(colon + 1).trim()
-    if (!KEY_ID.test(id)) throw new CliUsageError(flag, `${where} line ${number}: the key id must be 1 to 8 characters of A-Z a-z 0-9 _ -`)
-    const first = lines.get(id)
-    if (first !== undefined) throw new CliUsageError(flag, `${where} line ${number}: the same key id as line ${first}`)
-    const bytes = Buffer.byteLength(secret, 'utf8')
-    if (bytes < MIN_SECRET_BYTES) {
-      throw new CliUsageError(
-        flag,
-        `${where} line ${number}: the secret is ${bytes} bytes; at least ${MIN_SECRET_BYTES} are needed (generate it, e.g. 32 random bytes in base64)`,
-      )
-    }
-    lines.set(id, number)
-    keys.push({ id, secret })
-  })
-  if (keys.length === 0) throw new CliUsageError(flag, `${where} holds no key (one id:secret a line; the first signs)`)
-  return keys
+  const reading = readKeys(text)
+  if (reading.ok) return [...reading.keys]
+  throw new CliUsageError(
+    flag,
+    reading.line === undefined ? `${where} holds no key (one id:secret a line; the first signs)` : `${where} line ${reading.line}: ${reading.reason}`,
+  )
 }
 
 /**

@@ -20,7 +20,7 @@ import { logHookError } from './options'
 import type { FastifyUpgradeEvent, ResolvedOptions } from './options'
 import { originForm } from './origin-form'
 import { isUnderPrefix, upstreamPath } from './prefix'
-import { appendSetCookie } from './set-cookie'
+import { appendPin, carriedPin } from './set-cookie'
 
 /**
  * A side whose peer has this many bytes queued (ws's `bufferedAmount`: the socket's write buffer
@@ -117,8 +117,11 @@ export function installWebSocketProxy(instance: FastifyInstance, options: Resolv
   })
   // The 101 to the client carries the balancer's cookie, as any relayed response does.
   wss.on('headers', (headers: string[], req: IncomingMessage) => {
-    const cookie = pending.get(req)?.decision?.setCookie
-    if (cookie !== null && cookie !== undefined) headers.push(`Set-Cookie: ${cookie}`)
+    const decision = pending.get(req)?.decision
+    if (decision?.setCookie != null) headers.push(`Set-Cookie: ${decision.setCookie}`)
+    // The header carrier, for clients that keep no cookies (the 101 is the only response they get).
+    const name = options.balancer.header
+    if (name !== undefined && decision?.headerValue != null) headers.push(`${name}: ${decision.headerValue}`)
   })
   // An invalid handshake (wrong method, key or version): answered like the proxy's other refusals.
   wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
@@ -235,7 +238,7 @@ class Upgrade {
   /** ws found the client's handshake valid: decide, and try the peers before accepting it. */
   verified(accept: (verified: boolean) => void): void {
     this.#accept = accept
-    const decision = this.#ctx.balancer.decide(this.#req.headers.cookie)
+    const decision = this.#ctx.balancer.decide(this.#req.headers.cookie, { header: carriedPin(this.#ctx.balancer, this.#req.headers) })
     this.#decision = decision
     if (decision.peer === null) {
       this.#error = 'unavailable'
@@ -353,7 +356,7 @@ class Upgrade {
   /** A failed attempt: another peer, or the verdict's answer. Every connection here is fresh: no resend. */
   #apply(verdict: AttemptVerdict): void {
     if (verdict.next === 'retry-other') {
-      const next = this.#ctx.balancer.decide(this.#req.headers.cookie, { exclude: this.#tried })
+      const next = this.#ctx.balancer.decide(this.#req.headers.cookie, { exclude: this.#tried, header: carriedPin(this.#ctx.balancer, this.#req.headers) })
       if (next.peer !== null) {
         this.#attempt(next, next.peer)
         return
@@ -380,7 +383,7 @@ class Upgrade {
   #relayAnswer(response: IncomingMessage, peer: Peer, release: () => void): void {
     const status = response.statusCode ?? 502
     this.#status = status
-    const headers = appendSetCookie(stripHopByHop(response.headers as HeaderMap), this.#decision?.setCookie ?? null)
+    const headers = this.#decision === undefined ? stripHopByHop(response.headers as HeaderMap) : appendPin(stripHopByHop(response.headers as HeaderMap), this.#decision, this.#ctx.balancer)
     let head = `HTTP/1.1 ${status} ${response.statusMessage ?? STATUS_CODES[status] ?? ''}\r\n`
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined) continue

@@ -265,6 +265,29 @@ test('should pin upgrades by the cookie of an earlier HTTP response, and give a 
     assert.is(cookie, cookieFor(hello === 'hello a ' ? 0 : 1), 'the cookie names the backend that answered')
   }))
 
+test('should pin upgrades by the header carrier for clients without cookies, and name the pin on the 101', () =>
+  withScope(async (scope) => {
+    const a = await startWsBackend('a')
+    scope.defer(a, () => a.close())
+    const b = await startWsBackend('b')
+    scope.defer(b, () => b.close())
+    const app = scope.defer(createApp(), (x) => x.close())
+    await app.register(stickyProxy, { peers: [a.address, b.address], header: 'X-Sticky-Route', websocket: true })
+    const url = await listen(app)
+
+    const fresh = open(await connect(`${url}/chat`))
+    scope.defer(fresh, (c) => c.ws.terminate())
+    const hello = await fresh.nextText()
+    const pin = fresh.headers['x-sticky-route']
+    assert.ok(typeof pin === 'string' && pin.length > 0, 'the 101 names the pin in the header carrier')
+    for (let i = 0; i < 3; i++) {
+      const again = open(await connect(`${url}/chat`, { headers: { 'x-sticky-route': pin as string } }))
+      scope.defer(again, (c) => c.ws.terminate())
+      assert.is(await again.nextText(), hello, 'the header alone pins the upgrade')
+      assert.is(again.headers['x-sticky-route'], undefined, 'a pinned client gets no new pin')
+    }
+  }))
+
 test('should relay text and binary messages as they are, the subprotocol, and the fields a backend needs', () =>
   withScope(async (scope) => {
     const a = await startWsBackend('a')

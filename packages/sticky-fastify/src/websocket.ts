@@ -383,7 +383,10 @@ class Upgrade {
   #relayAnswer(response: IncomingMessage, peer: Peer, release: () => void): void {
     const status = response.statusCode ?? 502
     this.#status = status
-    const headers = this.#decision === undefined ? stripHopByHop(response.headers as HeaderMap) : appendPin(stripHopByHop(response.headers as HeaderMap), this.#decision, this.#ctx.balancer)
+    const headers =
+      this.#decision === undefined
+        ? stripHopByHop(response.headers as HeaderMap)
+        : appendPin(stripHopByHop(response.headers as HeaderMap), this.#decision, this.#ctx.balancer)
     let head = `HTTP/1.1 ${status} ${response.statusMessage ?? STATUS_CODES[status] ?? ''}\r\n`
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined) continue

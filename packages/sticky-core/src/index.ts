@@ -50,3 +50,4 @@ export {
 export { pathOf } from './exchange-event'
 export type { ExchangeError, ExchangeEvent } from './exchange-event'
 export { parseTokenKeys, type TokenKeysReading } from './token-keys'
+export { formatPeerLine, parsePeerLine } from './peer-line'

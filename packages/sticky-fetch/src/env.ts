@@ -1,4 +1,4 @@
-import { parseDuration, parseTokenKeys as readKeys, StickyConfigError } from 'sticky-core'
+import { parseDuration, parsePeerLine, parseTokenKeys as readKeys, StickyConfigError } from 'sticky-core'
 import type {
   BalancerBaseOptions,
   FailoverRule,
@@ -262,43 +262,11 @@ function peersFromEnv(value: unknown): PeerInput[] {
 }
 
 /**
- * One peer in nginx `server` syntax: the address, then `weight=`, `max_fails=`, `fail_timeout=`,
+ * One peer in nginx `server` syntax, read by sticky-core's `parsePeerLine` (the same grammar as the
+ * `sticky-proxy` config file's peer lines): the address, then `weight=`, `max_fails=`, `fail_timeout=`,
  * `route=`, `backup`, `down`, `drain` in any order. An address alone stays a string.
  */
 export function parsePeerEntry(entry: string): PeerInput {
-  const [address, ...params] = entry.trim().split(/\s+/)
-  if (address === undefined || address === '' || address.includes('=')) {
-    throw new StickyConfigError('STICKY_PEERS', entry, 'each peer starts with its address')
-  }
-  if (params.length === 0) return address
-  const peer: PeerOptions = { address }
-  const bad = (reason: string): StickyConfigError => new StickyConfigError('STICKY_PEERS', entry, reason)
-  for (const param of params) {
-    const eq = param.indexOf('=')
-    const key = eq === -1 ? param : param.slice(0, eq)
-    const value = eq === -1 ? undefined : param.slice(eq + 1)
-    if (value === undefined) {
-      if (key === 'backup') peer.backup = true
-      else if (key === 'down') peer.down = true
-      else if (key === 'drain') peer.drain = true
-      else throw bad(`unknown parameter ${JSON.stringify(param)}`)
-      continue
-    }
-    if (key === 'route') {
-      if (value === '') throw bad('route= needs a value')
-      peer.route = value
-    } else if (key === 'weight' || key === 'max_fails') {
-      const n = integer(value)
-      if (n === undefined) throw bad(`${key}= expects a non-negative integer`)
-      if (key === 'weight') peer.weight = n
-      else peer.maxFails = n
-    } else if (key === 'fail_timeout') {
-      const ms = wholeDuration(value)
-      if (ms === undefined) throw bad('fail_timeout= expects a duration such as 10s')
-      peer.failTimeout = ms
-    } else {
-      throw bad(`unknown parameter ${JSON.stringify(param)}`)
-    }
-  }
-  return peer
+  const peer = parsePeerLine(entry, 'STICKY_PEERS')
+  return Object.keys(peer).length === 1 ? peer.address : peer
 }

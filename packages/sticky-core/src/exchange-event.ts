@@ -47,6 +47,11 @@ export interface ExchangeEvent {
   readonly error: ExchangeError | undefined
   /** True for upgrades (WebSocket and other HTTP Upgrades). */
   readonly upgrade: boolean
+  /**
+   * The request's id when `proxy.requestId` is on (passed on from a trusted hop, or generated), as
+   * sent to the peer and to the client; `undefined` when request ids are off.
+   */
+  readonly requestId?: string | undefined
 }
 
 /**

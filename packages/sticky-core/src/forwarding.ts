@@ -11,34 +11,58 @@ import type { Peer } from './peers'
  * @packageDocumentation
  */
 
-/** Which `X-Forwarded-*` fields an adapter writes. */
+/** Which `X-Forwarded-*` fields (and the RFC 7239 `Forwarded` field) an adapter writes. */
 export interface ForwardedSelection {
-  /** Append the client's address to `X-Forwarded-For`. */
+  /** Write `X-Forwarded-For`: the client's address, after a trusted hop's chain. */
   readonly for: boolean
-  /** Set `X-Forwarded-Proto` to the scheme the client used. */
+  /** Write `X-Forwarded-Proto`: the scheme the client used (or a trusted hop's). */
   readonly proto: boolean
-  /** Set `X-Forwarded-Host` to the client's `Host`. */
+  /** Write `X-Forwarded-Host`: the client's `Host` (or a trusted hop's). */
   readonly host: boolean
+  /** Write RFC 7239 `Forwarded` (`for=`, `proto=`, `host=` of this hop), after a trusted hop's elements. Optional for hand-made selections. @default false */
+  readonly forwarded?: boolean | undefined
 }
+
+/** A header's field value(s) as received: one line, repeated lines, or absent. */
+export type FieldLines = string | readonly string[] | null | undefined
 
 /** What the adapter knows about the client's hop, for the `X-Forwarded-*` fields. */
 export interface ForwardedInput {
   /** The incoming `X-Forwarded-For` field value(s), as received; absent when none. */
-  readonly forwardedFor: string | readonly string[] | null | undefined
+  readonly forwardedFor: FieldLines
   /** The address of the client's connection; `undefined` when the runtime does not know it. */
   readonly client: string | undefined
   /** `http` or `https`: how the client reached this proxy. */
   readonly proto: string
   /** The `Host` (or HTTP/2 `:authority`) the client asked for. */
   readonly host: string | null | undefined
+  /**
+   * Whether the client's connection comes from a trusted proxy (`proxy.trustProxy`, through
+   * `parseTrustList`): then its `X-Forwarded-*` and `Forwarded` are kept and extended; otherwise
+   * they are replaced by what this hop saw. @default false
+   */
+  readonly trusted?: boolean | undefined
+  /** The incoming `X-Forwarded-Proto` value(s); read only from a trusted hop. */
+  readonly forwardedProto?: FieldLines
+  /** The incoming `X-Forwarded-Host` value(s); read only from a trusted hop. */
+  readonly forwardedHost?: FieldLines
+  /** The incoming RFC 7239 `Forwarded` value(s); kept only from a trusted hop. */
+  readonly forwarded?: FieldLines
 }
 
-/** The lower-case names of the fields {@link forwardedFields} writes for `select`: drop them from the client's request. */
+/**
+ * The lower-case names of the fields {@link forwardedFields} writes for `select`: drop them from the
+ * client's request, then add what `forwardedFields` returns. `forwarded` is among them whenever any
+ * field is selected, since an untrusted client's `Forwarded` must not reach the peer: a trusted hop's
+ * comes back through `forwardedFields`. With nothing selected (`xForwarded: false`) the client's
+ * fields pass untouched.
+ */
 export function forwardedNames(select: ForwardedSelection): string[] {
   const names: string[] = []
   if (select.for) names.push('x-forwarded-for')
   if (select.proto) names.push('x-forwarded-proto')
   if (select.host) names.push('x-forwarded-host')
+  if (names.length > 0 || select.forwarded === true) names.push('forwarded')
   return names
 }
 
@@ -56,35 +80,122 @@ export function forwardedNames(select: ForwardedSelection): string[] {
  * console.log(appendForwardedFor('', '10.0.0.9')) // 10.0.0.9
  * ```
  */
-export function appendForwardedFor(incoming: string | readonly string[] | null | undefined, client: string | undefined): string | undefined {
+export function appendForwardedFor(incoming: FieldLines, client: string | undefined): string | undefined {
   let chain = ''
   const add = (element: string): void => {
     const trimmed = element.trim()
     if (trimmed !== '') chain = chain === '' ? trimmed : `${chain}, ${trimmed}`
   }
-  if (typeof incoming === 'string') for (const element of incoming.split(',')) add(element)
-  else if (incoming !== null && incoming !== undefined) {
-    for (const line of incoming) for (const element of line.split(',')) add(element)
-  }
+  for (const line of linesOf(incoming)) for (const element of line.split(',')) add(element)
   if (client !== undefined) add(client)
   return chain === '' ? undefined : chain
 }
 
 /**
- * The `X-Forwarded-*` fields for the request to the peer, as a flat `[name, value, ...]` list:
- * `For` extends the incoming chain ({@link appendForwardedFor}); `Proto` and `Host` say how this
- * proxy was reached and replace whatever the client claimed (only this hop knows them). A field
- * with nothing to say is left out.
+ * The forwarding fields for the request to the peer, as a flat `[name, value, ...]` list.
+ *
+ * From a trusted hop (`input.trusted`): `X-Forwarded-For` extends the incoming chain
+ * ({@link appendForwardedFor}); `X-Forwarded-Proto` and `-Host` keep the first incoming value when it
+ * is a sane scheme or authority, else say how this proxy was reached; `Forwarded` keeps the
+ * incoming elements, followed by this hop's when `select.forwarded`.
+ *
+ * From anyone else every claim is replaced: `X-Forwarded-For` is the client's address alone,
+ * `Proto` and `Host` are this hop's, and `Forwarded` is this hop's element alone (or absent).
+ *
+ * A field with nothing to say is left out.
+ *
+ * @example
+ * ```ts
+ * import { forwardedFields } from 'sticky-core'
+ *
+ * const input = { forwardedFor: '203.0.113.7', forwardedProto: 'https', client: '10.0.0.2', proto: 'http', host: 'app.example' }
+ * const select = { for: true, proto: true, host: false, forwarded: true }
+ * console.log(forwardedFields({ ...input, trusted: true }, select).join(' | '))
+ * // X-Forwarded-For | 203.0.113.7, 10.0.0.2 | X-Forwarded-Proto | https | Forwarded | for=10.0.0.2;proto=http;host=app.example
+ * console.log(forwardedFields(input, select).join(' | '))
+ * // X-Forwarded-For | 10.0.0.2 | X-Forwarded-Proto | http | Forwarded | for=10.0.0.2;proto=http;host=app.example
+ * ```
  */
 export function forwardedFields(input: ForwardedInput, select: ForwardedSelection): string[] {
   const out: string[] = []
+  const trusted = input.trusted === true
+  const host = input.host !== null && input.host !== undefined && input.host !== '' ? input.host : undefined
   if (select.for) {
-    const chain = appendForwardedFor(input.forwardedFor, input.client)
+    const chain = appendForwardedFor(trusted ? input.forwardedFor : undefined, input.client)
     if (chain !== undefined) out.push('X-Forwarded-For', chain)
   }
-  if (select.proto) out.push('X-Forwarded-Proto', input.proto)
-  if (select.host && input.host !== null && input.host !== undefined && input.host !== '') out.push('X-Forwarded-Host', input.host)
+  if (select.proto) {
+    const claimed = trusted ? firstValue(input.forwardedProto) : undefined
+    out.push('X-Forwarded-Proto', claimed !== undefined && isScheme(claimed) ? claimed.toLowerCase() : input.proto)
+  }
+  if (select.host) {
+    const claimed = trusted ? firstValue(input.forwardedHost) : undefined
+    const value = claimed !== undefined && isAuthority(claimed) ? claimed : host
+    if (value !== undefined) out.push('X-Forwarded-Host', value)
+  }
+  if (select.for || select.proto || select.host || select.forwarded === true) {
+    let elements = ''
+    if (trusted) for (const line of linesOf(input.forwarded)) for (const element of line.split(',')) elements = joinElement(elements, element)
+    if (select.forwarded === true) elements = joinElement(elements, forwardedElement(input.client, input.proto, host))
+    if (elements !== '') out.push('Forwarded', elements)
+  }
   return out
+}
+
+/**
+ * This hop's RFC 7239 `Forwarded` element: `for=` the client's address (an IPv6 one bracketed and
+ * quoted, section 6; `unknown` when the runtime does not know it), `proto=`, and `host=` (quoted
+ * when it is not a token, as with a port).
+ */
+function forwardedElement(client: string | undefined, proto: string, host: string | undefined): string {
+  let element = `for=${client === undefined || client === '' ? 'unknown' : nodeName(client)};proto=${isScheme(proto) ? proto : quoted(proto)}`
+  if (host !== undefined) element += `;host=${isToken(host) ? host : quoted(host)}`
+  return element
+}
+
+function nodeName(address: string): string {
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address
+  if (bare.includes(':')) return quoted(`[${bare}]`)
+  return isToken(bare) ? bare : quoted(bare)
+}
+
+function quoted(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+}
+
+function joinElement(list: string, element: string): string {
+  const trimmed = element.trim()
+  if (trimmed === '') return list
+  return list === '' ? trimmed : `${list}, ${trimmed}`
+}
+
+function linesOf(value: FieldLines): readonly string[] {
+  if (value === null || value === undefined) return []
+  return typeof value === 'string' ? [value] : value
+}
+
+/** The first comma-separated element of the first line, trimmed; `undefined` when empty. */
+function firstValue(value: FieldLines): string | undefined {
+  const line = linesOf(value)[0]
+  if (line === undefined) return undefined
+  const comma = line.indexOf(',')
+  const first = (comma === -1 ? line : line.slice(0, comma)).trim()
+  return first === '' ? undefined : first
+}
+
+/** A URI scheme (RFC 3986 section 3.1), short enough to be one. */
+function isScheme(text: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]{0,31}$/.test(text)
+}
+
+/** `host[:port]` with a reg-name, an IPv4 or a bracketed IPv6 host (RFC 3986 section 3.2). */
+function isAuthority(text: string): boolean {
+  return text.length <= 255 && /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+;=%-]+)(:[0-9]{1,5})?$/.test(text)
+}
+
+/** `token` of RFC 9110 section 5.6.2. */
+function isToken(text: string): boolean {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(text)
 }
 
 /**

@@ -35,7 +35,10 @@ export type { ResolvedSharedProxyOptions, SharedProxyOptions, XForwardedOptions 
 export { attemptBudget, isIdempotent, judgeAttempt } from './attempt'
 export type { AttemptError, AttemptEvent, AttemptFacts, AttemptVerdict } from './attempt'
 export { appendForwardedFor, forwardedFields, forwardedNames, upstreamHost } from './forwarding'
-export type { ForwardedInput, ForwardedSelection } from './forwarding'
+export type { FieldLines, ForwardedInput, ForwardedSelection } from './forwarding'
+export { parseTrustList } from './trust'
+export type { TrustList } from './trust'
+export { isSaneRequestId, requestIdFor } from './request-id'
 export { contentLength, relayableField, relayableReason } from './relay'
 export {
   createTokenCodec,

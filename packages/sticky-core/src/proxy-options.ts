@@ -1,6 +1,9 @@
 import { durationIn, type Duration } from './duration'
 import { StickyConfigError } from './errors'
 import type { ForwardedSelection } from './forwarding'
+import { isHopByHopHeader } from './hop-by-hop'
+import { DEFAULT_REQUEST_ID_HEADER } from './request-id'
+import { parseTrustList, type TrustList } from './trust'
 
 /**
  * The `proxy` options every adapter shares: one object, one meaning and one set of defaults for
@@ -19,6 +22,12 @@ export interface XForwardedOptions {
   proto?: boolean | undefined
   /** Set `X-Forwarded-Host` to the `Host` the client asked for. @default true */
   host?: boolean | undefined
+  /**
+   * Write RFC 7239 `Forwarded` (`for=`, `proto=`, `host=` of this hop, after a trusted hop's elements).
+   * When off, an incoming `Forwarded` still passes from a trusted hop and is dropped from anyone else.
+   * @default false
+   */
+  forwarded?: boolean | undefined
 }
 
 /** The `proxy` options every sticky adapter accepts, with the same meaning and defaults in each. */
@@ -57,6 +66,24 @@ export interface SharedProxyOptions {
    * @default true
    */
   xForwarded?: boolean | XForwardedOptions | undefined
+  /**
+   * The proxies whose forwarding headers are believed: CIDRs (`'10.0.0.0/8'`, `'fd00::/8'`), bare
+   * addresses, `'loopback'` (127.0.0.0/8, ::1) and `'private'` (10/8, 172.16/12, 192.168/16,
+   * fc00::/7, 169.254/16, fe80::/10); a string is a comma-separated list. From a trusted address the
+   * incoming `X-Forwarded-For` is extended, and its `X-Forwarded-Proto`, `X-Forwarded-Host`,
+   * `Forwarded` and request id are kept (nginx `set_real_ip_from`); from anyone else they are replaced
+   * by what this hop saw (`X-Forwarded-For` is the client's address alone).
+   * @default nobody trusted
+   */
+  trustProxy?: readonly string[] | string | undefined
+  /**
+   * Request IDs: `true` for `X-Request-Id`, or another header name. Each request gets an id, passed
+   * on from a trusted hop when sane (visible ASCII, 1 to 200 characters), else a new random UUID; it
+   * is sent to the peer and added to the response to the client (replacing a peer's copy), and the
+   * `onResponse` event carries it (`requestId`).
+   * @default false (no request id)
+   */
+  requestId?: boolean | string | undefined
 }
 
 /** {@link SharedProxyOptions} validated, with every default applied. */
@@ -66,10 +93,20 @@ export interface ResolvedSharedProxyOptions {
   /** `undefined`: every other peer once, counted per request (`attemptBudget(undefined, peers)`). */
   readonly retries: number | undefined
   readonly xForwarded: ForwardedSelection
+  /** Which client addresses are trusted proxies. */
+  readonly trustProxy: TrustList
+  /** The request-id header's name (as given, e.g. `X-Request-Id`); `undefined`: no request ids. */
+  readonly requestId: string | undefined
 }
 
 /** The keys of {@link SharedProxyOptions}, in the order they are documented. */
-export const SHARED_PROXY_KEYS: readonly ['timeout', 'retries', 'xForwarded'] = Object.freeze(['timeout', 'retries', 'xForwarded'] as const)
+export const SHARED_PROXY_KEYS: readonly ['timeout', 'retries', 'xForwarded', 'trustProxy', 'requestId'] = Object.freeze([
+  'timeout',
+  'retries',
+  'xForwarded',
+  'trustProxy',
+  'requestId',
+] as const)
 
 /** nginx's default `proxy_read_timeout` (and connect and send timeouts), in milliseconds. */
 export const DEFAULT_PROXY_TIMEOUT = 60_000
@@ -77,9 +114,25 @@ export const DEFAULT_PROXY_TIMEOUT = 60_000
 /** The longest delay `setTimeout` keeps (2^31 - 1 ms); a longer one fires after 1 ms in Node and browsers. */
 export const MAX_PROXY_TIMEOUT = 2_147_483_647
 
-const XFORWARDED_KEYS: readonly string[] = ['for', 'proto', 'host']
-const ALL: ForwardedSelection = Object.freeze({ for: true, proto: true, host: true })
-const NONE: ForwardedSelection = Object.freeze({ for: false, proto: false, host: false })
+const XFORWARDED_KEYS: readonly string[] = ['for', 'proto', 'host', 'forwarded']
+const ALL: ForwardedSelection = Object.freeze({ for: true, proto: true, host: true, forwarded: false })
+const NONE: ForwardedSelection = Object.freeze({ for: false, proto: false, host: false, forwarded: false })
+const NOBODY: TrustList = parseTrustList(undefined)
+
+/** Fields a request id must not be carried in: they frame, route or authenticate the message, or are the forwarding fields. */
+const RESERVED_FIELDS: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'cookie',
+  'set-cookie',
+  'authorization',
+  'expect',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+])
 
 /**
  * Validates an adapter's `proxy` option and applies the shared defaults. Keys in `ownKeys` are the
@@ -101,7 +154,7 @@ const NONE: ForwardedSelection = Object.freeze({ for: false, proto: false, host:
  *   or `xForwarded`, or a `proxy` that is not an object
  */
 export function resolveSharedProxyOptions(options: unknown, ownKeys: readonly string[] = [], scope: string = 'proxy'): ResolvedSharedProxyOptions {
-  if (options === undefined) return { timeout: DEFAULT_PROXY_TIMEOUT, retries: undefined, xForwarded: ALL }
+  if (options === undefined) return { timeout: DEFAULT_PROXY_TIMEOUT, retries: undefined, xForwarded: ALL, trustProxy: NOBODY, requestId: undefined }
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new StickyConfigError(scope, options, 'expected an object of proxy options')
   }
@@ -115,7 +168,21 @@ export function resolveSharedProxyOptions(options: unknown, ownKeys: readonly st
     timeout: resolveTimeout(o.timeout, `${scope}.timeout`),
     retries: resolveRetries(o.retries, `${scope}.retries`),
     xForwarded: resolveXForwarded(o.xForwarded, `${scope}.xForwarded`),
+    trustProxy: o.trustProxy === undefined ? NOBODY : parseTrustList(o.trustProxy as string, `${scope}.trustProxy`),
+    requestId: resolveRequestId(o.requestId, `${scope}.requestId`),
   }
+}
+
+function resolveRequestId(value: unknown, option: string): string | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return DEFAULT_REQUEST_ID_HEADER
+  if (typeof value !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) {
+    throw new StickyConfigError(option, value, "expected a boolean or a header name ('X-Request-Id')")
+  }
+  if (value.startsWith(':') || isHopByHopHeader(value) || RESERVED_FIELDS.has(value.toLowerCase())) {
+    throw new StickyConfigError(option, value, 'this field routes, frames or authenticates the request: name another header')
+  }
+  return value
 }
 
 function resolveTimeout(value: unknown, option: string): number {
@@ -142,17 +209,17 @@ function resolveXForwarded(value: unknown, option: string): ForwardedSelection {
   if (value === undefined || value === true) return ALL
   if (value === false) return NONE
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new StickyConfigError(option, value, 'expected a boolean or { for, proto, host }')
+    throw new StickyConfigError(option, value, 'expected a boolean or { for, proto, host, forwarded }')
   }
   const o = value as Record<string, unknown>
   for (const key of Object.keys(o)) {
-    if (!XFORWARDED_KEYS.includes(key)) throw new StickyConfigError(`${option}.${key}`, o[key], 'unknown header: expected for, proto or host')
+    if (!XFORWARDED_KEYS.includes(key)) throw new StickyConfigError(`${option}.${key}`, o[key], 'unknown header: expected for, proto, host or forwarded')
   }
-  const pick = (key: 'for' | 'proto' | 'host'): boolean => {
+  const pick = (key: 'for' | 'proto' | 'host' | 'forwarded'): boolean => {
     const flag = o[key]
-    if (flag === undefined) return true
+    if (flag === undefined) return key !== 'forwarded'
     if (typeof flag !== 'boolean') throw new StickyConfigError(`${option}.${key}`, flag, 'expected a boolean')
     return flag
   }
-  return Object.freeze({ for: pick('for'), proto: pick('proto'), host: pick('host') })
+  return Object.freeze({ for: pick('for'), proto: pick('proto'), host: pick('host'), forwarded: pick('forwarded') })
 }

@@ -44,8 +44,8 @@ ForwardedFor.run()
 
 const Fields = suite('forwardedFields')
 
-Fields('should write For, Proto and Host as selected, replacing Proto and Host', () => {
-  const input = { forwardedFor: '1.2.3.4', client: '10.0.0.9', proto: 'https', host: 'app.example' }
+Fields("should write For, Proto and Host as selected, replacing an untrusted client's claims", () => {
+  const input = { forwardedFor: '1.2.3.4', client: '10.0.0.9', proto: 'https', host: 'app.example', trusted: true }
   assert.equal(forwardedFields(input, { for: true, proto: true, host: true }), [
     'X-Forwarded-For',
     '1.2.3.4, 10.0.0.9',
@@ -56,7 +56,109 @@ Fields('should write For, Proto and Host as selected, replacing Proto and Host',
   ])
   assert.equal(forwardedFields(input, { for: false, proto: true, host: false }), ['X-Forwarded-Proto', 'https'])
   assert.equal(forwardedFields({ ...input, host: '', forwardedFor: '', client: undefined }, { for: true, proto: false, host: true }), [])
-  assert.equal(forwardedNames({ for: true, proto: false, host: true }), ['x-forwarded-for', 'x-forwarded-host'])
+  assert.equal(forwardedNames({ for: true, proto: false, host: true }), ['x-forwarded-for', 'x-forwarded-host', 'forwarded'])
+  assert.equal(forwardedNames({ for: false, proto: false, host: false, forwarded: true }), ['forwarded'])
+  // Nothing selected: the client's fields pass untouched.
+  assert.equal(forwardedNames({ for: false, proto: false, host: false, forwarded: false }), [])
+})
+
+const select = { for: true, proto: true, host: true, forwarded: true }
+const claims = {
+  forwardedFor: ['203.0.113.7, 198.51.100.1', '192.0.2.4'],
+  forwardedProto: 'HTTPS, http',
+  forwardedHost: 'app.example:8443',
+  forwarded: 'for=203.0.113.7;proto=https, for="[2001:db8::1]"',
+  client: '10.0.0.2',
+  proto: 'http',
+  host: 'internal:8080',
+}
+
+Fields("should keep and extend a trusted hop's fields", () => {
+  assert.equal(forwardedFields({ ...claims, trusted: true }, select), [
+    'X-Forwarded-For',
+    '203.0.113.7, 198.51.100.1, 192.0.2.4, 10.0.0.2',
+    'X-Forwarded-Proto',
+    'https',
+    'X-Forwarded-Host',
+    'app.example:8443',
+    'Forwarded',
+    'for=203.0.113.7;proto=https, for="[2001:db8::1]", for=10.0.0.2;proto=http;host="internal:8080"',
+  ])
+  // Without our own element, a trusted hop's Forwarded still passes.
+  assert.equal(forwardedFields({ ...claims, trusted: true }, { ...select, forwarded: false }).slice(-2), [
+    'Forwarded',
+    'for=203.0.113.7;proto=https, for="[2001:db8::1]"',
+  ])
+})
+
+Fields('should replace every claim of an untrusted client with what this hop saw', () => {
+  for (const trusted of [false, undefined]) {
+    assert.equal(forwardedFields({ ...claims, trusted }, select), [
+      'X-Forwarded-For',
+      '10.0.0.2',
+      'X-Forwarded-Proto',
+      'http',
+      'X-Forwarded-Host',
+      'internal:8080',
+      'Forwarded',
+      'for=10.0.0.2;proto=http;host="internal:8080"',
+    ])
+    assert.equal(forwardedFields({ ...claims, trusted }, { ...select, forwarded: false }).includes('Forwarded'), false)
+  }
+})
+
+Fields("should ignore a trusted hop's Proto and Host that are not a scheme and an authority", () => {
+  for (const [proto, host] of [
+    ['', ''],
+    ['ht tp', 'a b'],
+    ['1http', 'evil.example/path'],
+    [' , https', ', app.example'],
+    ['https:', 'user@app.example'],
+  ] as const) {
+    const fields = forwardedFields({ ...claims, forwardedProto: proto, forwardedHost: host, trusted: true }, select)
+    assert.equal(fields.slice(2, 6), ['X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'internal:8080'], `${proto} ${host}`)
+  }
+})
+
+Fields('should write RFC 7239 node names: IPv6 bracketed and quoted, an unknown client as unknown', () => {
+  const only = { for: false, proto: false, host: false, forwarded: true }
+  const base = { forwardedFor: undefined, proto: 'https', host: 'app.example' }
+  assert.equal(forwardedFields({ ...base, client: '::1' }, only), ['Forwarded', 'for="[::1]";proto=https;host=app.example'])
+  assert.equal(forwardedFields({ ...base, client: '::ffff:10.0.0.1' }, only), ['Forwarded', 'for="[::ffff:10.0.0.1]";proto=https;host=app.example'])
+  assert.equal(forwardedFields({ ...base, client: undefined, host: undefined }, only), ['Forwarded', 'for=unknown;proto=https'])
+  assert.equal(forwardedFields({ ...base, client: '10.0.0.1', host: '[::1]:8080' }, only), ['Forwarded', 'for=10.0.0.1;proto=https;host="[::1]:8080"'])
+})
+
+Fields('property: an untrusted client cannot put any of its own text in the fields', () => {
+  const text = fc.string({ maxLength: 20 })
+  const lines = fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.constant(undefined))
+  fc.assert(
+    fc.property(lines, lines, lines, lines, fc.boolean(), (forwardedFor, forwardedProto, forwardedHost, forwarded, withForwarded) => {
+      const input = { forwardedFor, forwardedProto, forwardedHost, forwarded, client: '10.0.0.2', proto: 'https', host: 'app.example' }
+      assert.equal(forwardedFields(input, { ...select, forwarded: withForwarded }), [
+        'X-Forwarded-For',
+        '10.0.0.2',
+        'X-Forwarded-Proto',
+        'https',
+        'X-Forwarded-Host',
+        'app.example',
+        ...(withForwarded ? ['Forwarded', 'for=10.0.0.2;proto=https;host=app.example'] : []),
+      ])
+    }),
+    fcParams(),
+  )
+})
+
+Fields("property: a trusted hop's chain is kept in order and ends with the client", () => {
+  const address = fc.stringMatching(/^[0-9a-f.:]{1,8}$/)
+  fc.assert(
+    fc.property(fc.array(address, { maxLength: 4 }), address, (chain, client) => {
+      const fields = forwardedFields({ forwardedFor: chain.join(', '), client, proto: 'http', host: 'h', trusted: true }, select)
+      assert.is(fields[1], [...chain, client].join(', '))
+      assert.is(fields[7], `for=${client.includes(':') ? `"[${client}]"` : client};proto=http;host=h`)
+    }),
+    fcParams(),
+  )
 })
 Fields.run()
 

@@ -10,12 +10,18 @@ import { fcParams } from './_fc'
 
 const Shared = suite('resolveSharedProxyOptions')
 
-const ALL = { for: true, proto: true, host: true }
+const ALL = { for: true, proto: true, host: true, forwarded: false }
 
-Shared('should apply the one set of defaults: 60 s, every other peer once, every X-Forwarded-* field', () => {
-  for (const given of [undefined, {}, { timeout: undefined, retries: undefined, xForwarded: undefined }]) {
+/** The resolved options with the trust list replaced by its answers for a few addresses, for deep equality. */
+function plain(resolved: ReturnType<typeof resolveSharedProxyOptions>): object {
+  const probe = ['127.0.0.1', '10.0.0.1', '::1']
+  return { ...resolved, trustProxy: probe.filter((address) => resolved.trustProxy.trusts(address)) }
+}
+
+Shared('should apply the one set of defaults: 60 s, every other peer once, every X-Forwarded-* field, nobody trusted, no request id', () => {
+  for (const given of [undefined, {}, { timeout: undefined, retries: undefined, xForwarded: undefined, trustProxy: undefined, requestId: undefined }]) {
     const resolved = resolveSharedProxyOptions(given)
-    assert.equal(resolved, { timeout: 60_000, retries: undefined, xForwarded: ALL })
+    assert.equal(plain(resolved), { timeout: 60_000, retries: undefined, xForwarded: ALL, trustProxy: [], requestId: undefined })
   }
   assert.is(DEFAULT_PROXY_TIMEOUT, 60_000)
   // `undefined` retries is attemptBudget's default: every configured peer once.
@@ -31,17 +37,28 @@ const good: ReadonlyArray<{ name: string; given: object; expected: object }> = [
   { name: 'the longest timeout', given: { timeout: MAX_PROXY_TIMEOUT }, expected: { timeout: MAX_PROXY_TIMEOUT } },
   { name: 'no retries', given: { retries: 0 }, expected: { retries: 0 } },
   { name: 'two retries', given: { retries: 2 }, expected: { retries: 2 } },
-  { name: 'no X-Forwarded-* field', given: { xForwarded: false }, expected: { xForwarded: { for: false, proto: false, host: false } } },
-  { name: 'some X-Forwarded-* fields', given: { xForwarded: { host: false } }, expected: { xForwarded: { for: true, proto: true, host: false } } },
+  { name: 'no X-Forwarded-* field', given: { xForwarded: false }, expected: { xForwarded: { for: false, proto: false, host: false, forwarded: false } } },
+  {
+    name: 'some X-Forwarded-* fields',
+    given: { xForwarded: { host: false } },
+    expected: { xForwarded: { for: true, proto: true, host: false, forwarded: false } },
+  },
   {
     name: 'every field named',
-    given: { xForwarded: { for: false, proto: true, host: true } },
-    expected: { xForwarded: { for: false, proto: true, host: true } },
+    given: { xForwarded: { for: false, proto: true, host: true, forwarded: true } },
+    expected: { xForwarded: { for: false, proto: true, host: true, forwarded: true } },
   },
+  { name: 'RFC 7239 Forwarded beside the others', given: { xForwarded: { forwarded: true } }, expected: { xForwarded: { ...ALL, forwarded: true } } },
+  { name: 'a trusted loopback', given: { trustProxy: 'loopback' }, expected: { trustProxy: ['127.0.0.1', '::1'] } },
+  { name: 'a trusted list', given: { trustProxy: ['10.0.0.0/8', '::1'] }, expected: { trustProxy: ['10.0.0.1', '::1'] } },
+  { name: 'an empty trust list', given: { trustProxy: [] }, expected: { trustProxy: [] } },
+  { name: 'request ids', given: { requestId: true }, expected: { requestId: 'X-Request-Id' } },
+  { name: 'request ids off', given: { requestId: false }, expected: { requestId: undefined } },
+  { name: 'request ids in another header', given: { requestId: 'X-Correlation-ID' }, expected: { requestId: 'X-Correlation-ID' } },
 ]
 for (const c of good) {
   Shared(`should accept ${c.name}`, () => {
-    assert.equal(resolveSharedProxyOptions(c.given), { ...resolveSharedProxyOptions(undefined), ...c.expected })
+    assert.equal(plain(resolveSharedProxyOptions(c.given)), { ...plain(resolveSharedProxyOptions(undefined)), ...c.expected })
   })
 }
 
@@ -65,6 +82,16 @@ const bad: ReadonlyArray<{ name: string; given: unknown; option: string; value: 
   { name: 'xForwarded as text', given: { xForwarded: 'yes' }, option: 'proxy.xForwarded', value: 'yes' },
   { name: 'an unknown X-Forwarded field', given: { xForwarded: { port: true } }, option: 'proxy.xForwarded.port', value: true },
   { name: 'a non-boolean X-Forwarded field', given: { xForwarded: { for: 1 } }, option: 'proxy.xForwarded.for', value: 1 },
+  { name: 'a non-boolean Forwarded switch', given: { xForwarded: { forwarded: 'yes' } }, option: 'proxy.xForwarded.forwarded', value: 'yes' },
+  { name: 'a trust list that is no list', given: { trustProxy: true }, option: 'proxy.trustProxy', value: true },
+  { name: 'a trusted name that is no network', given: { trustProxy: 'everyone' }, option: 'proxy.trustProxy', value: 'everyone' },
+  { name: 'a trusted element that is no text', given: { trustProxy: ['loopback', 1] }, option: 'proxy.trustProxy[1]', value: 1 },
+  { name: 'a request id header that is no token', given: { requestId: 'X Request' }, option: 'proxy.requestId', value: 'X Request' },
+  { name: 'an empty request id header', given: { requestId: '' }, option: 'proxy.requestId', value: '' },
+  { name: 'a request id in Host', given: { requestId: 'Host' }, option: 'proxy.requestId', value: 'Host' },
+  { name: 'a request id in a hop-by-hop field', given: { requestId: 'Connection' }, option: 'proxy.requestId', value: 'Connection' },
+  { name: 'a request id in Cookie', given: { requestId: 'cookie' }, option: 'proxy.requestId', value: 'cookie' },
+  { name: 'a request id as a number', given: { requestId: 1 }, option: 'proxy.requestId', value: 1 },
 ]
 for (const c of bad) {
   Shared(`should refuse ${c.name}, naming ${c.option} and the value`, () => {
@@ -75,7 +102,13 @@ for (const c of bad) {
 
 Shared("should leave the adapter's own keys to the adapter", () => {
   const agent = (): undefined => undefined
-  assert.equal(resolveSharedProxyOptions({ agent, retries: 1 }, ['agent']), { timeout: 60_000, retries: 1, xForwarded: ALL })
+  assert.equal(plain(resolveSharedProxyOptions({ agent, retries: 1 }, ['agent'])), {
+    timeout: 60_000,
+    retries: 1,
+    xForwarded: ALL,
+    trustProxy: [],
+    requestId: undefined,
+  })
   expectConfigError(() => resolveSharedProxyOptions({ agent }, ['fetch'], 'options.proxy'), 'options.proxy.agent')
 })
 

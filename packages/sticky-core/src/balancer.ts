@@ -4,7 +4,7 @@ import { computeCookieValues } from './cookie-value'
 import { StickyConfigError } from './errors'
 import type { Duration } from './duration'
 import type { HmacAlgorithm } from './hash'
-import { createHealthState, isHealthy, noteFailure, noteSelected, noteSuccess, type HealthState } from './health'
+import { createHealthState, isHealthy, noteFailure, noteSelected, noteSuccess, type CheckedState, type HealthState } from './health'
 import { HTTP_DATE_MAX } from './http-date'
 import { resolveOptions, type ResolvedOptions } from './options'
 import { parsePeers, type ParsedPeer, type Peer, type PeerInput } from './peers'
@@ -60,8 +60,11 @@ export interface HmacOptions {
  *   returns to its peer once that peer is usable again (Cloudflare's `temporary` session affinity failover).
  * - `'strict'`: no peer: `status` 502, or `strictStatus` (nginx-sticky-module-ng's `no_fallback`).
  * - `'persist'`: passive health does not move pinned clients: they keep going to their peer while its
- *   reported failures mark it unusable for new clients; only `down` (or an excluded peer on a retry)
- *   moves them, as with `'repin'` (HAProxy's `option persist`).
+ *   reported failures mark it unusable for new clients; only `down`, a failed active health check
+ *   ({@link Balancer.setChecked}) or an excluded peer on a retry moves them, as with `'repin'`
+ *   (HAProxy's `option persist`, which also gives way when the server's checks fail).
+ *
+ * A peer that active health checks marked down is unusable as a `down` peer is, under every rule.
  */
 export type FailoverRule = 'repin' | 'temporary' | 'strict' | 'persist'
 
@@ -241,6 +244,22 @@ export interface DecideOptions {
   header?: string | null | undefined
 }
 
+/**
+ * One peer's health as the balancer sees it now ({@link Balancer.health}), for metrics gauges and status
+ * pages. Frozen.
+ */
+export interface PeerHealth {
+  /**
+   * Whether the peer takes requests now: not `down`, not marked down by active checks, and not failed by
+   * passive health (see {@link createBalancer}). A `drain` peer is usable: it serves its pinned clients.
+   */
+  readonly usable: boolean
+  /** What active health checks last said: `'unchecked'` until {@link Balancer.setChecked} was called. */
+  readonly checked: CheckedState
+  /** Passive failures counted since the last reset (nginx's `fails`). */
+  readonly fails: number
+}
+
 /** A sticky balancer: see {@link createBalancer}. */
 export interface Balancer {
   /**
@@ -252,9 +271,25 @@ export interface Balancer {
   /**
    * Passive health (nginx `max_fails`/`fail_timeout`): `ok = false` counts one failure at `now()` and
    * lowers the peer's round robin weight; `ok = true` forgets the failures if the peer had been handed
-   * out after its failure window (see `noteSuccess`). A null or unknown peer is ignored.
+   * out after its failure window (see `noteSuccess`). A null or unknown peer is ignored. The peer may
+   * be named by its route key (`peer.id`), as when another process reports it.
    */
-  report(peer: Peer | null, ok: boolean): void
+  report(peer: Peer | string | null, ok: boolean): void
+  /**
+   * Active health: what a health check concluded about a peer (named by the object or its route key),
+   * after its own rises and falls. `up = false` makes the peer unusable as `down` does, until
+   * `setChecked(peer, true)`: no new clients, and its pinned clients follow the `failover` rule, even
+   * under `'persist'` and even when it is the only peer (then requests get 502). A pure state change:
+   * other peers, the round robin and passive failures are untouched (a check neither counts nor
+   * clears failures). An unknown peer is ignored.
+   *
+   * @returns whether the peer's check state changed
+   */
+  setChecked(peer: Peer | string, up: boolean): boolean
+  /** Whether the peer takes requests now ({@link PeerHealth.usable}); false for an unknown peer. Allocation-free. */
+  isUsable(peer: Peer | string): boolean
+  /** The peer's health now, or undefined for a peer that is not ours. */
+  health(peer: Peer | string): PeerHealth | undefined
   /**
    * The value that pins to this peer; with `token`, a token issued at `now()` (a fresh pin).
    * @throws StickyConfigError when the peer is not one of ours.
@@ -266,8 +301,8 @@ export interface Balancer {
   readonly header?: string | undefined
   /**
    * Replaces the peer list, validated as in {@link createBalancer} (on error nothing changes). Peers with
-   * the same route key keep their failure state, and their cookie values unless those depend on the
-   * position (`index`). The round robin starts over, as after an nginx reload.
+   * the same route key keep their failure state and active check state, and their cookie values unless
+   * those depend on the position (`index`). The round robin starts over, as after an nginx reload.
    */
   setPeers(peers: readonly PeerInput[]): void
 }
@@ -352,9 +387,10 @@ const REFUSED_503: UnavailableDecision = Object.freeze({ peer: null, setCookie: 
  * lookup, and a hit allocates at most its decision. With `token`, a hit on a token that needs no
  * re-issue costs a cache lookup more and allocates nothing.
  *
- * A peer is usable when it is not `down`, not excluded for the request, and not failed: it has fewer
- * than `maxFails` failures, or `failTimeout` passed since the last one (then one request probes it;
- * see `noteSelected`). As in nginx, failures are ignored when the list is a single peer without backups.
+ * A peer is usable when it is not `down`, not marked down by active health checks (`setChecked`), not
+ * excluded for the request, and not failed: it has fewer than `maxFails` failures, or `failTimeout`
+ * passed since the last one (then one request probes it; see `noteSelected`). As in nginx, passive
+ * failures are ignored when the list is a single peer without backups (a failed check is not).
  * A `drain` peer only takes clients pinned to it. Backups take new clients only when no primary is
  * usable; a cookie naming a backup is honoured. What a client pinned to an unusable peer gets is the
  * `failover` rule.
@@ -424,7 +460,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
     const slot = foundSlot!
     foundSlot = undefined
     const { peer } = slot
-    if (!peer.down && !isExcluded(peer, exclude)) {
+    if (!peer.down && slot.health.active !== 'down' && !isExcluded(peer, exclude)) {
       const healthy = set.single || isHealthy(slot.health, peer, now)
       if (healthy || failover === 'persist') {
         noteSelected(slot.health, peer, now)
@@ -461,9 +497,8 @@ export function createBalancer(options: BalancerOptions): Balancer {
     return plain
   }
 
-  function report(peer: Peer | null, ok: boolean): void {
-    if (peer === null || typeof peer !== 'object') return
-    const slot = set.byId.get(peer.id)
+  function report(peer: Peer | string | null, ok: boolean): void {
+    const slot = slotOf(set, peer)
     if (slot === undefined) return
     if (ok) {
       noteSuccess(slot.health)
@@ -471,6 +506,25 @@ export function createBalancer(options: BalancerOptions): Balancer {
       noteFailure(slot.health, clock())
       noteWeightFailure(slot, slot.peer.maxFails)
     }
+  }
+
+  function setChecked(peer: Peer | string, up: boolean): boolean {
+    const slot = slotOf(set, peer)
+    const state: CheckedState = up ? 'up' : 'down'
+    if (slot === undefined || slot.health.active === state) return false
+    slot.health.active = state
+    return true
+  }
+
+  function isUsable(peer: Peer | string): boolean {
+    const slot = slotOf(set, peer)
+    return slot !== undefined && usable(set, slot, clock())
+  }
+
+  function health(peer: Peer | string): PeerHealth | undefined {
+    const slot = slotOf(set, peer)
+    if (slot === undefined) return undefined
+    return Object.freeze({ usable: usable(set, slot, clock()), checked: slot.health.active, fails: slot.health.fails })
   }
 
   function cookieValue(peer: Peer): string {
@@ -486,6 +540,9 @@ export function createBalancer(options: BalancerOptions): Balancer {
   return Object.freeze({
     decide,
     report,
+    setChecked,
+    isUsable,
+    health,
     cookieValue,
     get peers(): readonly Peer[] {
       return set.peers
@@ -511,6 +568,19 @@ function carriedValue(raw: unknown): string | undefined {
   return value.length === 0 ? undefined : value
 }
 
+/** The slot of a peer given as an object or a route key; undefined for anything else. */
+function slotOf(set: PeerSet, peer: unknown): Slot | undefined {
+  if (typeof peer === 'string') return set.byId.get(peer)
+  if (typeof peer !== 'object' || peer === null) return undefined
+  const id = (peer as { id?: unknown }).id
+  return typeof id === 'string' ? set.byId.get(id) : undefined
+}
+
+/** Whether a pinned client may be sent to the peer: {@link PeerHealth.usable}. */
+function usable(set: PeerSet, slot: Slot, now: number): boolean {
+  return !slot.peer.down && slot.health.active !== 'down' && (set.single || isHealthy(slot.health, slot.peer, now))
+}
+
 function pick(set: PeerSet, now: number, exclude: DecideOptions['exclude']): Slot | undefined {
   const context: PickContext = { now, exclude, single: set.single }
   return pickSmoothWeighted(set.primaries, takesNewClients, context) ?? pickSmoothWeighted(set.backups, takesNewClients, context)
@@ -525,7 +595,13 @@ function assign(set: PeerSet, setup: Setup, outcome: 'new' | 'invalid' | 'repinn
 
 function takesNewClients(slot: Slot, context: PickContext): boolean {
   const { peer } = slot
-  return !peer.down && !peer.drain && (context.single || isHealthy(slot.health, peer, context.now)) && !isExcluded(peer, context.exclude)
+  return (
+    !peer.down &&
+    !peer.drain &&
+    slot.health.active !== 'down' &&
+    (context.single || isHealthy(slot.health, peer, context.now)) &&
+    !isExcluded(peer, context.exclude)
+  )
 }
 
 function isExcluded(peer: Peer, exclude: DecideOptions['exclude']): boolean {

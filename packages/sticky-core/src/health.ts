@@ -10,7 +10,15 @@ export interface HealthState {
   accessed: number
   /** When the last failure happened, or when a peer was last handed out after a quiet `failTimeout`. */
   checked: number
+  /**
+   * What active health checks last said (`Balancer.setChecked`): `'unchecked'` until they said
+   * anything. Kept apart from the passive counts: a check neither adds nor clears failures.
+   */
+  active: CheckedState
 }
+
+/** A peer's active health check state: `'unchecked'` (no check result yet, usable), `'up'`, or `'down'`. */
+export type CheckedState = 'unchecked' | 'up' | 'down'
 
 /** The two per-peer parameters that drive {@link HealthState} (nginx `max_fails=` and `fail_timeout=`). */
 export interface HealthPolicy {
@@ -22,7 +30,7 @@ export interface HealthPolicy {
 
 /** A peer that never failed. */
 export function createHealthState(): HealthState {
-  return { fails: 0, accessed: Number.NEGATIVE_INFINITY, checked: Number.NEGATIVE_INFINITY }
+  return { fails: 0, accessed: Number.NEGATIVE_INFINITY, checked: Number.NEGATIVE_INFINITY, active: 'unchecked' }
 }
 
 /**

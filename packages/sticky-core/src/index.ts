@@ -23,6 +23,7 @@ export type {
   HmacCookieOptions,
   HmacOptions,
   Outcome,
+  PeerHealth,
   PinnedDecision,
   RoutedDecision,
   StickyCookieOptions,
@@ -54,3 +55,6 @@ export { pathOf } from './exchange-event'
 export type { ExchangeError, ExchangeEvent } from './exchange-event'
 export { parseTokenKeys, type TokenKeysReading } from './token-keys'
 export { formatPeerLine, parsePeerLine } from './peer-line'
+export { expectsStatus, observeCheck, resolveHealthCheck } from './health-check'
+export type { CheckObservation, CheckTally, HealthCheckOptions, ResolvedHealthCheck } from './health-check'
+export type { CheckedState } from './health'

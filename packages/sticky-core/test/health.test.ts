@@ -210,7 +210,7 @@ Failure('should count failures and stamp both times', () => {
   const state = createHealthState()
   noteFailure(state, 5)
   noteFailure(state, 7)
-  assert.equal(state, { fails: 2, accessed: 7, checked: 7 })
+  assert.equal(state, { fails: 2, accessed: 7, checked: 7, active: 'unchecked' })
 })
 Failure.run()
 

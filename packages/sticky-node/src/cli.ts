@@ -1,21 +1,16 @@
 #!/usr/bin/env node
-// The `sticky-proxy` command: parses the command line, then runs the proxy or the demo.
-// Exit codes: 0 done, 1 runtime failure, 2 bad command line or configuration.
+// The `sticky-proxy` command: parses the command line, then runs the proxy (one process, or a cluster
+// primary and its workers) or the demo.
+// Exit codes: 0 done, 1 runtime failure (or a shutdown whose grace ran out), 2 bad command line or configuration.
+import { availableParallelism } from 'node:os'
 import { readFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { StickyConfigError } from 'sticky-core'
 import { version } from '../package.json'
-import { formatAccessLog } from './access-log'
-import { CliUsageError, USAGE, balancerOptionsFrom, flagForOption, parseCommandLine, readHmacKey, readTokenKeys, type ServeConfig } from './args'
+import { CliUsageError, USAGE, parseCommandLine } from './args'
+import { isWorker, runPrimary, runWorker } from './cluster'
 import { runDemo } from './demo'
-import { createStickyProxy, type StickyProxy } from './proxy'
-
-/** How long a shutdown waits for requests in flight before it cuts them. */
-const SHUTDOWN_GRACE_MS = 10_000
-
-const EXIT_FAILURE = 1
-const EXIT_USAGE = 2
+import { EXIT_FAILURE, EXIT_USAGE, type RunnerIo, startRunner, usageMessage } from './serve'
+import { loadServePlan, type ServePlan } from './serve-plan'
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`)
@@ -24,6 +19,15 @@ function out(line: string): void {
 function fail(code: number, message: string): never {
   process.stderr.write(`sticky-proxy: ${message}\n`)
   process.exit(code)
+}
+
+const io: RunnerIo = {
+  env: process.env,
+  readFile: (path) => readFileSync(path),
+  cpus: () => availableParallelism(),
+  out,
+  err: (line) => process.stderr.write(`${line}\n`),
+  exit: (code) => process.exit(code),
 }
 
 function main(argv: readonly string[]): void {
@@ -50,101 +54,33 @@ function main(argv: readonly string[]): void {
       )
       return
     case 'serve':
-      serve(command.config)
+      serve(argv, loadPlan(argv))
   }
 }
 
-function createProxy(config: ServeConfig): StickyProxy {
-  let hmacKey: string | Uint8Array | undefined
-  let tokenKeys: ReturnType<typeof readTokenKeys> | undefined
+function loadPlan(argv: readonly string[]): ServePlan {
   try {
-    const reader = { env: process.env, readFile: (path: string) => readFileSync(path) }
-    hmacKey = config.hmac === undefined ? undefined : readHmacKey(config.hmac.key, reader)
-    tokenKeys = config.token === undefined ? undefined : readTokenKeys(config.token.keys, reader)
+    return loadServePlan(argv, io)
   } catch (error) {
     if (error instanceof CliUsageError) fail(EXIT_USAGE, error.message)
-    throw error
-  }
-  try {
-    return createStickyProxy({
-      ...balancerOptionsFrom(config, hmacKey, tokenKeys),
-      proxy: {
-        ...(config.timeout === undefined ? {} : { timeout: config.timeout }),
-        ...(config.retries === undefined ? {} : { retries: config.retries }),
-      },
-      ...(config.quiet ? {} : { onResponse: (event) => out(formatAccessLog(event, new Date())) }),
-    })
-  } catch (error) {
-    if (error instanceof StickyConfigError) {
-      const flag = flagForOption(error.option)
-      const message = error.message.replace(/^sticky: /, '')
-      fail(EXIT_USAGE, flag === undefined ? message : `${flag}: ${message}`)
-    }
+    if (error instanceof StickyConfigError) fail(EXIT_USAGE, usageMessage(error))
     throw error
   }
 }
 
-function serve(config: ServeConfig): void {
-  const proxy = createProxy(config)
-  let inFlight = 0
-  let stopping = false
-  let graceTimer: NodeJS.Timeout | undefined
-
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    inFlight += 1
-    res.once('close', () => {
-      inFlight -= 1
-      if (stopping && inFlight === 0) finish()
-    })
-    // A request that arrives on a kept-alive connection during shutdown is served, then its connection
-    // closed. Not through a header: a header set here would make node:http keep one value per name of
-    // the peer's (one Set-Cookie of several).
-    if (stopping) res.shouldKeepAlive = false
-    proxy(req, res)
-  })
-  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => proxy.upgrade(req, socket, head))
-
-  function finish(): void {
-    if (graceTimer !== undefined) clearTimeout(graceTimer)
-    const cut = inFlight
-    server.closeAllConnections()
-    proxy.close()
-    if (cut > 0) process.stderr.write(`sticky-proxy: grace period over, ${cut} request(s) cut\n`)
-    process.exit(0)
+function serve(argv: readonly string[], plan: ServePlan): void {
+  if (isWorker()) {
+    runWorker(argv, plan, io)
+    return
   }
-
-  function stop(signal: NodeJS.Signals): void {
-    if (stopping) {
-      // A second signal means "now": the operator does not want to wait for the grace period.
-      server.closeAllConnections()
-      proxy.close()
-      process.exit(signal === 'SIGINT' ? 130 : 143)
-    }
-    stopping = true
-    // Closed before the notice is written, so that whoever reads the notice finds the port closed.
-    server.close()
-    server.closeIdleConnections()
-    process.stderr.write(`sticky-proxy: ${signal}: no new connections; waiting for ${inFlight} request(s) in flight\n`)
-    if (inFlight === 0) {
-      finish()
-      return
-    }
-    graceTimer = setTimeout(finish, SHUTDOWN_GRACE_MS)
+  if (plan.workers > 1) {
+    runPrimary(argv, plan, io)
+    return
   }
-
-  server.once('error', (error: NodeJS.ErrnoException) => {
-    proxy.close()
-    const where = `${config.listen.host}:${config.listen.port}`
-    fail(EXIT_FAILURE, `cannot listen on ${where}: ${error.code ?? error.message}`)
-  })
-  server.listen(config.listen.port, config.listen.host, () => {
-    const address = server.address() as AddressInfo
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-    const upstreams = proxy.balancer.peers.map((peer) => peer.id).join(', ')
-    out(`sticky-proxy listening on http://${host}:${address.port} (upstreams: ${upstreams})`)
-  })
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+  const runner = startRunner(argv, plan, io)
+  process.on('SIGTERM', () => runner.stop('SIGTERM', false))
+  process.on('SIGINT', () => runner.stop('SIGINT', false))
+  process.on('SIGHUP', () => runner.reload())
 }
 
 main(process.argv.slice(2))

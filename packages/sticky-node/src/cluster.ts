@@ -1,0 +1,152 @@
+// `--workers N`: a primary process that forks N workers sharing one listener (node:cluster), relays
+// what one worker learns about peer health to all others, handles the signals once for all of them,
+// and serves the metrics of all of them.
+import cluster, { type Worker } from 'node:cluster'
+import type { AddressInfo } from 'node:net'
+import { StickyConfigError } from 'sticky-core'
+import { CliUsageError } from './args'
+import { clusterCollector, serveMetrics } from './metrics'
+import { restartNeededFor } from './reload'
+import { EXIT_FAILURE, type RunnerIo, startRunner, usageMessage } from './serve'
+import { loadServePlan, type ServePlan } from './serve-plan'
+
+/** What the primary and its workers tell each other (over the cluster IPC channel). */
+export type ClusterMessage =
+  | { readonly sticky: 'ready'; readonly notice: string }
+  | { readonly sticky: 'blame'; readonly route: string; readonly peer: string }
+  | { readonly sticky: 'reload' }
+  | { readonly sticky: 'stop'; readonly signal: string; readonly now: boolean }
+
+function isClusterMessage(message: unknown): message is ClusterMessage {
+  return typeof message === 'object' && message !== null && typeof (message as { sticky?: unknown }).sticky === 'string'
+}
+
+/** True in a process that `runPrimary` forked. */
+export function isWorker(): boolean {
+  return cluster.isWorker
+}
+
+/**
+ * The primary: forks `plan.workers` workers (each runs the same command line), prints one start-up
+ * line once all of them listen, relays every blame to the other workers within one IPC hop, and
+ * turns SIGHUP, SIGTERM and SIGINT into one message to each worker. A worker that dies is replaced
+ * (not during shutdown). Exits with the highest worker exit code once all have exited.
+ */
+export function runPrimary(argv: readonly string[], initial: ServePlan, io: RunnerIo): void {
+  let plan = initial
+  let stopping = false
+  let announced = false
+  let exitCode = 0
+  const ready = new Set<number>()
+
+  const fork = (): Worker => {
+    const worker = cluster.fork()
+    worker.on('message', (message: unknown) => {
+      if (!isClusterMessage(message)) return
+      if (message.sticky === 'ready') {
+        ready.add(worker.id)
+        if (!announced && ready.size >= plan.workers) {
+          announced = true
+          io.out(`${message.notice} [${plan.workers} workers]`)
+        }
+      } else if (message.sticky === 'blame') {
+        for (const other of Object.values(cluster.workers ?? {})) {
+          if (other !== undefined && other.id !== worker.id && other.isConnected()) other.send(message)
+        }
+      }
+    })
+    return worker
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    ready.delete(worker.id)
+    if (stopping) {
+      exitCode = Math.max(exitCode, code ?? (signal === null ? 0 : EXIT_FAILURE))
+      if (Object.keys(cluster.workers ?? {}).length === 0) io.exit(exitCode)
+      return
+    }
+    io.err(`sticky-proxy: worker ${worker.process.pid ?? '?'} exited (${signal ?? `code ${code}`}); starting another`)
+    fork()
+  })
+
+  for (let i = 0; i < plan.workers; i += 1) fork()
+
+  const metricsAddress = plan.metrics
+  const metricsServer = metricsAddress === undefined ? undefined : serveMetrics(clusterCollector())
+  if (metricsServer !== undefined && metricsAddress !== undefined) {
+    metricsServer.once('error', (error: NodeJS.ErrnoException) => {
+      io.err(`sticky-proxy: --metrics: cannot listen on ${metricsAddress.host}:${metricsAddress.port}: ${error.code ?? error.message}`)
+      stop('SIGTERM', true)
+    })
+    metricsServer.listen(metricsAddress.port, metricsAddress.host, () => {
+      const bound = metricsServer.address() as AddressInfo
+      io.out(`sticky-proxy metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics`)
+    })
+  }
+
+  const broadcast = (message: ClusterMessage): void => {
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker?.isConnected()) worker.send(message)
+  }
+
+  function stop(signal: string, now: boolean): void {
+    const forced = now || stopping
+    stopping = true
+    metricsServer?.close()
+    metricsServer?.closeAllConnections()
+    broadcast({ sticky: 'stop', signal, now: forced })
+    if (Object.keys(cluster.workers ?? {}).length === 0) io.exit(exitCode)
+  }
+
+  function reload(): void {
+    // Checked once here, so that an invalid file or a change that needs a restart is logged once; the
+    // workers then each re-read the file and apply it.
+    if (plan.configFile === undefined) {
+      io.err('sticky-proxy: SIGHUP: no --config file to re-read; nothing changed')
+      return
+    }
+    let next: ServePlan
+    try {
+      next = loadServePlan(argv, io)
+    } catch (error) {
+      if (error instanceof CliUsageError || error instanceof StickyConfigError) {
+        io.err(`sticky-proxy: SIGHUP: ${error instanceof StickyConfigError ? usageMessage(error) : error.message}; keeping the running configuration`)
+        return
+      }
+      throw error
+    }
+    const fixed = restartNeededFor(plan, next)
+    if (fixed !== undefined) {
+      io.err(`sticky-proxy: SIGHUP: ${plan.configFile}: ${fixed}: changed, which needs a restart; keeping the running configuration`)
+      return
+    }
+    plan = next
+    broadcast({ sticky: 'reload' })
+  }
+
+  process.on('SIGTERM', () => stop('SIGTERM', false))
+  process.on('SIGINT', () => stop('SIGINT', false))
+  process.on('SIGHUP', reload)
+}
+
+/**
+ * A worker: serves as the single process does, but takes its signals from the primary (a signal sent
+ * to the whole process group reaches every worker too; handled there, it would count twice), shares
+ * its blames, and stops when the primary is gone.
+ */
+export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo): void {
+  const send = (message: ClusterMessage): void => {
+    if (process.connected) process.send?.(message)
+  }
+  const runner = startRunner(argv, plan, io, {
+    blamed: (route, peer) => send({ sticky: 'blame', route, peer }),
+    listening: (notice) => send({ sticky: 'ready', notice }),
+  })
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => {})
+  process.on('message', (message: unknown) => {
+    if (!isClusterMessage(message)) return
+    if (message.sticky === 'blame') runner.applyBlame(message.route, message.peer)
+    else if (message.sticky === 'reload') runner.reload()
+    else if (message.sticky === 'stop') runner.stop(message.signal, message.now)
+  })
+  process.on('disconnect', () => runner.stop('SIGTERM', false))
+}

@@ -1,0 +1,159 @@
+import { createServer, type Server } from 'node:http'
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { ExchangeEvent } from 'sticky-core'
+
+/** What the metrics need of one upstream attempt (the library's `onAttempt` event). */
+export interface AttemptFacts {
+  readonly peer: { readonly id: string }
+  /** sticky-core's `AttemptEvent`: `peer-answered`, `connect-failed`, ... */
+  readonly kind: string
+  /** True when the attempt was a retry (on another peer, or a resend on the same). */
+  readonly retry: boolean
+  /** True when the attempt counted a failure against the peer. */
+  readonly blame: boolean
+  /** Attempt start to response head or failure. */
+  readonly durationMs: number
+}
+
+/**
+ * The Prometheus metrics of `sticky-proxy --metrics`, fed only by the library's hooks (`onResponse`,
+ * `onAttempt`, `onHealthChange`): the same events a library user gets. Every series has a `route`
+ * label, the path prefix of the upstream group.
+ */
+export interface ProxyMetrics {
+  readonly registry: Registry
+  /** A request reached the runner (in flight until {@link ProxyMetrics.requestEnded}). */
+  requestStarted(): void
+  requestEnded(): void
+  response(route: string, event: ExchangeEvent): void
+  attempt(route: string, attempt: AttemptFacts): void
+  /** A peer's usability as the balancer sees it (health checks and passive health). */
+  usable(route: string, peer: string, usable: boolean): void
+  /** Peers removed by a reload: their per-peer gauges go. */
+  forgetPeer(route: string, peer: string): void
+}
+
+/** `2xx`, `4xx`, ... (`1xx` for a completed upgrade). */
+export function statusClass(status: number): string {
+  return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : 'other'
+}
+
+/** Creates the metrics in a registry of their own, with the default process metrics beside them. */
+export function createProxyMetrics(): ProxyMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  const requests = new Counter({
+    name: 'sticky_requests_total',
+    help: 'Requests (and upgrades) completed, by route, peer, balancer outcome and status class.',
+    labelNames: ['route', 'peer', 'outcome', 'status_class'] as const,
+    registers,
+  })
+  const inFlight = new Gauge({
+    name: 'sticky_requests_in_flight',
+    help: 'Requests being served by this process.',
+    registers,
+  })
+  const attempts = new Counter({
+    name: 'sticky_upstream_attempts_total',
+    help: 'Upstream attempts, by route, peer and how the attempt ended (sticky-core AttemptEvent).',
+    labelNames: ['route', 'peer', 'kind'] as const,
+    registers,
+  })
+  const retries = new Counter({
+    name: 'sticky_upstream_retries_total',
+    help: 'Upstream attempts that were retries, by route and peer.',
+    labelNames: ['route', 'peer'] as const,
+    registers,
+  })
+  const failures = new Counter({
+    name: 'sticky_upstream_failures_total',
+    help: 'Attempts that counted a failure against the peer (passive health), by route, peer and kind.',
+    labelNames: ['route', 'peer', 'kind'] as const,
+    registers,
+  })
+  const latency = new Histogram({
+    name: 'sticky_upstream_duration_seconds',
+    help: 'Upstream latency: attempt start to the response head (or the failure).',
+    labelNames: ['route', 'peer'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  })
+  const peerInFlight = new Gauge({
+    name: 'sticky_peer_in_flight',
+    help: 'Responses a peer is sending through this process (from its response head to the end of the exchange).',
+    labelNames: ['route', 'peer'] as const,
+    registers,
+  })
+  const usable = new Gauge({
+    name: 'sticky_peer_usable',
+    help: '1 when the balancer hands the peer new requests, 0 when health checks or passive failures took it out.',
+    labelNames: ['route', 'peer'] as const,
+    registers,
+  })
+  return {
+    registry,
+    requestStarted: () => inFlight.inc(),
+    requestEnded: () => inFlight.dec(),
+    response(route, event) {
+      const peer = event.peer?.id ?? '-'
+      requests.inc({ route, peer, outcome: event.outcome, status_class: statusClass(event.status) })
+      // Balances the increment of a relayed attempt (see `attempt`).
+      if (event.peer !== null && event.attempts > 0 && event.error === undefined) peerInFlight.dec({ route, peer }, 1)
+    },
+    attempt(route, attempt) {
+      const peer = attempt.peer.id
+      attempts.inc({ route, peer, kind: attempt.kind })
+      if (attempt.retry) retries.inc({ route, peer })
+      if (attempt.blame) failures.inc({ route, peer, kind: attempt.kind })
+      latency.observe({ route, peer }, Math.max(0, attempt.durationMs) / 1000)
+      if (attempt.kind === 'peer-answered' || attempt.kind === 'peer-answered-early') peerInFlight.inc({ route, peer }, 1)
+    },
+    usable(route, peer, up) {
+      usable.set({ route, peer }, up ? 1 : 0)
+    },
+    forgetPeer(route, peer) {
+      usable.remove({ route, peer })
+      peerInFlight.remove({ route, peer })
+    },
+  }
+}
+
+/**
+ * Serves `/metrics` (Prometheus text format) on its own listener, away from the proxied traffic. The
+ * text comes from `collect`: this process's registry, or in cluster mode the primary's aggregation of
+ * every worker's.
+ */
+export function serveMetrics(collect: () => Promise<{ contentType: string; text: string }>): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n')
+      return
+    }
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the metrics are at /metrics\n')
+      return
+    }
+    collect().then(
+      ({ contentType, text }) => {
+        res.writeHead(200, { 'content-type': contentType })
+        res.end(req.method === 'HEAD' ? undefined : text)
+      },
+      (error: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${error instanceof Error ? error.message : String(error)}\n`)
+      },
+    )
+  })
+}
+
+/** The primary's view in cluster mode: every worker's registry, summed (prom-client's aggregator). */
+export function clusterCollector(): () => Promise<{ contentType: string; text: string }> {
+  const aggregator = new AggregatorRegistry()
+  return async () => ({ contentType: aggregator.contentType, text: await aggregator.clusterMetrics() })
+}
+
+/** In a worker: answers the primary's aggregation requests from this registry. */
+export function exposeToCluster(metrics: ProxyMetrics): void {
+  AggregatorRegistry.setRegistries([metrics.registry])
+}

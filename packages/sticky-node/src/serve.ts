@@ -1,0 +1,364 @@
+// The running `sticky-proxy`: one listener (plain HTTP, or HTTPS with HTTP/2 and HTTP/1.1), one sticky
+// proxy per route, the access log, metrics, live reload and the graceful shutdown.
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { createSecureContext } from 'node:tls'
+import { createBalancer, pathOf, StickyConfigError } from 'sticky-core'
+import { CliUsageError, flagForOption } from './args'
+import { createRequestLog, type RequestLog } from './log'
+import { type AttemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
+import { createStickyProxy, type StickyProxy, type StickyProxyOptions } from './proxy'
+import { peerChanges, restartNeededFor } from './reload'
+import { loadServePlan, type PlanIo, type RoutePlan, routeFor, type ServePlan } from './serve-plan'
+
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+/** The process around the runner: where it writes and how it ends (the command line's `process`). */
+export interface RunnerIo extends PlanIo {
+  readonly out: (line: string) => void
+  readonly err: (line: string) => void
+  readonly exit: (code: number) => never
+}
+
+/** How a cluster worker shares what it learns with the other workers (through the primary). */
+export interface PeerLink {
+  /** This worker counted a failure against `peer` of `route`. */
+  blamed(route: string, peer: string): void
+  /** The listener is bound; `notice` is the start-up line, which the primary prints once for all workers. */
+  listening(notice: string): void
+}
+
+/** A route being served: its plan and the proxy built from it. */
+interface LiveRoute {
+  readonly path: string
+  readonly plan: RoutePlan
+  readonly proxy: StickyProxy
+}
+
+/** What the runner exposes to the process around it (signals, the cluster primary). */
+export interface Runner {
+  /** SIGHUP: re-read the config file and apply what can be applied. */
+  reload(): void
+  /** SIGTERM/SIGINT: the first stops accepting and drains; the second (`now`) cuts what is left. */
+  stop(signal: string, now: boolean): void
+  /** Another worker blamed a peer: count the failure here too. */
+  applyBlame(route: string, peer: string): void
+}
+
+/** Turns a `StickyConfigError` of the library into the command line's usage error, naming the flag. */
+export function usageMessage(error: StickyConfigError): string {
+  const flag = flagForOption(error.option)
+  const message = error.message.replace(/^sticky: /, '')
+  return flag === undefined ? message : `${flag}: ${message}`
+}
+
+/**
+ * Builds the proxies of `plan` and listens. Configuration errors end the process with exit code 2
+ * before anything listens; a listener that cannot bind ends it with 1.
+ *
+ * @param link set in a cluster worker: failures are shared, signals come from the primary, metrics
+ *   are aggregated by the primary, and the start-up notice is the primary's.
+ */
+export function startRunner(argv: readonly string[], initial: ServePlan, io: RunnerIo, link?: PeerLink): Runner {
+  let plan = initial
+  const log: RequestLog = createRequestLog(plan.log)
+  const metrics: ProxyMetrics | undefined = plan.metrics === undefined ? undefined : createProxyMetrics()
+  if (metrics !== undefined && link !== undefined) exposeToCluster(metrics)
+
+  const routes: LiveRoute[] = plan.routes.map((route) => buildRoute(route))
+  for (const route of routes) for (const peer of route.proxy.balancer.peers) metrics?.usable(route.path, peer.id, true)
+
+  function buildRoute(route: RoutePlan): LiveRoute {
+    try {
+      // `Omit` over the options' union loses which of hash/hmac/token is set; the plan was built from one.
+      const proxy = createStickyProxy({
+        ...(route.options as StickyProxyOptions),
+        onResponse: (event) => {
+          log.request({ ...event, route: route.path })
+          metrics?.response(route.path, event)
+        },
+      })
+      return { path: route.path, plan: route, proxy }
+    } catch (error) {
+      if (error instanceof StickyConfigError) io.exit(failWith(io, EXIT_USAGE, usageMessage(error)))
+      throw error
+    }
+  }
+
+  /** What a blame seen here means for metrics and the other workers. */
+  function attempted(route: string, attempt: AttemptFacts): void {
+    metrics?.attempt(route, attempt)
+    if (attempt.blame) link?.blamed(route, attempt.peer.id)
+  }
+  void attempted
+
+  // --- the listener ---
+  let inFlight = 0
+  let stopping = false
+  let graceTimer: NodeJS.Timeout | undefined
+  let finished = false
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight += 1
+    metrics?.requestStarted()
+    res.once('close', () => {
+      inFlight -= 1
+      metrics?.requestEnded()
+      // After the proxy's own 'close' listener, which reports the exchange: its log line is written first.
+      if (stopping && inFlight === 0) setImmediate(() => finish())
+    })
+    // A request that arrives on a kept-alive connection during shutdown is served, then its connection closed.
+    if (stopping) res.shouldKeepAlive = false
+    const route = routeFor(routes, pathOf(req.url ?? '/'))
+    if (route === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': '10' }).end('not found\n')
+      return
+    }
+    route.proxy(req, res)
+  }
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const route = routeFor(routes, pathOf(req.url ?? '/'))
+    if (route === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    route.proxy.upgrade(req, socket, head)
+  }
+
+  const tlsFiles = plan.tls === undefined ? undefined : readTls(plan.tls, io)
+  const server: Server | Http2SecureServer =
+    tlsFiles === undefined
+      ? createServer(onRequest)
+      : createSecureServer({ allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'], ...tlsFiles }, onRequest as never)
+  server.on('upgrade', onUpgrade)
+
+  // HTTPS connections, for the shutdown (http2's server has no closeIdleConnections): HTTP/2 sessions
+  // are closed gracefully (GOAWAY, streams in flight finish); HTTP/1.1 sockets when idle.
+  const sessions = new Set<Http2Session>()
+  const sockets = new Map<Socket, { busy: number }>()
+  if (tlsFiles !== undefined) {
+    server.on('session', (session: Http2Session) => {
+      sessions.add(session)
+      session.once('close', () => sessions.delete(session))
+      if (stopping) session.close()
+    })
+    server.on('secureConnection', (socket: Socket) => {
+      const state = { busy: 0 }
+      sockets.set(socket, state)
+      socket.once('close', () => sockets.delete(socket))
+    })
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.httpVersionMajor >= 2) return
+      const state = sockets.get(req.socket)
+      if (state === undefined) return
+      state.busy += 1
+      res.once('close', () => {
+        state.busy -= 1
+        if (stopping && state.busy === 0) req.socket.destroySoon()
+      })
+    })
+  }
+
+  function closeIdle(): void {
+    if (server instanceof Object && 'closeIdleConnections' in server) {
+      server.closeIdleConnections()
+      return
+    }
+    for (const session of sessions) session.close()
+    for (const [socket, state] of sockets) if (state.busy === 0 && !isHttp2(socket)) socket.destroySoon()
+  }
+  function closeAll(): void {
+    if ('closeAllConnections' in server) {
+      server.closeAllConnections()
+      return
+    }
+    for (const session of sessions) session.destroy()
+    for (const socket of sockets.keys()) socket.destroy()
+  }
+
+  // --- metrics ---
+  let metricsServer: Server | undefined
+  if (metrics !== undefined && plan.metrics !== undefined && link === undefined) {
+    const address = plan.metrics
+    metricsServer = serveMetrics(async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }))
+    metricsServer.once('error', (error: NodeJS.ErrnoException) => {
+      io.exit(failWith(io, EXIT_FAILURE, `--metrics: cannot listen on ${address.host}:${address.port}: ${error.code ?? error.message}`))
+    })
+    metricsServer.listen(address.port, address.host, () => {
+      const bound = metricsServer?.address() as AddressInfo
+      log.notice(`sticky-proxy metrics on http://${hostOf(bound)}:${bound.port}/metrics`)
+    })
+  }
+
+  // --- shutdown ---
+  function finish(): void {
+    if (finished) return
+    finished = true
+    if (graceTimer !== undefined) clearTimeout(graceTimer)
+    const cut = inFlight
+    closeAll()
+    for (const route of routes) route.proxy.close()
+    metricsServer?.close()
+    metricsServer?.closeAllConnections()
+    if (cut > 0) io.err(`sticky-proxy: grace period over, ${cut} request(s) cut`)
+    log.flush()
+    io.exit(cut > 0 ? EXIT_FAILURE : 0)
+  }
+
+  function stop(signal: string, now: boolean): void {
+    if (stopping || now) {
+      // A second signal means "now": the operator does not want to wait for the grace period.
+      closeAll()
+      for (const route of routes) route.proxy.close()
+      log.flush()
+      io.exit(signal === 'SIGINT' ? 130 : 143)
+    }
+    stopping = true
+    // Closed before the notice is written, so that whoever reads the notice finds the port closed.
+    server.close()
+    closeIdle()
+    io.err(`sticky-proxy: ${signal}: no new connections; waiting for ${inFlight} request(s) in flight`)
+    if (inFlight === 0) {
+      finish()
+      return
+    }
+    graceTimer = setTimeout(finish, plan.grace)
+  }
+
+  // --- reload ---
+  function reload(): void {
+    const where = plan.configFile
+    if (where === undefined) {
+      io.err('sticky-proxy: SIGHUP: no --config file to re-read; nothing changed')
+      return
+    }
+    let next: ServePlan
+    try {
+      next = loadServePlan(argv, io)
+    } catch (error) {
+      if (error instanceof CliUsageError || error instanceof StickyConfigError) {
+        io.err(`sticky-proxy: SIGHUP: ${error instanceof StickyConfigError ? usageMessage(error) : error.message}; keeping the running configuration`)
+        return
+      }
+      io.err(`sticky-proxy: SIGHUP: ${error instanceof Error ? error.message : String(error)}; keeping the running configuration`)
+      return
+    }
+    const fixed = restartNeededFor(plan, next)
+    if (fixed !== undefined) {
+      io.err(`sticky-proxy: SIGHUP: ${where}: ${fixed}: changed, which needs a restart; keeping the running configuration`)
+      return
+    }
+    // Everything validated before anything changes: the new peer lists (each in a throwaway balancer)
+    // and the certificate pair, so that a reload applies whole or not at all.
+    let secure: { cert: Buffer; key: Buffer } | undefined
+    try {
+      for (const route of next.routes) {
+        const { proxy: _proxy, ...balancerOptions } = route.options as StickyProxyOptions
+        createBalancer(balancerOptions)
+      }
+      if (next.tls !== undefined) {
+        secure = readTlsFiles(next.tls)
+        createSecureContext(secure)
+      }
+    } catch (error) {
+      const message = error instanceof StickyConfigError ? error.message.replace(/^sticky: /, '') : error instanceof Error ? error.message : String(error)
+      io.err(`sticky-proxy: SIGHUP: ${where}: ${message}; keeping the running configuration`)
+      return
+    }
+    const changes: string[] = []
+    for (const [index, route] of routes.entries()) {
+      const planned = next.routes[index]
+      if (planned === undefined) continue
+      const before = route.proxy.balancer.peers.map((peer) => peer.id)
+      route.proxy.balancer.setPeers(planned.options.peers)
+      const after = route.proxy.balancer.peers.map((peer) => peer.id)
+      const { added, removed } = peerChanges(before, after)
+      for (const id of removed) metrics?.forgetPeer(route.path, id)
+      for (const id of added) metrics?.usable(route.path, id, true)
+      routes[index] = { ...route, plan: planned }
+      if (added.length + removed.length > 0) {
+        const label = routes.length === 1 ? '' : `${route.path} `
+        changes.push(`${label}peers ${[...added.map((id) => `+${id}`), ...removed.map((id) => `-${id}`)].join(' ')}`)
+      }
+    }
+    if (secure !== undefined && 'setSecureContext' in server) {
+      server.setSecureContext(secure)
+      changes.push('certificate re-read')
+    }
+    log.apply(next.log)
+    plan = next
+    io.err(`sticky-proxy: SIGHUP: reloaded ${where}${changes.length === 0 ? '' : ` (${changes.join('; ')})`}`)
+  }
+
+  function applyBlame(routePath: string, peerId: string): void {
+    const route = routes.find((candidate) => candidate.path === routePath)
+    const peer = route?.proxy.balancer.peers.find((candidate) => candidate.id === peerId)
+    if (route !== undefined && peer !== undefined) route.proxy.balancer.report(peer, false)
+  }
+
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    for (const route of routes) route.proxy.close()
+    const where = `${plan.listen.host}:${plan.listen.port}`
+    io.exit(failWith(io, EXIT_FAILURE, `cannot listen on ${where}: ${error.code ?? error.message}`))
+  })
+  server.listen(plan.listen.port, plan.listen.host, () => {
+    const notice = listeningNotice(server.address() as AddressInfo, tlsFiles !== undefined, routes)
+    if (link === undefined) log.notice(notice)
+    else link.listening(notice)
+  })
+
+  return { reload, stop, applyBlame }
+}
+
+/** The start-up line the tests and operators wait for. */
+export function listeningNotice(address: AddressInfo, tls: boolean, routes: ReadonlyArray<{ path: string; proxy: StickyProxy }>): string {
+  const upstreams =
+    routes.length === 1 && routes[0]?.path === '/'
+      ? routes[0].proxy.balancer.peers.map((peer) => peer.id).join(', ')
+      : routes.map((route) => `${route.path} -> ${route.proxy.balancer.peers.map((peer) => peer.id).join(', ')}`).join('; ')
+  return `sticky-proxy listening on ${tls ? 'https' : 'http'}://${hostOf(address)}:${address.port} (upstreams: ${upstreams})`
+}
+
+function hostOf(address: AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address
+}
+
+function isHttp2(socket: Socket): boolean {
+  return (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2'
+}
+
+function readTlsFiles(tls: { readonly cert: string; readonly key: string }): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(tls.cert), key: readFileSync(tls.key) }
+}
+
+/** The certificate pair at start: unreadable or mismatched files are a configuration error (exit 2). */
+function readTls(tls: { readonly cert: string; readonly key: string }, io: RunnerIo): { cert: Buffer; key: Buffer } {
+  let files: { cert: Buffer; key: Buffer }
+  for (const [flag, path] of [
+    ['--tls-cert', tls.cert],
+    ['--tls-key', tls.key],
+  ] as const) {
+    try {
+      io.readFile(path)
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      io.exit(failWith(io, EXIT_USAGE, `${flag}: cannot read ${JSON.stringify(path)}${typeof code === 'string' ? ` (${code})` : ''}`))
+    }
+  }
+  try {
+    files = { cert: io.readFile(tls.cert), key: io.readFile(tls.key) }
+    createSecureContext(files)
+  } catch (error) {
+    io.exit(failWith(io, EXIT_USAGE, `--tls-cert: ${error instanceof Error ? error.message : String(error)}`))
+  }
+  return files
+}
+
+function failWith(io: RunnerIo, code: number, message: string): number {
+  io.err(`sticky-proxy: ${message}`)
+  return code
+}

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
-import { parseDuration, parseTokenKeys as readKeys, StickyConfigError } from 'sticky-core'
-import type { BalancerOptions, FailoverRule, HashMode, HmacAlgorithm, PeerOptions, SameSite, StickyCookieOptions, TokenKey } from 'sticky-core'
+import { parseDuration, parseTokenKeys as readKeys, parseTrustList, StickyConfigError } from 'sticky-core'
+import type { FailoverRule, HashMode, HmacAlgorithm, PeerOptions, SameSite, StickyCookieOptions, TokenKey } from 'sticky-core'
 
 /**
  * A bad flag or flag value. Its message is one line that starts with the flag (`--timeout: expected ...`);
@@ -42,37 +42,64 @@ export interface TokenConfig {
   readonly skew: number | undefined
 }
 
-/** Everything `sticky-proxy` (the serve command) was asked to do, validated, before any I/O. */
-export interface ServeConfig {
-  readonly listen: ListenAddress
-  /** One entry per `--upstream`, with `--max-fails`/`--fail-timeout` applied where the upstream sets none. */
-  readonly peers: readonly PeerOptions[]
-  /** `--cookie-*`, `--secure`, `--http-only`, `--same-site`, `--partitioned` (nginx `sticky` `name=`, `path=`, ...). */
+/** `--health-*`: the active health check's settings given as flags (`path` by `--health-check`). */
+export interface HealthCheckFlags {
+  readonly path?: string
+  /** Milliseconds. */
+  readonly interval?: number
+  /** Milliseconds. */
+  readonly timeout?: number
+  /** As written: `200`, `200-399`, `200,204,300-399`; the library reads it. */
+  readonly expect?: string
+  readonly rises?: number
+  readonly falls?: number
+}
+
+/**
+ * The serve command's flags, each validated on its own, before any I/O. A field is `undefined` (or an
+ * empty object) when its flag is absent, so that a config file can supply it: flags override the file.
+ */
+export interface ServeFlags {
+  /** `--config FILE`. */
+  readonly config: string | undefined
+  readonly listen: ListenAddress | undefined
+  /** One entry per `--upstream`; `undefined` without any. */
+  readonly peers: readonly PeerOptions[] | undefined
+  /** `--max-fails` and `--fail-timeout` (ms): defaults for every peer that sets none. */
+  readonly peerDefaults: UpstreamDefaults
+  /** `--cookie-*`, `--secure`, `--http-only`, `--same-site`, `--partitioned`: only the flags given. */
   readonly cookie: StickyCookieOptions
-  /** `--hash` (nginx `hash=` / `text=raw`); `undefined` keeps the balancer's default, md5. */
   readonly hash: HashMode | undefined
-  /** `--hmac` with the source of its key (nginx `hmac=` / `hmac_key=`). */
   readonly hmac: { readonly algorithm: HmacAlgorithm; readonly key: HmacKeySource } | undefined
-  /** `--token-keys-file`/`--token-keys-env` and `--token-max-age`, `--token-idle`, `--token-skew`. */
   readonly token: TokenConfig | undefined
-  /** `false` with `--no-fallback` (nginx `no_fallback`). */
-  readonly fallback: boolean
-  /** `--failover`; `undefined` keeps the balancer's default (`repin`, or `strict` with `--no-fallback`). */
+  /** `false` with `--no-fallback`. */
+  readonly fallback: false | undefined
   readonly failover: FailoverRule | undefined
-  /** `--strict-status`: the status of a refused pinned client under `--failover strict`. */
   readonly strictStatus: 502 | 503 | undefined
-  /** `--route-header`: the header that may also carry the pin, and carries it back. */
   readonly routeHeader: string | undefined
-  /** `--refresh`; `undefined` keeps the balancer's default, `assign`. */
   readonly refresh: 'assign' | 'always' | undefined
-  /** `--legacy`: also accept the old sockaddr-digest cookies. */
-  readonly legacy: boolean
-  /** Upstream timeout in milliseconds (`--timeout`; `0` is no limit); `undefined` keeps the proxy's default. */
+  /** `true` with `--legacy`. */
+  readonly legacy: true | undefined
+  /** Milliseconds (`--timeout`). */
   readonly timeout: number | undefined
-  /** Retries on another peer (`--retries`); `undefined` keeps the proxy's default. */
   readonly retries: number | undefined
-  /** `--quiet`: no access log. */
-  readonly quiet: boolean
+  /** `--trust-proxy LIST` as written (the library reads the list). */
+  readonly trustProxy: string | undefined
+  /** `false` with `--no-x-forwarded`. */
+  readonly xForwarded: false | undefined
+  /** `false` with `--no-request-id`. */
+  readonly requestId: false | undefined
+  readonly healthCheck: HealthCheckFlags
+  /** `--tls-cert` and `--tls-key` (both or neither). */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined
+  readonly logFormat: 'text' | 'json' | undefined
+  /** `true` with `--quiet`. */
+  readonly quiet: true | undefined
+  readonly metrics: ListenAddress | undefined
+  /** A count, or `auto` (one per available core, resolved by the loader). */
+  readonly workers: number | 'auto' | undefined
+  /** Milliseconds (`--grace`). */
+  readonly grace: number | undefined
 }
 
 /** What the command line asks for. */
@@ -80,12 +107,13 @@ export type CliCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'demo' }
-  | { readonly kind: 'serve'; readonly config: ServeConfig }
+  /** Run the proxy: {@link loadServePlan} (serve-plan.ts) reads `argv`, the config file it names and the keys. */
+  | { readonly kind: 'serve'; readonly argv: readonly string[] }
 
 /** Listen address when `--listen` is absent. */
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 8080 }
 
-const BOOLEAN_FLAGS = ['secure', 'http-only', 'partitioned', 'no-fallback', 'legacy', 'quiet', 'help', 'version'] as const
+const BOOLEAN_FLAGS = ['secure', 'http-only', 'partitioned', 'no-fallback', 'legacy', 'quiet', 'no-x-forwarded', 'no-request-id', 'help', 'version'] as const
 const VALUE_FLAGS = [
   'listen',
   'upstream',
@@ -111,6 +139,20 @@ const VALUE_FLAGS = [
   'fail-timeout',
   'timeout',
   'retries',
+  'config',
+  'tls-cert',
+  'tls-key',
+  'trust-proxy',
+  'health-check',
+  'health-interval',
+  'health-timeout',
+  'health-expect',
+  'health-rises',
+  'health-falls',
+  'log-format',
+  'metrics',
+  'workers',
+  'grace',
 ] as const
 type BooleanFlag = (typeof BOOLEAN_FLAGS)[number]
 type ValueFlag = (typeof VALUE_FLAGS)[number]
@@ -145,27 +187,43 @@ const SAME_SITE: ReadonlyMap<string, SameSite> = new Map([
  * @throws {@link CliUsageError} for an unknown flag, a missing or malformed value, or flags that conflict.
  */
 export function parseCommandLine(argv: readonly string[]): CliCommand {
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options: PARSE_OPTIONS,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  })
-
-  const flagOf = (token: { rawName: string; name: string }): string | undefined =>
-    token.rawName.startsWith('--') ? token.name : SHORT_FLAGS.get(token.rawName.slice(1))
-
+  const { tokens } = parseArgs({ args: [...argv], options: PARSE_OPTIONS, strict: false, allowPositionals: true, tokens: true })
   // Help and version win over every other flag, even a bad one: asking how to fix a command line must work.
   for (const token of tokens) {
-    if (token.kind !== 'option') continue
-    const flag = flagOf(token)
-    if (flag === 'help' && token.inlineValue !== true) return { kind: 'help' }
+    if (token.kind === 'option' && flagOf(token) === 'help' && token.inlineValue !== true) return { kind: 'help' }
   }
   for (const token of tokens) {
     if (token.kind === 'option' && flagOf(token) === 'version' && token.inlineValue !== true) return { kind: 'version' }
   }
+  const { booleans, values, positionals } = tokenize(argv)
+  const [command, ...extra] = positionals
+  if (extra.length > 0) throw new CliUsageError('command', `unexpected argument ${JSON.stringify(extra[0])}`)
+  if (command === 'demo') {
+    const first = [...booleans, ...values.keys()][0]
+    if (first !== undefined) throw new CliUsageError(`--${first}`, 'the demo takes no flags')
+    return { kind: 'demo' }
+  }
+  if (command !== undefined) {
+    throw new CliUsageError('command', `unknown command ${JSON.stringify(command)} (the only command is "demo"; see sticky-proxy --help)`)
+  }
+  // Every flag is checked now, so that a bad command line fails before any file is read.
+  serveFlags(booleans, values)
+  return { kind: 'serve', argv: [...argv] }
+}
 
+interface Tokens {
+  readonly booleans: ReadonlySet<BooleanFlag>
+  readonly values: ReadonlyMap<ValueFlag, readonly string[]>
+  readonly positionals: readonly string[]
+}
+
+function flagOf(token: { rawName: string; name: string }): string | undefined {
+  return token.rawName.startsWith('--') ? token.name : SHORT_FLAGS.get(token.rawName.slice(1))
+}
+
+/** The flags and positionals of `argv`, each flag known, given once (but `--upstream`) and with a value if it takes one. */
+function tokenize(argv: readonly string[]): Tokens {
+  const { tokens } = parseArgs({ args: [...argv], options: PARSE_OPTIONS, strict: false, allowPositionals: true, tokens: true })
   const booleans = new Set<BooleanFlag>()
   const values = new Map<ValueFlag, string[]>()
   const positionals: string[] = []
@@ -199,28 +257,32 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
     }
     throw new CliUsageError(token.rawName, 'unknown flag (see sticky-proxy --help)')
   }
-
-  const [command, ...extra] = positionals
-  if (extra.length > 0) throw new CliUsageError('command', `unexpected argument ${JSON.stringify(extra[0])}`)
-  if (command === 'demo') {
-    const first = [...booleans, ...values.keys()][0]
-    if (first !== undefined) throw new CliUsageError(`--${first}`, 'the demo takes no flags')
-    return { kind: 'demo' }
-  }
-  if (command !== undefined) {
-    throw new CliUsageError('command', `unknown command ${JSON.stringify(command)} (the only command is "demo"; see sticky-proxy --help)`)
-  }
-  return { kind: 'serve', config: serveConfig(booleans, values) }
+  return { booleans, values, positionals }
 }
 
-function serveConfig(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<ValueFlag, readonly string[]>): ServeConfig {
+/**
+ * The serve command's flags, each checked on its own (`--config` may supply what the flags leave out).
+ *
+ * @throws {@link CliUsageError} as {@link parseCommandLine}; also for `help`, `version` or `demo` command lines
+ */
+export function parseServeFlags(argv: readonly string[]): ServeFlags {
+  const { booleans, values, positionals } = tokenize(argv)
+  if (positionals.length > 0) throw new CliUsageError('command', `unexpected argument ${JSON.stringify(positionals[0])}`)
+  if (booleans.has('help') || booleans.has('version')) throw new CliUsageError(booleans.has('help') ? '--help' : '--version', 'not a serve flag')
+  return serveFlags(booleans, values)
+}
+
+function serveFlags(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<ValueFlag, readonly string[]>): ServeFlags {
   const one = (flag: ValueFlag): string | undefined => values.get(flag)?.[0]
 
   const maxFails = optional(one('max-fails'), (v) => parseCount('--max-fails', v))
   const failTimeout = optional(one('fail-timeout'), (v) => parseDurationFlag('--fail-timeout', v))
+  const config = one('config')
   const upstreams = values.get('upstream') ?? []
-  if (upstreams.length === 0) throw new CliUsageError('--upstream', 'at least one is required, e.g. --upstream 127.0.0.1:9001')
-  const peers = upstreams.map((text) => parseUpstream(text, { maxFails, failTimeout }))
+  if (upstreams.length === 0 && config === undefined) {
+    throw new CliUsageError('--upstream', 'at least one is required, e.g. --upstream 127.0.0.1:9001 (or --config FILE)')
+  }
+  const peers = upstreams.length === 0 ? undefined : upstreams.map((text) => parseUpstream(text, { maxFails, failTimeout }))
 
   const hash = optional(one('hash'), (v) => parseChoice('--hash', v, HASH_MODES))
   const algorithm = optional(one('hmac'), (v) => parseChoice('--hmac', v, HMAC_ALGORITHMS))
@@ -228,7 +290,7 @@ function serveConfig(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<Val
   const keyFile = one('hmac-key-file')
   if (hash !== undefined && algorithm !== undefined) throw new CliUsageError('--hmac', 'cannot be combined with --hash (choose one)')
   if (keyEnv !== undefined && keyFile !== undefined) throw new CliUsageError('--hmac-key-file', 'cannot be combined with --hmac-key-env (choose one)')
-  let hmac: ServeConfig['hmac']
+  let hmac: ServeFlags['hmac']
   if (algorithm !== undefined) {
     if (keyEnv !== undefined) hmac = { algorithm, key: { kind: 'env', name: keyEnv } }
     else if (keyFile !== undefined) hmac = { algorithm, key: { kind: 'file', path: keyFile } }
@@ -279,22 +341,60 @@ function serveConfig(booleans: ReadonlySet<BooleanFlag>, values: ReadonlyMap<Val
 
   const timeout = optional(one('timeout'), (v) => parseDurationFlag('--timeout', v))
 
+  const tlsCert = one('tls-cert')
+  const tlsKey = one('tls-key')
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new CliUsageError(tlsCert === undefined ? '--tls-key' : '--tls-cert', 'needs --tls-cert FILE and --tls-key FILE together')
+  }
+
+  const healthCheck: HealthCheckFlags = {
+    ...ifDefined('path', optional(one('health-check'), parseHealthPath)),
+    ...ifDefined(
+      'interval',
+      optional(one('health-interval'), (v) => parsePositiveDuration('--health-interval', v)),
+    ),
+    ...ifDefined(
+      'timeout',
+      optional(one('health-timeout'), (v) => parsePositiveDuration('--health-timeout', v)),
+    ),
+    ...ifDefined('expect', optional(one('health-expect'), parseHealthExpect)),
+    ...ifDefined(
+      'rises',
+      optional(one('health-rises'), (v) => parsePositiveCount('--health-rises', v)),
+    ),
+    ...ifDefined(
+      'falls',
+      optional(one('health-falls'), (v) => parsePositiveCount('--health-falls', v)),
+    ),
+  }
+
   return {
-    listen: optional(one('listen'), parseListen) ?? DEFAULT_LISTEN,
+    config,
+    listen: optional(one('listen'), parseListen),
     peers,
+    peerDefaults: { maxFails, failTimeout },
     cookie,
     hash,
     hmac,
     token,
-    fallback: !booleans.has('no-fallback'),
+    fallback: booleans.has('no-fallback') ? false : undefined,
     failover,
     strictStatus,
     routeHeader: one('route-header'),
     refresh: optional(one('refresh'), (v) => parseChoice('--refresh', v, ['assign', 'always'] as const)),
-    legacy: booleans.has('legacy'),
+    legacy: booleans.has('legacy') ? true : undefined,
     timeout,
     retries: optional(one('retries'), (v) => parseCount('--retries', v)),
-    quiet: booleans.has('quiet'),
+    trustProxy: optional(one('trust-proxy'), parseTrustProxy),
+    xForwarded: booleans.has('no-x-forwarded') ? false : undefined,
+    requestId: booleans.has('no-request-id') ? false : undefined,
+    healthCheck,
+    tls: tlsCert === undefined || tlsKey === undefined ? undefined : { cert: tlsCert, key: tlsKey },
+    logFormat: optional(one('log-format'), (v) => parseChoice('--log-format', v, ['text', 'json'] as const)),
+    quiet: booleans.has('quiet') ? true : undefined,
+    metrics: optional(one('metrics'), (v) => parseListenFlag('--metrics', v)),
+    workers: optional(one('workers'), parseWorkers),
+    grace: optional(one('grace'), (v) => parseDurationFlag('--grace', v)),
   }
 }
 
@@ -325,6 +425,63 @@ function parseSecondsFlag(flag: string, text: string, min: number): number {
     throw new CliUsageError(flag, `expected a duration in whole seconds${min > 0 ? `, at least ${min}s` : ''}, like 30m, got ${JSON.stringify(text)}`)
   }
   return ms / 1_000
+}
+
+/** `--trust-proxy`: checked by the library (`parseTrustList`) with the flag's own message; here only that it has entries. */
+function parseTrustProxy(text: string): string {
+  try {
+    parseTrustList(text, 'proxy.trustProxy')
+  } catch (error) {
+    if (error instanceof StickyConfigError) throw new CliUsageError('--trust-proxy', `${error.message.replace(/^sticky: (?:proxy\.trustProxy: )?/, '')}`)
+    throw error
+  }
+  return text
+}
+
+function parseHealthPath(text: string): string {
+  if (!/^\/[!-~]*$/.test(text)) throw new CliUsageError('--health-check', `expected a path starting with /, like /healthz, got ${JSON.stringify(text)}`)
+  return text
+}
+
+function parseHealthExpect(text: string): string {
+  if (!/^\d{3}(?:-\d{3})?(?:,\d{3}(?:-\d{3})?)*$/.test(text)) {
+    throw new CliUsageError('--health-expect', `expected status codes or ranges like 200-399 or 200,204, got ${JSON.stringify(text)}`)
+  }
+  return text
+}
+
+function parsePositiveCount(flag: string, text: string): number {
+  const n = parseCount(flag, text)
+  if (n < 1) throw new CliUsageError(flag, `expected a whole number, at least 1, got ${JSON.stringify(text)}`)
+  return n
+}
+
+function parsePositiveDuration(flag: string, text: string): number {
+  const ms = parseDurationFlag(flag, text)
+  if (ms === 0) throw new CliUsageError(flag, `expected a duration above 0, like 5s, got ${JSON.stringify(text)}`)
+  return ms
+}
+
+/** `--workers N|auto`: N from 1 to 1024. */
+function parseWorkers(text: string): number | 'auto' {
+  if (text === 'auto') return 'auto'
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS) {
+    throw new CliUsageError('--workers', `expected a whole number from 1 to ${MAX_WORKERS} or auto, got ${JSON.stringify(text)}`)
+  }
+  return Number(text)
+}
+
+/** The most worker processes `--workers` and `workers:` accept: beyond it a typo, not a machine. */
+export const MAX_WORKERS = 1024
+
+/** `HOST:PORT`, `[IPv6]:PORT` or `PORT`, as `--listen`, for another flag. */
+export function parseListenFlag(flag: string, text: string): ListenAddress {
+  try {
+    return parseListen(text)
+  } catch (error) {
+    if (error instanceof CliUsageError) throw new CliUsageError(flag, error.message.replace(/^--listen: /, ''))
+    throw error
+  }
 }
 
 /**
@@ -541,32 +698,6 @@ export function readTokenKeys(source: TokenKeysSource, reader: HmacKeyReader): T
     throw new CliUsageError('--token-keys-file', `cannot read ${JSON.stringify(source.path)}${typeof code === 'string' ? ` (${code})` : ''}`)
   }
   return parseTokenKeys(new TextDecoder().decode(bytes), '--token-keys-file', JSON.stringify(source.path))
-}
-
-/** The balancer options a {@link ServeConfig} describes, given the loaded HMAC key and token keys. */
-export function balancerOptionsFrom(
-  config: ServeConfig,
-  hmacKey: string | Uint8Array | undefined,
-  tokenKeys?: readonly TokenKey[] | undefined,
-): BalancerOptions {
-  const base = {
-    peers: config.peers,
-    cookie: config.cookie,
-    // `--failover` and `--no-fallback` exclude each other; the command line refuses both before this.
-    ...(config.failover === undefined ? { fallback: config.fallback } : { failover: config.failover }),
-    ...ifDefined('strictStatus', config.strictStatus),
-    ...ifDefined('header', config.routeHeader),
-    ...ifDefined('refresh', config.refresh),
-  }
-  // `token`, `hash` and `hmac` exclude each other; the command line refuses two of them before this.
-  if (config.token !== undefined && tokenKeys !== undefined) {
-    const { maxAge, idle, skew } = config.token
-    return { ...base, token: { keys: tokenKeys, ...ifDefined('maxAge', maxAge), ...ifDefined('idle', idle), ...ifDefined('skew', skew) } }
-  }
-  if (config.hmac !== undefined && hmacKey !== undefined) {
-    return { ...base, legacy: config.legacy, hmac: { algorithm: config.hmac.algorithm, key: hmacKey } }
-  }
-  return { ...base, legacy: config.legacy, ...ifDefined('hash', config.hash) }
 }
 
 /** `sticky-proxy --help`. */

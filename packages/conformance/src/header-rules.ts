@@ -7,7 +7,7 @@ import { peersOf, startAdapter, startBackends, type SuiteContext } from './harne
 import { CookieJar } from './jar'
 import type { Scope } from './scope'
 import { withScope } from './scope'
-import type { RunningProxy } from './types'
+import type { AdapterOptions, RunningProxy } from './types'
 
 /** The address every client of the suite connects from. */
 const CLIENT = '127.0.0.1'
@@ -33,11 +33,15 @@ function rawGet(path: string, lines: readonly string[]): string {
   return [`GET ${path} HTTP/1.1`, `Host: ${CLIENT_HOST}`, ...lines, 'Connection: close', '', ''].join('\r\n')
 }
 
-async function onePeer(scope: Scope, ctx: SuiteContext): Promise<{ proxy: RunningProxy; backend: Backend }> {
+async function onePeer(scope: Scope, ctx: SuiteContext, extra: Omit<AdapterOptions, 'balancer'> = {}): Promise<{ proxy: RunningProxy; backend: Backend }> {
   const [backend] = (await startBackends(scope, 1)) as [Backend]
-  const proxy = await startAdapter(scope, ctx.factory, { balancer: { peers: peersOf([backend]) } })
+  const proxy = await startAdapter(scope, ctx.factory, { balancer: { peers: peersOf([backend]) }, ...extra })
   return { proxy, backend }
 }
+
+/** A trust list that holds every client of the suite, and one that holds none of them. */
+const TRUSTED = { trustProxy: '10.0.0.0/8, 127.0.0.1' }
+const UNTRUSTED = { trustProxy: '10.0.0.0/8, ::1' }
 
 /** The elements of a comma-separated list, trimmed; empty elements stay, as `''`, to be seen. */
 function listElements(value: string): string[] {
@@ -63,9 +67,9 @@ function assertForwardedFor(report: EchoReport, expected: string, label: string)
 export function headerRules(ctx: SuiteContext): void {
   const { test, seed } = ctx
 
-  test('should extend X-Forwarded-For with the client address, leaving out empty fields and joining repeated ones', () =>
+  test("should extend a trusted proxy's X-Forwarded-For with the client address, leaving out empty fields and joining repeated ones", () =>
     withScope(async (scope) => {
-      const { proxy, backend } = await onePeer(scope, ctx)
+      const { proxy, backend } = await onePeer(scope, ctx, TRUSTED)
       const cases: { lines: string[]; expected: string }[] = [
         { lines: [], expected: CLIENT },
         { lines: ['X-Forwarded-For: '], expected: CLIENT },
@@ -83,9 +87,9 @@ export function headerRules(ctx: SuiteContext): void {
       }
     }))
 
-  test('should extend any incoming X-Forwarded-For fields as sticky-core appendForwardedFor does (property)', () =>
+  test('should extend any X-Forwarded-For fields of a trusted proxy as sticky-core appendForwardedFor does (property)', () =>
     withScope(async (scope) => {
-      const { proxy, backend } = await onePeer(scope, ctx)
+      const { proxy, backend } = await onePeer(scope, ctx, TRUSTED)
       const element = fc.constantFrom('203.0.113.7', '10.0.0.2', '2001:db8::1', 'unknown', '_hidden', '')
       const space = fc.constantFrom('', ' ', '  ', '\t')
       const padded = fc.tuple(space, element, space).map(([a, e, b]) => a + e + b)
@@ -109,7 +113,70 @@ export function headerRules(ctx: SuiteContext): void {
       )
     }))
 
-  test("should set X-Forwarded-Proto and X-Forwarded-Host from the client's hop, replacing what the client claimed", () =>
+  test('should replace the X-Forwarded-For of a client that is no trusted proxy with its address alone', () =>
+    withScope(async (scope) => {
+      for (const extra of [{}, UNTRUSTED]) {
+        const { proxy, backend } = await onePeer(scope, ctx, extra)
+        for (const lines of [[], ['X-Forwarded-For: 203.0.113.7'], ['X-Forwarded-For: 203.0.113.7', 'X-Forwarded-For: 198.51.100.2']]) {
+          const label = `${JSON.stringify(extra)} ${JSON.stringify(lines)}`
+          assertForwardedFor(reportOf(await sendRaw(proxy.url, rawGet('/xff', lines)), backend, label), CLIENT, label)
+        }
+      }
+    }))
+
+  test("should keep a trusted proxy's X-Forwarded-Proto, -Host and Forwarded, and extend Forwarded when asked", () =>
+    withScope(async (scope) => {
+      const lines = ['X-Forwarded-Proto: https', 'X-Forwarded-Host: shop.example', 'Forwarded: for=203.0.113.7;proto=https']
+      const { proxy, backend } = await onePeer(scope, ctx, { ...TRUSTED, xForwarded: { forwarded: true } })
+      const report = reportOf(await sendRaw(proxy.url, rawGet('/trusted', lines)), backend, 'trusted')
+      assert.equal(fieldLines(report.rawHeaders, 'x-forwarded-proto'), ['https'], 'X-Forwarded-Proto kept')
+      assert.equal(fieldLines(report.rawHeaders, 'x-forwarded-host'), ['shop.example'], 'X-Forwarded-Host kept')
+      assert.equal(
+        fieldLines(report.rawHeaders, 'forwarded'),
+        [`for=203.0.113.7;proto=https, for=${CLIENT};proto=http;host="${CLIENT_HOST}"`],
+        'Forwarded extended',
+      )
+
+      const untrusted = await onePeer(scope, ctx, { ...UNTRUSTED, xForwarded: { forwarded: true } })
+      const replaced = reportOf(await sendRaw(untrusted.proxy.url, rawGet('/untrusted', lines)), untrusted.backend, 'untrusted')
+      assert.equal(fieldLines(replaced.rawHeaders, 'x-forwarded-proto'), ['http'], 'X-Forwarded-Proto replaced')
+      assert.equal(fieldLines(replaced.rawHeaders, 'x-forwarded-host'), [CLIENT_HOST], 'X-Forwarded-Host replaced')
+      assert.equal(fieldLines(replaced.rawHeaders, 'forwarded'), [`for=${CLIENT};proto=http;host="${CLIENT_HOST}"`], 'Forwarded replaced')
+
+      // Without `forwarded`, a trusted proxy's Forwarded passes and anyone else's is dropped.
+      const plain = await onePeer(scope, ctx, TRUSTED)
+      const passed = reportOf(await sendRaw(plain.proxy.url, rawGet('/plain', lines)), plain.backend, 'plain trusted')
+      assert.equal(fieldLines(passed.rawHeaders, 'forwarded'), ['for=203.0.113.7;proto=https'], 'Forwarded passed')
+      const other = await onePeer(scope, ctx, UNTRUSTED)
+      const dropped = reportOf(await sendRaw(other.proxy.url, rawGet('/plain', lines)), other.backend, 'plain untrusted')
+      assert.equal(fieldLines(dropped.rawHeaders, 'forwarded'), [], 'Forwarded dropped')
+    }))
+
+  test("should pass a trusted proxy's request id on, generate one for anyone else, and send it both ways", () =>
+    withScope(async (scope) => {
+      for (const [extra, kept] of [
+        [{ ...TRUSTED, requestId: true }, true],
+        [{ ...UNTRUSTED, requestId: true }, false],
+      ] as const) {
+        const { proxy, backend } = await onePeer(scope, ctx, extra)
+        const answer = await sendRaw(proxy.url, rawGet('/id', ['X-Request-Id: edge-42']))
+        const report = reportOf(answer, backend, JSON.stringify(extra))
+        const sent = fieldLines(report.rawHeaders, 'x-request-id')
+        assert.is(sent.length, 1, 'one X-Request-Id at the peer')
+        if (kept) assert.equal(sent, ['edge-42'])
+        else assert.match(sent[0] ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        assert.match(answer.head, new RegExp(`\\r\\nx-request-id: ${sent[0]}\\r\\n`, 'i'), 'the client gets the same id')
+        // A second request without an id gets a new one, different from the first.
+        const next = reportOf(await sendRaw(proxy.url, rawGet('/id', [])), backend, 'no id')
+        assert.is.not(fieldLines(next.rawHeaders, 'x-request-id')[0], sent[0])
+      }
+      const { proxy, backend } = await onePeer(scope, ctx, { ...TRUSTED, requestId: 'X-Correlation-Id' })
+      const report = reportOf(await sendRaw(proxy.url, rawGet('/id', ['X-Correlation-Id: a b c'])), backend, 'insane id')
+      const [id] = fieldLines(report.rawHeaders, 'x-correlation-id')
+      assert.ok(id !== undefined && id !== 'a b c' && id.length === 36, 'an id with spaces is replaced')
+    }))
+
+  test("should set X-Forwarded-Proto and X-Forwarded-Host from the client's hop, replacing what an untrusted client claimed", () =>
     withScope(async (scope) => {
       const { proxy, backend } = await onePeer(scope, ctx)
       const claims = [

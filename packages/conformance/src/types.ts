@@ -8,6 +8,12 @@ export interface AdapterOptions {
   readonly retries?: number
   /** Upstream timeout in milliseconds. */
   readonly timeoutMs?: number
+  /** `proxy.trustProxy`: the suite trusts `127.0.0.1` (every client of the suite) or a network without it. */
+  readonly trustProxy?: string
+  /** `proxy.requestId`. */
+  readonly requestId?: boolean | string
+  /** `proxy.xForwarded`. */
+  readonly xForwarded?: boolean | { readonly forwarded?: boolean }
 }
 
 /** A running adapter, listening on loopback. */

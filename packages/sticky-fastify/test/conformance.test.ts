@@ -11,6 +11,9 @@ const factory: AdapterFactory = async (options) => {
       proxy: {
         ...(options.retries === undefined ? {} : { retries: options.retries }),
         ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+        trustProxy: options.trustProxy,
+        requestId: options.requestId,
+        xForwarded: options.xForwarded,
       },
     })
     const url = await listen(app)

@@ -10,6 +10,9 @@ async function factory(options: AdapterOptions): Promise<RunningProxy> {
     proxy: {
       ...(options.retries === undefined ? {} : { retries: options.retries }),
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      trustProxy: options.trustProxy,
+      requestId: options.requestId,
+      xForwarded: options.xForwarded,
       clientAddress: (_request, env) => (env as { remoteAddress?: string }).remoteAddress,
     },
   })

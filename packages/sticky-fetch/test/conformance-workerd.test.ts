@@ -7,6 +7,9 @@ async function factory(options: AdapterOptions): Promise<RunningProxy> {
   const proxy: Record<string, unknown> = { keepContentEncoding: true }
   if (options.retries !== undefined) proxy.retries = options.retries
   if (options.timeoutMs !== undefined) proxy.timeout = options.timeoutMs
+  if (options.trustProxy !== undefined) proxy.trustProxy = options.trustProxy
+  if (options.requestId !== undefined) proxy.requestId = options.requestId
+  if (options.xForwarded !== undefined) proxy.xForwarded = options.xForwarded
   return startWorker({ MODE: 'options', OPTIONS: { ...options.balancer, proxy } })
 }
 

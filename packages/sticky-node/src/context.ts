@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { forwardedFields, forwardedNames, upstreamHost, type Balancer, type Peer } from 'sticky-core'
+import { forwardedFields, forwardedNames, requestIdFor, upstreamHost, type Balancer, type Peer } from 'sticky-core'
 import type { AgentPool } from './agents'
 import { endToEndHeaders } from './hop-by-hop'
 import type { ProxyResponseEvent, ResolvedProxyOptions } from './options'
@@ -15,29 +16,68 @@ export interface ProxyContext {
 }
 
 /**
- * The client's headers as the peer gets them: end-to-end fields only, minus `drop`, HTTP/2
- * pseudo-headers and the client's `Host`, then the `X-Forwarded-*` fields and the peer's `Host`
- * (sticky-core's header rules).
+ * The request's id when `proxy.requestId` is on (sticky-core's `requestIdFor`: a trusted hop's own,
+ * else a new random UUID); read once per request, so that every attempt and the response carry the same.
  */
-export function upstreamHeaders(ctx: ProxyContext, req: IncomingMessage, peer: Peer, drop: readonly string[]): string[] {
+export function requestIdOf(ctx: ProxyContext, req: IncomingMessage): string | undefined {
+  const name = ctx.options.requestId
+  if (name === undefined) return undefined
+  return requestIdFor(fieldLines(req.rawHeaders, name.toLowerCase()), ctx.options.trustProxy.trusts(req.socket?.remoteAddress), randomUUID)
+}
+
+/**
+ * The client's headers as the peer gets them: end-to-end fields only, minus `drop`, HTTP/2
+ * pseudo-headers and the client's `Host`, then the forwarding fields (kept and extended from a
+ * trusted proxy, replaced otherwise), the request id and the peer's `Host` (sticky-core's header rules).
+ */
+export function upstreamHeaders(ctx: ProxyContext, req: IncomingMessage, peer: Peer, drop: readonly string[], requestId: string | undefined): string[] {
   const xf = ctx.options.xForwarded
   const dropped = new Set(forwardedNames(xf))
   dropped.add('host')
   for (const name of drop) dropped.add(name)
+  const idField = ctx.options.requestId
+  if (idField !== undefined) dropped.add(idField.toLowerCase())
+  // HTTP/2 may split `Cookie` into one field per pair (RFC 9113 section 8.2.3); HTTP/1.1 allows one line.
+  const crumbs = req.httpVersionMajor >= 2 ? fieldLines(req.rawHeaders, 'cookie') : []
+  if (crumbs.length > 1) dropped.add('cookie')
   const headers = endToEndHeaders(req.rawHeaders, dropped)
+  if (crumbs.length > 1) headers.push('Cookie', crumbs.join('; '))
+  const client = req.socket?.remoteAddress
+  const trusted = ctx.options.trustProxy.trusts(client)
   headers.push(
     ...forwardedFields(
       {
-        forwardedFor: req.headers['x-forwarded-for'] === undefined ? undefined : fieldLines(req.rawHeaders, 'x-forwarded-for'),
-        client: req.socket.remoteAddress,
+        forwardedFor: fieldLines(req.rawHeaders, 'x-forwarded-for'),
+        forwardedProto: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-proto') : undefined,
+        forwardedHost: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-host') : undefined,
+        forwarded: trusted ? fieldLines(req.rawHeaders, 'forwarded') : undefined,
+        client,
         proto: isEncrypted(req) ? 'https' : 'http',
         host: clientHost(req),
+        trusted,
       },
       xf,
     ),
   )
+  if (idField !== undefined && requestId !== undefined) headers.push(idField, requestId)
   headers.push('Host', upstreamHost(peer))
   return headers
+}
+
+/**
+ * A response head's fields with the request id set to `requestId`, replacing a peer's copy so that
+ * the client sees one id, the one the proxy logged.
+ */
+export function withRequestId(ctx: ProxyContext, headers: string[], requestId: string | undefined): string[] {
+  const name = ctx.options.requestId
+  if (name === undefined || requestId === undefined) return headers
+  const lower = name.toLowerCase()
+  const out: string[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() !== lower) out.push(headers[i] as string, headers[i + 1] as string)
+  }
+  out.push(name, requestId)
+  return out
 }
 
 /** The host the client asked for: `Host`, or HTTP/2's `:authority`. */
@@ -54,6 +94,7 @@ function fieldLines(rawHeaders: readonly string[], name: string): string[] {
   return lines
 }
 
+/** A TLS connection, HTTP/1.1 or HTTP/2 (whose compatibility request has the session's socket). */
 function isEncrypted(req: IncomingMessage): boolean {
-  return (req.socket as { encrypted?: unknown }).encrypted === true
+  return (req.socket as { encrypted?: unknown } | null | undefined)?.encrypted === true
 }

@@ -1,10 +1,10 @@
 import type { ClientRequest, IncomingMessage, InformationEvent, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { relayableField, type Peer } from 'sticky-core'
-import { upstreamHeaders, type ProxyContext } from './context'
+import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
 import { Exchange } from './exchange'
 import { relayBody, type BodyRelay } from './body-relay'
-import { hasBody, requestDefect, upstreamFraming } from './framing'
+import { requestDefect, requestFraming, requestHasBody } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import { appendPin } from './pin-headers'
 import { errorBody, errorHeaders, errorReason, reasonPhrase, standardReason, writeRawHead } from './respond'
@@ -15,11 +15,16 @@ import { originForm, requestUpstream } from './upstream'
  * Proxies one request: asks the balancer, forwards to the peer it names, streams both bodies,
  * appends the balancer's `Set-Cookie`, and leaves every failure to sticky-core's attempt policy
  * (through {@link Exchange}): whom to blame, whether to retry, resend or answer.
+ *
+ * An HTTP/2 request of node:http2's compatibility API (`http2.createSecureServer({ allowHTTP1: true },
+ * proxy)`) is proxied upstream as HTTP/1.1: its body framed there (chunked without `Content-Length`),
+ * its `Cookie` crumbs joined, and the answer relayed without reason phrase and connection fields.
  */
 export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const withBody = hasBody(req.headers)
+  const withBody = requestHasBody(req)
   // HTTP/2 has no reason phrase (RFC 9113 section 8.3.2): node:http2's compatibility layer warns on one.
   const http2 = req.httpVersionMajor >= 2
+  const requestId = requestIdOf(ctx, req)
   const path = originForm(req.url)
   // Whether a byte of the body left the client's stream: then the request cannot be sent again.
   let bodyLeft = false
@@ -35,8 +40,8 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       upRes = undefined
       // Drop `Expect`: the 100 Continue was already answered to the client (by node:http, or by
       // the application's 'checkContinue' handler), and the body is streamed right away.
-      const headers = upstreamHeaders(ctx, req, peer, ['expect', 'content-length'])
-      headers.push(...upstreamFraming(req.headers))
+      const headers = upstreamHeaders(ctx, req, peer, ['expect', 'content-length'], requestId)
+      headers.push(...requestFraming(req, withBody))
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
       if (!withBody) up.end()
@@ -57,9 +62,11 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       }
       const body = errorBody(status, error === 'rejected' ? rejection : errorReason(error))
       const headers = errorHeaders(body)
+      if (requestId !== undefined && ctx.options.requestId !== undefined) headers[ctx.options.requestId.toLowerCase()] = requestId
       // An unread upload would otherwise be drained before the connection could be reused; after a
-      // malformed request the connection is not trusted for another one.
-      if ((withBody && !req.complete) || error === 'rejected') headers['connection'] = 'close'
+      // malformed request the connection is not trusted for another one. HTTP/2 has no such field
+      // (RFC 9113 section 8.2.2): its stream ends alone.
+      if (!http2 && ((withBody && !req.complete) || error === 'rejected')) headers['connection'] = 'close'
       try {
         if (http2) res.writeHead(status, headers).end(body)
         else res.writeHead(status, standardReason(status), headers).end(body)
@@ -91,7 +98,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   const relay = (up: ClientRequest, peer: Peer, response: IncomingMessage): void => {
     if (up !== exchange.upstream || !exchange.live) return void response.resume()
     const status = response.statusCode ?? 0
-    const headers = appendPin(endToEndHeaders(response.rawHeaders), exchange.decision, ctx.balancer)
+    const headers = withRequestId(ctx, appendPin(endToEndHeaders(response.rawHeaders), exchange.decision, ctx.balancer), requestId)
     if (!writeHead(res, status, http2 ? undefined : response.statusMessage, headers)) {
       response.resume()
       exchange.settle(peer, 'peer-protocol-error')
@@ -105,7 +112,8 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     })
     response.once('end', () => {
       const trailers = pairs(response.rawTrailers)
-      if (trailers.length > 0) res.addTrailers(trailers)
+      // node:http2's compatibility response takes trailers as an object only.
+      if (trailers.length > 0) res.addTrailers(http2 ? trailerObject(trailers) : trailers)
       res.end()
       // An early answer (a 413 while the upload still arrives): the peer wants no more of the
       // body, and the connection carries a half-sent request, so it is not reused. node:http
@@ -132,6 +140,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       durationMs: performance.now() - exchange.started,
       error: exchange.error,
       upgrade: false,
+      requestId,
     })
   })
   // An aborted upload errors the request stream; the response's 'close' does the rest.
@@ -188,6 +197,17 @@ function relayInformation(res: ServerResponse, info: InformationEvent): void {
   } catch {
     // Interim responses are optional by definition: one the client's side refuses is dropped.
   }
+}
+
+/** Trailer pairs as one object, repeated names as arrays (what HTTP/2 sends as repeated fields). */
+function trailerObject(pairs: readonly [string, string][]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase()
+    const before = out[lower]
+    out[lower] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value]
+  }
+  return out
 }
 
 function pairs(raw: readonly string[]): [string, string][] {

@@ -1,10 +1,22 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 
 /** Whether the request carries a body (RFC 9112 section 6.3: framed by Transfer-Encoding or Content-Length). */
 export function hasBody(headers: IncomingHttpHeaders): boolean {
   if (headers['transfer-encoding'] !== undefined) return true
   const length = headers['content-length']
   return length !== undefined && length !== '0'
+}
+
+/**
+ * Whether the request carries a body, HTTP/2 requests included: HTTP/2 frames the body itself
+ * (RFC 9113 section 8.1), so a request without `Content-Length` has one unless its HEADERS frame
+ * ended the stream. Read by the fields alone, an HTTP/2 upload would be dropped.
+ */
+export function requestHasBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor < 2) return hasBody(req.headers)
+  const length = req.headers['content-length']
+  if (length !== undefined) return length !== '0'
+  return (req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders !== true
 }
 
 /**
@@ -18,6 +30,12 @@ export function upstreamFraming(headers: IncomingHttpHeaders): string[] {
   if (headers['transfer-encoding'] !== undefined) return ['Transfer-Encoding', 'chunked']
   const length = headers['content-length']
   return length === undefined ? [] : ['Content-Length', length]
+}
+
+/** {@link upstreamFraming} of a request, HTTP/2 too: an HTTP/2 body without `Content-Length` goes chunked. */
+export function requestFraming(req: IncomingMessage, withBody: boolean): string[] {
+  if (req.httpVersionMajor >= 2 && withBody && req.headers['content-length'] === undefined) return ['Transfer-Encoding', 'chunked']
+  return upstreamFraming(req.headers)
 }
 
 /** Why the proxy refuses a request itself, before asking the balancer for a peer. */

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import type { Peer } from 'sticky-core'
-import { upstreamHeaders, type ProxyContext } from './context'
+import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
 import { Exchange } from './exchange'
 import { hasBody, requestDefect, type RequestDefect } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
@@ -38,10 +38,11 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   let tunnel: Duplex | undefined
   let status = 0
   let rejection = ''
+  const requestId = requestIdOf(ctx, req)
 
   const exchange = new Exchange(ctx, req, {
     open(peer: Peer): ClientRequest {
-      const headers = upstreamHeaders(ctx, req, peer, [])
+      const headers = upstreamHeaders(ctx, req, peer, [], requestId)
       headers.push('Connection', 'Upgrade', 'Upgrade', protocol)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
@@ -70,7 +71,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
       // An open tunnel may idle legitimately (WebSocket); proxy.timeout governs the handshake only.
       upSocket.setTimeout(0)
       status = upRes.statusCode ?? 101
-      const headers = appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer)
+      const headers = withRequestId(ctx, appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer), requestId)
       headers.push('Connection', 'Upgrade', 'Upgrade', upRes.headers.upgrade ?? protocol)
       socket.write(rawHead(status, upRes.statusMessage, headers))
       if (upHead.length > 0) socket.write(upHead)
@@ -90,7 +91,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
       }
       exchange.settle(peer, 'peer-answered')
       status = upRes.statusCode ?? 502
-      const headers = appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer)
+      const headers = withRequestId(ctx, appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer), requestId)
       headers.push('Connection', 'close')
       socket.write(rawHead(status, upRes.statusMessage, headers))
       upRes.on('error', () => undefined)
@@ -113,6 +114,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
       durationMs: performance.now() - exchange.started,
       error: exchange.error,
       upgrade: true,
+      requestId,
     })
   })
 

@@ -135,15 +135,18 @@ resolve('should apply the defaults', () => {
   assert.is(r.timeout, 60_000)
   assert.is(r.retries, undefined)
   assert.is(r.agent, undefined)
-  assert.equal(r.xForwarded, { for: true, proto: true, host: true })
+  assert.equal(r.xForwarded, { for: true, proto: true, host: true, forwarded: false })
+  assert.is(r.requestId, undefined)
+  assert.is(r.trustProxy.trusts('127.0.0.1'), false)
 })
 
 resolve('should expand xForwarded', () => {
   const cases = [
-    { given: false, expected: { for: false, proto: false, host: false } },
-    { given: true, expected: { for: true, proto: true, host: true } },
-    { given: { for: false }, expected: { for: false, proto: true, host: true } },
-    { given: { proto: false, host: false }, expected: { for: true, proto: false, host: false } },
+    { given: false, expected: { for: false, proto: false, host: false, forwarded: false } },
+    { given: true, expected: { for: true, proto: true, host: true, forwarded: false } },
+    { given: { for: false }, expected: { for: false, proto: true, host: true, forwarded: false } },
+    { given: { proto: false, host: false }, expected: { for: true, proto: false, host: false, forwarded: false } },
+    { given: { forwarded: true }, expected: { for: true, proto: true, host: true, forwarded: true } },
   ]
   for (const { given, expected } of cases) assert.equal(resolveProxyOptions({ xForwarded: given }).xForwarded, expected)
 })

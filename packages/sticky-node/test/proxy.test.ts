@@ -93,22 +93,24 @@ headers('should strip hop-by-hop response headers and re-frame the body', () =>
   }),
 )
 
-headers('should write X-Forwarded-For/Proto/Host as configured', () =>
+headers('should write X-Forwarded-For/Proto/Host as configured, believing only a trusted proxy', () =>
   withScope(async (scope) => {
     const up = scope.defer(await mirror(), (u) => u.close())
     const lying = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test', host: 'shop.test' }
     const cases = [
-      { xForwarded: undefined, expected: { for: '203.0.113.7, 127.0.0.1', proto: 'http', host: 'shop.test' } },
-      { xForwarded: true, expected: { for: '203.0.113.7, 127.0.0.1', proto: 'http', host: 'shop.test' } },
+      { xForwarded: undefined, expected: { for: '127.0.0.1', proto: 'http', host: 'shop.test' } },
+      { xForwarded: true, expected: { for: '127.0.0.1', proto: 'http', host: 'shop.test' } },
+      { xForwarded: true, trustProxy: 'loopback', expected: { for: '203.0.113.7, 127.0.0.1', proto: 'https', host: 'evil.test' } },
+      { xForwarded: true, trustProxy: '::1, 10.0.0.0/8', expected: { for: '127.0.0.1', proto: 'http', host: 'shop.test' } },
       { xForwarded: false, expected: { for: '203.0.113.7', proto: 'https', host: 'evil.test' } },
       { xForwarded: { for: false }, expected: { for: '203.0.113.7', proto: 'http', host: 'shop.test' } },
-      { xForwarded: { proto: false, host: false }, expected: { for: '203.0.113.7, 127.0.0.1', proto: 'https', host: 'evil.test' } },
+      { xForwarded: { proto: false, host: false }, expected: { for: '127.0.0.1', proto: 'https', host: 'evil.test' } },
     ]
-    for (const { xForwarded, expected } of cases) {
-      const proxy = await listenProxy({ peers: [up.address], proxy: xForwarded === undefined ? {} : { xForwarded } })
+    for (const { xForwarded, trustProxy, expected } of cases) {
+      const proxy = await listenProxy({ peers: [up.address], proxy: { ...(xForwarded === undefined ? {} : { xForwarded }), trustProxy } })
       try {
         const got = seen((await fetchOnce(proxy.url, { headers: lying })).body)
-        const label = JSON.stringify(xForwarded)
+        const label = JSON.stringify([xForwarded, trustProxy])
         assert.is(got.headers['x-forwarded-for'], expected.for, `${label} for`)
         assert.is(got.headers['x-forwarded-proto'], expected.proto, `${label} proto`)
         assert.is(got.headers['x-forwarded-host'], expected.host, `${label} host`)

@@ -88,7 +88,7 @@ export function loadServePlan(argv: readonly string[], io: PlanIo): ServePlan {
     options: routeOptions(route.spec, route.at, flags, io, at),
   }))
   refuseCollidingCookies(plans, at)
-  for (const plan of plans) validate(plan.options, plan.at, file !== undefined && flags.peers === undefined, at)
+  for (const plan of plans) validate(plan.options, plan.at, argv, file !== undefined, at)
 
   const log = (top.log as Json | undefined) ?? {}
   const tlsFile = top.tls as { cert: string; key: string } | undefined
@@ -274,19 +274,30 @@ function refuseCollidingCookies(plans: readonly { path: string; at: KeyPath; opt
  * The library's own checks, with its error mapped back: to the file's line when the value came from the
  * file, to the flag otherwise. A proxy is created and closed at once: nothing listens or connects.
  */
-function validate(options: RouteOptions, where: KeyPath, peersFromFile: boolean, at: At): void {
+function validate(options: RouteOptions, where: KeyPath, argv: readonly string[], hasFile: boolean, at: At): void {
   try {
     // `Omit` over the balancer's union of cookie modes loses the union; the value is one of them.
     createStickyProxy(options as StickyProxyOptions).close()
   } catch (error) {
     if (!(error instanceof StickyConfigError)) throw error
-    const flag = flagForOption(error.option)
-    const path = optionPath(error.option)
-    const fromFile = flag === undefined || (error.option.startsWith('peers') ? peersFromFile : true)
-    if (fromFile) throw at([...where, ...path], libraryReason(error))
-    throw new CliUsageError(flag ?? '--config', libraryReason(error))
+    const flag =
+      flagForOption(error.option) ??
+      PROXY_FLAGS.get(error.option.replace(/\..*$|^proxy\.(\w+).*$/, (_, key?: string) => (key === undefined ? '' : `proxy.${key}`)))
+    const given = flag !== undefined && argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))
+    if (hasFile && !given) throw at([...where, ...optionPath(error.option)], libraryReason(error))
+    throw new CliUsageError(flag ?? error.option, libraryReason(error))
   }
 }
+
+/** Flags of the options `flagForOption` does not know (the transport's and the health check's). */
+const PROXY_FLAGS: ReadonlyMap<string, string> = new Map([
+  ['proxy.timeout', '--timeout'],
+  ['proxy.retries', '--retries'],
+  ['proxy.trustProxy', '--trust-proxy'],
+  ['proxy.xForwarded', '--no-x-forwarded'],
+  ['proxy.requestId', '--no-request-id'],
+  ['healthCheck', '--health-check'],
+])
 
 /** `peers[2].weight` → ['peers', 2, 'weight']. */
 function optionPath(option: string): KeyPath {

@@ -6,25 +6,27 @@ import { createBalancer } from 'sticky-core'
 import {
   CliUsageError,
   DEFAULT_LISTEN,
-  balancerOptionsFrom,
   flagForOption,
   USAGE,
   parseCommandLine,
   parseListen,
+  parseServeFlags,
   parseUpstream,
   readHmacKey,
   readTokenKeys,
   type CliCommand,
-  type ServeConfig,
+  type ServeFlags,
 } from '../src/args'
+import { loadServePlan } from '../src/serve-plan'
 
 const seed = fastCheckSeed('args.test')
 const UP = ['--upstream', '127.0.0.1:9001']
 
-function serve(argv: readonly string[]): ServeConfig {
+function serve(argv: readonly string[]): ServeFlags {
   const command: CliCommand = parseCommandLine(argv)
   if (command.kind !== 'serve') throw new Error(`expected serve, got ${command.kind}`)
-  return command.config
+  assert.equal(command.argv, argv)
+  return parseServeFlags(argv)
 }
 
 function usageError(run: () => unknown): CliUsageError {
@@ -59,35 +61,46 @@ for (const [argv, kind] of commands) {
   })
 }
 
-ParseCommandLine('should apply the defaults when only an upstream is given', () => {
+ParseCommandLine('should leave every flag not given undefined, for the config file to supply', () => {
   const config = serve(UP)
   assert.equal(config, {
-    listen: DEFAULT_LISTEN,
+    config: undefined,
+    listen: undefined,
     peers: [{ address: '127.0.0.1:9001' }],
+    peerDefaults: { maxFails: undefined, failTimeout: undefined },
     cookie: {},
     hash: undefined,
     hmac: undefined,
     token: undefined,
-    fallback: true,
+    fallback: undefined,
     failover: undefined,
     strictStatus: undefined,
     routeHeader: undefined,
     refresh: undefined,
-    legacy: false,
+    legacy: undefined,
     timeout: undefined,
     retries: undefined,
-    quiet: false,
+    trustProxy: undefined,
+    xForwarded: undefined,
+    requestId: undefined,
+    healthCheck: {},
+    tls: undefined,
+    logFormat: undefined,
+    quiet: undefined,
+    metrics: undefined,
+    workers: undefined,
+    grace: undefined,
   })
   assert.equal(DEFAULT_LISTEN, { host: '127.0.0.1', port: 8080 })
 })
 
-const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeConfig) => unknown, unknown]> = [
+const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeFlags) => unknown, unknown]> = [
   ['--listen PORT', ['--listen', '0'], (c) => c.listen, { host: '127.0.0.1', port: 0 }],
   ['--listen=HOST:PORT', ['--listen=0.0.0.0:8080'], (c) => c.listen, { host: '0.0.0.0', port: 8080 }],
   [
     '--upstream (repeated)',
     ['--upstream', 'a:1', '--upstream=b:2=3,backup'],
-    (c) => c.peers.slice(1),
+    (c) => c.peers?.slice(1),
     [{ address: 'a:1' }, { address: 'b:2', weight: 3, backup: true }],
   ],
   ['--cookie-name', ['--cookie-name', 'srv'], (c) => c.cookie, { name: 'srv' }],
@@ -113,14 +126,48 @@ const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeCo
   ['--refresh assign', ['--refresh', 'assign'], (c) => c.refresh, 'assign'],
   ['--refresh always', ['--refresh', 'always'], (c) => c.refresh, 'always'],
   ['--legacy', ['--legacy'], (c) => c.legacy, true],
-  ['--max-fails (applied to every upstream)', ['--max-fails', '3', '--upstream', 'b:2'], (c) => c.peers.map((p) => p.maxFails), [3, 3]],
-  ['--fail-timeout (applied to every upstream)', ['--fail-timeout', '30s'], (c) => c.peers.map((p) => p.failTimeout), [30_000]],
+  ['--max-fails (applied to every upstream)', ['--max-fails', '3', '--upstream', 'b:2'], (c) => c.peers?.map((p) => p.maxFails), [3, 3]],
+  ['--fail-timeout (applied to every upstream)', ['--fail-timeout', '30s'], (c) => c.peers?.map((p) => p.failTimeout), [30_000]],
   ['--max-fails 0 (tracking off)', ['--max-fails', '0'], (c) => c.peers[0]?.maxFails, 0],
   ['--timeout', ['--timeout', '1m'], (c) => c.timeout, 60_000],
   ['--timeout 0 (no limit)', ['--timeout', '0'], (c) => c.timeout, 0],
   ['--retries', ['--retries', '2'], (c) => c.retries, 2],
   ['--retries 0', ['--retries', '0'], (c) => c.retries, 0],
   ['--quiet', ['--quiet'], (c) => c.quiet, true],
+  ['--config', ['--config', 'proxy.yaml'], (c) => c.config, 'proxy.yaml'],
+  ['--tls-cert with --tls-key', ['--tls-cert', 'c.pem', '--tls-key', 'k.pem'], (c) => c.tls, { cert: 'c.pem', key: 'k.pem' }],
+  ['--trust-proxy', ['--trust-proxy', 'loopback,10.0.0.0/8'], (c) => c.trustProxy, 'loopback,10.0.0.0/8'],
+  ['--no-x-forwarded', ['--no-x-forwarded'], (c) => c.xForwarded, false],
+  ['--no-request-id', ['--no-request-id'], (c) => c.requestId, false],
+  ['--health-check', ['--health-check', '/healthz'], (c) => c.healthCheck, { path: '/healthz' }],
+  [
+    '--health-* together',
+    [
+      '--health-check',
+      '/h',
+      '--health-interval',
+      '2s',
+      '--health-timeout',
+      '500ms',
+      '--health-expect',
+      '200,204',
+      '--health-rises',
+      '1',
+      '--health-falls',
+      '5',
+    ],
+    (c) => c.healthCheck,
+    { path: '/h', interval: 2_000, timeout: 500, expect: '200,204', rises: 1, falls: 5 },
+  ],
+  ['--health-expect range', ['--health-check', '/h', '--health-expect', '200-399'], (c) => c.healthCheck.expect, '200-399'],
+  ['--log-format json', ['--log-format', 'json'], (c) => c.logFormat, 'json'],
+  ['--log-format text', ['--log-format', 'text'], (c) => c.logFormat, 'text'],
+  ['--metrics', ['--metrics', '127.0.0.1:9100'], (c) => c.metrics, { host: '127.0.0.1', port: 9100 }],
+  ['--metrics PORT', ['--metrics', '9100'], (c) => c.metrics, { host: '127.0.0.1', port: 9100 }],
+  ['--workers N', ['--workers', '4'], (c) => c.workers, 4],
+  ['--workers auto', ['--workers', 'auto'], (c) => c.workers, 'auto'],
+  ['--grace', ['--grace', '30s'], (c) => c.grace, 30_000],
+  ['--grace 0', ['--grace', '0'], (c) => c.grace, 0],
   ['no token flag', [], (c) => c.token, undefined],
   [
     '--token-keys-file',
@@ -460,68 +507,101 @@ for (const [name, text, message] of badKeys) {
 
 ReadTokenKeys.run()
 
-const BalancerOptionsFrom = suite('balancerOptionsFrom')
+const FlagsPlan = suite('loadServePlan from flags only')
+const planIo = (env: Record<string, string> = {}) => ({ env, readFile: noFile as (path: string) => Buffer, cpus: () => 3 })
+const optionsOf = (argv: readonly string[], env?: Record<string, string>) => {
+  const plan = loadServePlan(argv, planIo(env))
+  assert.is(plan.routes.length, 1)
+  assert.is(plan.routes[0]?.path, '/')
+  return plan.routes[0]?.options as Record<string, unknown>
+}
 
-BalancerOptionsFrom('should carry every balancer setting of the command line', () => {
-  const config = serve([...UP, '--hash', 'sha1', '--no-fallback', '--refresh', 'always', '--legacy', '--cookie-name', 'srv', '--secure'])
-  assert.equal(balancerOptionsFrom(config, undefined), {
+FlagsPlan('should carry every balancer setting of the command line', () => {
+  assert.equal(optionsOf([...UP, '--hash', 'sha1', '--no-fallback', '--refresh', 'always', '--legacy', '--cookie-name', 'srv', '--secure']), {
     peers: [{ address: '127.0.0.1:9001' }],
     cookie: { name: 'srv', secure: true },
     hash: 'sha1',
     fallback: false,
     refresh: 'always',
     legacy: true,
+    proxy: { requestId: true },
   })
 })
 
-BalancerOptionsFrom('should put the loaded key into the hmac option', () => {
-  const config = serve([...UP, '--hmac', 'sha256', '--hmac-key-env', 'K'])
-  assert.equal(balancerOptionsFrom(config, 'key').hmac, { algorithm: 'sha256', key: 'key' })
-  assert.is(balancerOptionsFrom(config, 'key').hash, undefined)
+FlagsPlan('should put the loaded key into the hmac option', () => {
+  const options = optionsOf([...UP, '--hmac', 'sha256', '--hmac-key-env', 'K'], { K: 'key' })
+  assert.equal(options.hmac, { algorithm: 'sha256', key: 'key' })
+  assert.is(options.hash, undefined)
 })
 
-BalancerOptionsFrom('should put the loaded token keys and lifetimes into the token option, without legacy', () => {
-  const config = serve([...UP, '--token-keys-env', 'K', '--token-max-age', '1d', '--token-idle', '1h', '--token-skew', '10s'])
+FlagsPlan('should put the loaded token keys and lifetimes into the token option, without legacy', () => {
+  const env = { K: `a:${SECRET_A}` }
+  const options = optionsOf([...UP, '--token-keys-env', 'K', '--token-max-age', '1d', '--token-idle', '1h', '--token-skew', '10s'], env)
   const keys = [{ id: 'a', secret: SECRET_A }]
-  const options = balancerOptionsFrom(config, undefined, keys)
   assert.equal(options.token, { keys, maxAge: 86_400, idle: 3_600, skew: 10 })
   assert.not.ok('legacy' in options)
   assert.not.ok('hash' in options)
-  const bare = balancerOptionsFrom(serve([...UP, '--token-keys-file', 'f']), undefined, keys)
-  assert.equal(bare.token, { keys })
+  assert.equal(optionsOf([...UP, '--token-keys-env', 'K'], env).token, { keys })
 })
 
-BalancerOptionsFrom('should pass --failover in place of fallback, with --strict-status and --route-header', () => {
-  const options = balancerOptionsFrom(serve([...UP, '--failover', 'strict', '--strict-status', '503', '--route-header', 'X-Pin']), undefined)
+FlagsPlan('should pass --failover in place of fallback, with --strict-status and --route-header', () => {
+  const options = optionsOf([...UP, '--failover', 'strict', '--strict-status', '503', '--route-header', 'X-Pin'])
   assert.is(options.failover, 'strict')
   assert.not.ok('fallback' in options)
   assert.is(options.strictStatus, 503)
   assert.is(options.header, 'X-Pin')
-  const plain = balancerOptionsFrom(serve(UP), undefined)
-  assert.is(plain.fallback, true)
-  assert.not.ok('failover' in plain || 'strictStatus' in plain || 'header' in plain)
+  const plain = optionsOf(UP)
+  assert.not.ok('failover' in plain || 'fallback' in plain || 'strictStatus' in plain || 'header' in plain)
 })
 
-BalancerOptionsFrom('should give options that createBalancer accepts, issuing tokens signed by the first key', () => {
-  const config = serve([
-    ...UP,
-    '--upstream',
-    '127.0.0.1:9002',
-    '--token-keys-env',
-    'K',
-    '--token-idle',
-    '1h',
-    '--failover',
-    'temporary',
-    '--route-header',
-    'X-Sticky-Route',
-  ])
-  const keys = readTokenKeys(config.token?.keys ?? { kind: 'env', name: 'K' }, { env: { K: `new:${SECRET_A}\nold:${SECRET_B}` }, readFile: noFile })
-  const balancer = createBalancer(balancerOptionsFrom(config, undefined, keys))
+FlagsPlan('should turn request IDs on by default, and pass the proxy flags', () => {
+  assert.equal(optionsOf(UP).proxy, { requestId: true })
+  assert.equal(optionsOf([...UP, '--no-request-id', '--no-x-forwarded', '--trust-proxy', 'loopback', '--timeout', '5s', '--retries', '1']).proxy, {
+    requestId: false,
+    xForwarded: false,
+    trustProxy: 'loopback',
+    timeout: 5_000,
+    retries: 1,
+  })
+})
+
+FlagsPlan('should pass the health check, and refuse its settings without a path', () => {
+  assert.equal(optionsOf([...UP, '--health-check', '/hz', '--health-falls', '2']).healthCheck, { path: '/hz', falls: 2 })
+  assert.match(usageError(() => optionsOf([...UP, '--health-interval', '2s'])).message, /^--health-interval: needs --health-check PATH/)
+})
+
+FlagsPlan('should fill the operator settings with their defaults, and resolve --workers auto', () => {
+  const plan = loadServePlan(UP, planIo())
+  assert.equal(
+    { listen: plan.listen, tls: plan.tls, log: plan.log, metrics: plan.metrics, workers: plan.workers, grace: plan.grace, configFile: plan.configFile },
+    { listen: DEFAULT_LISTEN, tls: undefined, log: { format: 'text', quiet: false }, metrics: undefined, workers: 1, grace: 10_000, configFile: undefined },
+  )
+  const other = loadServePlan(
+    [...UP, '--workers', 'auto', '--grace', '2s', '--log-format', 'json', '--quiet', '--metrics', '9100', '--tls-cert', 'c', '--tls-key', 'k'],
+    planIo(),
+  )
+  assert.equal(
+    { tls: other.tls, log: other.log, metrics: other.metrics, workers: other.workers, grace: other.grace },
+    { tls: { cert: 'c', key: 'k' }, log: { format: 'json', quiet: true }, metrics: { host: '127.0.0.1', port: 9100 }, workers: 3, grace: 2_000 },
+  )
+})
+
+FlagsPlan('should give options that createBalancer accepts, issuing tokens signed by the first key', () => {
+  const options = optionsOf(
+    [...UP, '--upstream', '127.0.0.1:9002', '--token-keys-env', 'K', '--token-idle', '1h', '--failover', 'temporary', '--route-header', 'X-Sticky-Route'],
+    { K: `new:${SECRET_A}\nold:${SECRET_B}` },
+  )
+  const { proxy: _proxy, ...balancerOptions } = options
+  const balancer = createBalancer(balancerOptions as unknown as Parameters<typeof createBalancer>[0])
   assert.match(balancer.decide(undefined).setCookie ?? '', /^route=1\.new\./)
 })
 
-BalancerOptionsFrom.run()
+FlagsPlan('should map the library refusing a flag value back to the flag', () => {
+  assert.match(usageError(() => optionsOf([...UP, '--cookie-name', 'a;b'])).message, /^--cookie-name: /)
+  assert.match(usageError(() => optionsOf(['--upstream', 'not an address'])).message, /^--upstream: /)
+})
+
+FlagsPlan.run()
 
 const FlagForOption = suite('flagForOption')
 

@@ -27,10 +27,15 @@ export interface ProxyMetrics {
   requestEnded(): void
   response(route: string, event: ExchangeEvent): void
   attempt(route: string, attempt: AttemptFacts): void
-  /** A peer's usability as the balancer sees it (health checks and passive health). */
-  usable(route: string, peer: string, usable: boolean): void
   /** Peers removed by a reload: their per-peer gauges go. */
   forgetPeer(route: string, peer: string): void
+}
+
+/** One peer's usability as its balancer sees it now (`balancer.isUsable`), read at each scrape. */
+export interface PeerReading {
+  readonly route: string
+  readonly peer: string
+  readonly usable: boolean
 }
 
 /** `2xx`, `4xx`, ... (`1xx` for a completed upgrade). */
@@ -39,7 +44,7 @@ export function statusClass(status: number): string {
 }
 
 /** Creates the metrics in a registry of their own, with the default process metrics beside them. */
-export function createProxyMetrics(): ProxyMetrics {
+export function createProxyMetrics(readPeers: () => readonly PeerReading[]): ProxyMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
@@ -85,11 +90,17 @@ export function createProxyMetrics(): ProxyMetrics {
     labelNames: ['route', 'peer'] as const,
     registers,
   })
-  const usable = new Gauge({
+  new Gauge({
     name: 'sticky_peer_usable',
     help: '1 when the balancer hands the peer new requests, 0 when health checks or passive failures took it out.',
     labelNames: ['route', 'peer'] as const,
     registers,
+    // Across cluster workers: usable only where every worker agrees.
+    aggregator: 'min',
+    collect() {
+      this.reset()
+      for (const reading of readPeers()) this.set({ route: reading.route, peer: reading.peer }, reading.usable ? 1 : 0)
+    },
   })
   return {
     registry,
@@ -109,11 +120,7 @@ export function createProxyMetrics(): ProxyMetrics {
       latency.observe({ route, peer }, Math.max(0, attempt.durationMs) / 1000)
       if (attempt.kind === 'peer-answered' || attempt.kind === 'peer-answered-early') peerInFlight.inc({ route, peer }, 1)
     },
-    usable(route, peer, up) {
-      usable.set({ route, peer }, up ? 1 : 0)
-    },
     forgetPeer(route, peer) {
-      usable.remove({ route, peer })
       peerInFlight.remove({ route, peer })
     },
   }

@@ -66,11 +66,17 @@ export function usageMessage(error: StickyConfigError): string {
 export function startRunner(argv: readonly string[], initial: ServePlan, io: RunnerIo, link?: PeerLink): Runner {
   let plan = initial
   const log: RequestLog = createRequestLog(plan.log)
-  const metrics: ProxyMetrics | undefined = plan.metrics === undefined ? undefined : createProxyMetrics()
+  const routes: LiveRoute[] = []
+  const metrics: ProxyMetrics | undefined =
+    plan.metrics === undefined
+      ? undefined
+      : createProxyMetrics(() =>
+          routes.flatMap((route) =>
+            route.proxy.balancer.peers.map((peer) => ({ route: route.path, peer: peer.id, usable: route.proxy.balancer.isUsable(peer) })),
+          ),
+        )
   if (metrics !== undefined && link !== undefined) exposeToCluster(metrics)
-
-  const routes: LiveRoute[] = plan.routes.map((route) => buildRoute(route))
-  for (const route of routes) for (const peer of route.proxy.balancer.peers) metrics?.usable(route.path, peer.id, true)
+  routes.push(...plan.routes.map((route) => buildRoute(route)))
 
   function buildRoute(route: RoutePlan): LiveRoute {
     try {
@@ -278,7 +284,6 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
       const after = route.proxy.balancer.peers.map((peer) => peer.id)
       const { added, removed } = peerChanges(before, after)
       for (const id of removed) metrics?.forgetPeer(route.path, id)
-      for (const id of added) metrics?.usable(route.path, id, true)
       routes[index] = { ...route, plan: planned }
       if (added.length + removed.length > 0) {
         const label = routes.length === 1 ? '' : `${route.path} `

@@ -4,13 +4,13 @@ import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { judgeAttempt } from 'sticky-core'
 import { pathOf } from 'sticky-core'
-import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer } from 'sticky-core'
+import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer, ResolvedSharedProxyOptions } from 'sticky-core'
 import type { FastifyResponseEvent } from './options'
 import { cutEvent, failureEvent } from './attempt-event'
 import { clientGone } from './client'
-import { upstreamHeaders } from './forwarded'
+import { requestIdOf, upstreamHeaders } from './forwarded'
 import { gatewayCode } from './gateway-error'
-import { stripForUpstream, stripHopByHop } from './hop-by-hop'
+import { stripForUpstream, stripHopByHop, type HeaderMap } from './hop-by-hop'
 import { answerOwn, ownError } from './respond'
 import type { ClientBody } from './request-body'
 import { appendPin, carriedPin } from './set-cookie'
@@ -25,6 +25,8 @@ export interface ExchangeContext {
   /** Milliseconds of the peer's silence (`proxy.timeout`); 0 is no limit. */
   readonly timeout: number
   readonly xForwarded: ForwardedSelection
+  readonly trustProxy: ResolvedSharedProxyOptions['trustProxy']
+  readonly requestId: string | undefined
   readonly onResponse: ((event: FastifyResponseEvent) => void) | undefined
   readonly onError: (error: unknown, request: FastifyRequest) => void
 }
@@ -50,9 +52,13 @@ export class Exchange {
   readonly #started = performance.now()
   /** Why the exchange did not end with the peer's complete response, once that is known. */
   #error: ExchangeError | undefined
+  /** The request's id (`proxy.requestId`), the same for every attempt. */
+  readonly #requestId: string | undefined
 
   constructor(ctx: ExchangeContext, request: FastifyRequest, reply: FastifyReply, path: string, body: ClientBody | undefined) {
     this.#ctx = ctx
+    this.#requestId = requestIdOf(ctx, request.headers as HeaderMap, request.raw.socket?.remoteAddress)
+    if (this.#requestId !== undefined && ctx.requestId !== undefined) reply.header(ctx.requestId, this.#requestId)
     this.#request = request
     this.#reply = reply
     this.#path = path
@@ -84,15 +90,25 @@ export class Exchange {
     const probe = new TransportProbe()
     this.#body?.watchWaiting((waiting) => probe.holdTimeout(waiting))
     let settled = false
-    const { timeout, xForwarded } = this.#ctx
+    const { timeout } = this.#ctx
+    const requestId = this.#requestId
     probing(probe, () =>
       this.#reply.from(targetUrl(peer, this.#path), {
         retryDelay: noSameUrlRetry,
         timeout,
         rewriteRequestHeaders: (req, headers) =>
-          upstreamHeaders(stripForUpstream(headers), peer, { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host }, xForwarded),
+          upstreamHeaders(
+            stripForUpstream(headers),
+            peer,
+            { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host },
+            this.#ctx,
+            requestId,
+          ),
         rewriteHeaders: (headers) => {
           const relayed = appendPin(stripHopByHop(headers), decision, this.#ctx.balancer)
+          // The client sees one id, the one the proxy logged, in place of a peer's copy.
+          const idField = this.#ctx.requestId
+          if (idField !== undefined && requestId !== undefined) relayed[idField.toLowerCase()] = requestId
           this.#copied = Object.keys(relayed)
           return relayed
         },
@@ -159,6 +175,7 @@ export class Exchange {
       durationMs: performance.now() - this.#started,
       error,
       upgrade: false,
+      requestId: this.#requestId,
     }
     try {
       onResponse(event)

@@ -26,6 +26,8 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
     retries: options.retries,
     timeout: options.timeout,
     xForwarded: options.xForwarded,
+    trustProxy: options.trustProxy,
+    requestId: options.requestId,
     onResponse: options.onResponse,
     onError: options.onError,
   }

@@ -11,7 +11,7 @@ import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, F
 import WebSocket, { WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
 import { failureEvent } from './attempt-event'
-import { upstreamHeaders } from './forwarded'
+import { requestIdOf, upstreamHeaders } from './forwarded'
 import { gatewayCode, StickyGatewayError } from './gateway-error'
 import type { GatewayErrorCode } from './gateway-error'
 import { stripHopByHop } from './hop-by-hop'
@@ -68,6 +68,8 @@ interface UpgradeContext {
   readonly retries: number | undefined
   readonly timeout: number
   readonly xForwarded: ForwardedSelection
+  readonly trustProxy: ResolvedOptions['trustProxy']
+  readonly requestId: string | undefined
   readonly prefix: string
   readonly rewritePrefix: string
   readonly onResponse: ((event: FastifyUpgradeEvent) => void) | undefined
@@ -92,6 +94,8 @@ export function installWebSocketProxy(instance: FastifyInstance, options: Resolv
     retries: options.retries,
     timeout: options.timeout,
     xForwarded: options.xForwarded,
+    trustProxy: options.trustProxy,
+    requestId: options.requestId,
     prefix: options.prefix,
     rewritePrefix: options.rewritePrefix,
     onResponse: options.onResponse,
@@ -201,6 +205,8 @@ class Upgrade {
   readonly #socket: Duplex
   readonly #forget: () => void
   readonly #started = performance.now()
+  /** The request's id (`proxy.requestId`), read at the first attempt and kept for every other. */
+  #requestId: string | undefined
   readonly #tried: Peer[] = []
   #decision: Decision | undefined
   #accept: ((verified: boolean) => void) | undefined
@@ -478,6 +484,7 @@ class Upgrade {
       durationMs: performance.now() - this.#started,
       error: this.#status === 0 ? (this.#error ?? 'client-aborted') : this.#error,
       upgrade: true,
+      requestId: this.#requestId ?? requestIdOf(this.#ctx, this.#req.headers as HeaderMap, this.#req.socket.remoteAddress),
     }
     try {
       onResponse(event)
@@ -505,11 +512,13 @@ class Upgrade {
     const own = stripHopByHop(req.headers as HeaderMap)
     for (const name of HANDSHAKE_FIELDS) delete own[name]
     const encrypted = (req.socket as Socket & { encrypted?: boolean }).encrypted === true
+    this.#requestId ??= requestIdOf(this.#ctx, req.headers as HeaderMap, req.socket.remoteAddress)
     const headers = upstreamHeaders(
       own,
       peer,
       { address: req.socket.remoteAddress, protocol: encrypted ? 'https' : 'http', host: req.headers.host },
-      this.#ctx.xForwarded,
+      this.#ctx,
+      this.#requestId,
     )
     const out: Record<string, string> = {}
     // Node folds repeated request fields into one value already (RFC 9110 section 5.3), `Cookie` with `; `.

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { upstreamHost } from 'sticky-core'
-import type { Peer } from 'sticky-core'
-import { upstreamHeaders } from '../src/forwarded'
+import { parseTrustList, upstreamHost } from 'sticky-core'
+import type { ForwardedSelection, Peer } from 'sticky-core'
+import { upstreamHeaders, type ForwardingRules } from '../src/forwarded'
 import { stripForUpstream, stripHopByHop } from '../src/hop-by-hop'
 import type { HeaderMap } from '../src/hop-by-hop'
 import { appendSetCookie } from '../src/set-cookie'
@@ -146,16 +146,22 @@ const PEER = tcpPeer('10.0.0.5', 8080)
 const CLIENT = { address: '10.0.0.9', protocol: 'http', host: 'shop.example' }
 const ALL = { for: true, proto: true, host: true }
 const NONE = { for: false, proto: false, host: false }
+/** The plugin's forwarding options for `select`, trusting the test client (10.0.0.9) unless `trusted` is false. */
+const rules = (select: ForwardedSelection, trusted = true): ForwardingRules => ({
+  xForwarded: select,
+  trustProxy: parseTrustList(trusted ? '10.0.0.9' : undefined),
+  requestId: undefined,
+})
 
 forwarded("should write only the selected fields and pass the client's others through", () => {
   const incoming = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example' }
-  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, { for: true, proto: false, host: false }), {
+  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, rules({ for: true, proto: false, host: false }), undefined), {
     'x-forwarded-for': '203.0.113.7, 10.0.0.9',
     'x-forwarded-proto': 'gopher',
     'x-forwarded-host': 'evil.example',
     host: '10.0.0.5:8080',
   })
-  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, { for: false, proto: true, host: true }), {
+  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, rules({ for: false, proto: true, host: true }, false), undefined), {
     'x-forwarded-for': '203.0.113.7',
     'x-forwarded-proto': 'http',
     'x-forwarded-host': 'shop.example',
@@ -164,7 +170,7 @@ forwarded("should write only the selected fields and pass the client's others th
 })
 
 forwarded('should start a chain, and append to the one the client sent, in every shape', () => {
-  assert.equal(upstreamHeaders({}, PEER, CLIENT, ALL), {
+  assert.equal(upstreamHeaders({}, PEER, CLIENT, rules(ALL), undefined), {
     'x-forwarded-for': '10.0.0.9',
     'x-forwarded-proto': 'http',
     'x-forwarded-host': 'shop.example',
@@ -177,7 +183,7 @@ forwarded('should start a chain, and append to the one the client sent, in every
     [' , ', '10.0.0.9'],
   ]
   for (const [incoming, expected] of chains) {
-    assert.is(upstreamHeaders({ 'x-forwarded-for': incoming }, PEER, CLIENT, ALL)['x-forwarded-for'], expected, JSON.stringify(incoming))
+    assert.is(upstreamHeaders({ 'x-forwarded-for': incoming }, PEER, CLIENT, rules(ALL), undefined)['x-forwarded-for'], expected, JSON.stringify(incoming))
   }
 })
 
@@ -186,14 +192,15 @@ forwarded('should replace the Proto and Host the client claimed, and drop a Host
     { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'forged' },
     PEER,
     { address: undefined, protocol: 'http', host: undefined },
-    ALL,
+    rules(ALL),
+    undefined,
   )
   assert.equal(out, { 'x-forwarded-proto': 'http', host: '10.0.0.5:8080' })
 })
 
 forwarded("should pass the client's X-Forwarded-* through untouched without xForwarded", () => {
   const incoming = { 'x-forwarded-for': '1.1.1.1', 'x-forwarded-host': 'forged', cookie: 'a=1' }
-  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, NONE), { ...incoming, host: '10.0.0.5:8080' })
+  assert.equal(upstreamHeaders(incoming, PEER, CLIENT, rules(NONE), undefined), { ...incoming, host: '10.0.0.5:8080' })
 })
 
 forwarded("should name the peer in Host, as sticky-core's upstreamHost does", () => {
@@ -206,20 +213,20 @@ forwarded("should name the peer in Host, as sticky-core's upstreamHost does", ()
     [unix, 'localhost'],
   ]
   for (const [peer, host] of peers) {
-    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, ALL)['host'], host)
-    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, ALL)['host'], upstreamHost(peer))
+    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, rules(ALL), undefined)['host'], host)
+    assert.is(upstreamHeaders({ host: 'client.example' }, peer, CLIENT, rules(ALL), undefined)['host'], upstreamHost(peer))
   }
 })
 
 forwarded('should end the chain with the client address and keep every other field', () => {
   const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'))
   checkProperty('upstreamHeaders', headerMap, fc.option(ipv4, { nil: undefined }), fc.constantFrom('http', 'https'), (headers, address, protocol) => {
-    const out = upstreamHeaders(headers, PEER, { address, protocol, host: 'h.example' }, ALL)
+    const out = upstreamHeaders(headers, PEER, { address, protocol, host: 'h.example' }, rules(ALL, false), undefined)
     if (address !== undefined) assert.ok(String(out['x-forwarded-for']).endsWith(address))
     assert.is(out['x-forwarded-proto'], protocol)
     assert.is(out['x-forwarded-host'], 'h.example')
     for (const [name, value] of Object.entries(headers)) {
-      if (!name.startsWith('x-forwarded-') && name !== 'host') assert.equal(out[name], value)
+      if (!name.startsWith('x-forwarded-') && name !== 'host' && name !== 'forwarded') assert.equal(out[name], value)
     }
   })
 })

@@ -293,7 +293,7 @@ test('should relay text and binary messages as they are, the subprotocol, and th
     const a = await startWsBackend('a')
     scope.defer(a, () => a.close())
     const app = scope.defer(createApp(), (x) => x.close())
-    await app.register(stickyProxy, { peers: [a.address], websocket: true })
+    await app.register(stickyProxy, { peers: [a.address], websocket: true, proxy: { trustProxy: 'loopback' } })
     const url = await listen(app)
 
     const client = open(

@@ -306,9 +306,12 @@ function optionPath(option: string): KeyPath {
   return parts
 }
 
-/** The library's message without its `sticky: option: ` prefix, which the file error restates as the key path. */
+/** The library's reason, without its `sticky: invalid option (value): ` prefix: the file error names the key and line. */
 function libraryReason(error: StickyConfigError): string {
-  return error.message.replace(/^sticky: /, '').replace(`${error.option}: `, '')
+  const prefix = `sticky: invalid ${error.option} (`
+  if (!error.message.startsWith(prefix)) return error.message.replace(/^sticky: /, '')
+  const end = error.message.indexOf('): ', prefix.length)
+  return end === -1 ? error.message.slice(prefix.length) : error.message.slice(end + 3)
 }
 
 function ifDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -128,7 +128,7 @@ const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeFl
   ['--legacy', ['--legacy'], (c) => c.legacy, true],
   ['--max-fails (applied to every upstream)', ['--max-fails', '3', '--upstream', 'b:2'], (c) => c.peers?.map((p) => p.maxFails), [3, 3]],
   ['--fail-timeout (applied to every upstream)', ['--fail-timeout', '30s'], (c) => c.peers?.map((p) => p.failTimeout), [30_000]],
-  ['--max-fails 0 (tracking off)', ['--max-fails', '0'], (c) => c.peers[0]?.maxFails, 0],
+  ['--max-fails 0 (tracking off)', ['--max-fails', '0'], (c) => c.peers?.[0]?.maxFails, 0],
   ['--timeout', ['--timeout', '1m'], (c) => c.timeout, 60_000],
   ['--timeout 0 (no limit)', ['--timeout', '0'], (c) => c.timeout, 0],
   ['--retries', ['--retries', '2'], (c) => c.retries, 2],
@@ -188,7 +188,7 @@ const flags: ReadonlyArray<readonly [string, readonly string[], (config: ServeFl
   ['--strict-status 503', ['--failover', 'strict', '--strict-status', '503'], (c) => c.strictStatus, 503],
   ['--strict-status 502 with --no-fallback', ['--no-fallback', '--strict-status', '502'], (c) => c.strictStatus, 502],
   ['--route-header', ['--route-header', 'X-Sticky-Route'], (c) => c.routeHeader, 'X-Sticky-Route'],
-  ['-- before nothing', ['--'], (c) => c.peers.length, 1],
+  ['-- before nothing', ['--'], (c) => c.peers?.length, 1],
 ]
 for (const [name, argv, pick, expected] of flags) {
   ParseCommandLine(`should read ${name}`, () => {
@@ -508,7 +508,7 @@ for (const [name, text, message] of badKeys) {
 ReadTokenKeys.run()
 
 const FlagsPlan = suite('loadServePlan from flags only')
-const planIo = (env: Record<string, string> = {}) => ({ env, readFile: noFile as (path: string) => Buffer, cpus: () => 3 })
+const planIo = (env: Record<string, string> = {}) => ({ env, readFile: noFile as unknown as (path: string) => Buffer, cpus: () => 3 })
 const optionsOf = (argv: readonly string[], env?: Record<string, string>) => {
   const plan = loadServePlan(argv, planIo(env))
   assert.is(plan.routes.length, 1)

@@ -702,6 +702,7 @@ export function readTokenKeys(source: TokenKeysSource, reader: HmacKeyReader): T
 
 /** `sticky-proxy --help`. */
 export const USAGE: string = `Usage: sticky-proxy --upstream ADDRESS [--upstream ADDRESS]... [flags]
+       sticky-proxy --config FILE [flags]
        sticky-proxy demo
        sticky-proxy --help | --version
 
@@ -756,13 +757,41 @@ Failover and the header carrier:
   --route-header NAME         the pin may also arrive in this request header (the cookie wins), and is sent
                               back in it when new or re-issued, e.g. --route-header X-Sticky-Route
 
+Config file:
+  --config FILE               YAML or JSON with the keys of createStickyProxy plus listen, tls, log, metrics,
+                              workers, grace and routes (upstream groups per path prefix); re-read on SIGHUP.
+                              Flags override the file, in every route. e.g. --config /etc/sticky/proxy.yaml
+
+TLS, forwarding and request IDs:
+  --tls-cert FILE --tls-key FILE
+                              serve HTTPS (HTTP/2 and HTTP/1.1) with these PEM files, e.g.
+                              --tls-cert /etc/ssl/proxy.pem --tls-key /etc/ssl/proxy.key
+  --trust-proxy LIST          clients whose X-Forwarded-*/Forwarded/X-Request-Id are kept and extended:
+                              CIDRs, addresses, loopback, private, e.g. --trust-proxy loopback,10.0.0.0/8
+  --no-x-forwarded            send no X-Forwarded-For/-Proto/-Host
+  --no-request-id             no X-Request-Id (on by default: passed on from a trusted hop, else generated)
+
+Health checks:
+  --health-check PATH         request PATH on every upstream, e.g. --health-check /healthz
+  --health-interval DURATION  between checks (default 5s)
+  --health-timeout DURATION   a slower check fails (default 2s)
+  --health-expect LIST        passing statuses (default 200-399), e.g. --health-expect 200,204
+  --health-rises N            passes in a row that bring an upstream back (default 2)
+  --health-falls N            failures in a row that take it out (default 3)
+
+Processes:
+  --workers N|auto            worker processes on one listener (default 1; auto: one per core), e.g. --workers 4
+  --grace DURATION            how long a shutdown waits for requests in flight (default 10s), e.g. --grace 30s
+  --metrics HOST:PORT         Prometheus metrics on /metrics, e.g. --metrics 127.0.0.1:9100
+
 Output:
+  --log-format text|json      one line of text (default) or one JSON object per request, e.g. --log-format json
   --quiet                     no access log (one line per request on stdout, never with cookie values)
   -h, --help                  this text
   -v, --version               the version
 
 DURATION is like 500ms, 10s, 2m, 1h or 1h30m; a bare number is seconds, as in nginx.
-SIGTERM or SIGINT: stop accepting, let requests in flight finish (up to 10s), then exit 0.
+SIGTERM or SIGINT: stop accepting, let requests in flight finish (up to --grace), then exit 0.
 Exit codes: 0 done, 1 runtime failure (e.g. the port is taken), 2 bad command line or configuration.
 `
 

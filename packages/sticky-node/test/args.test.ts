@@ -666,3 +666,24 @@ FlagForOption('should only ever answer a flag documented in the usage text', () 
 })
 
 FlagForOption.run()
+
+const Usage = suite('USAGE')
+
+Usage('should document every new flag, each with an example', () => {
+  const flagsWithExamples = [
+    '--config',
+    '--tls-cert',
+    '--trust-proxy',
+    '--health-check',
+    '--health-expect',
+    '--workers',
+    '--grace',
+    '--metrics',
+    '--log-format',
+  ]
+  for (const flag of flagsWithExamples) assert.match(USAGE, new RegExp(`e\\.g\\.[^\\n]*${flag} `), flag)
+  const documented = ['--tls-key', '--no-x-forwarded', '--no-request-id', '--health-interval', '--health-timeout', '--health-rises', '--health-falls']
+  for (const flag of documented) assert.match(USAGE, new RegExp(`(^|\\s)${flag}(\\s|$)`, 'm'), flag)
+})
+
+Usage.run()

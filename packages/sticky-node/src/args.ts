@@ -764,8 +764,8 @@ Config file:
 
 TLS, forwarding and request IDs:
   --tls-cert FILE --tls-key FILE
-                              serve HTTPS (HTTP/2 and HTTP/1.1) with these PEM files, e.g.
-                              --tls-cert /etc/ssl/proxy.pem --tls-key /etc/ssl/proxy.key
+                              serve HTTPS (HTTP/2 and HTTP/1.1) with these PEM files,
+                              e.g. --tls-cert /etc/ssl/proxy.pem --tls-key /etc/ssl/proxy.key
   --trust-proxy LIST          clients whose X-Forwarded-*/Forwarded/X-Request-Id are kept and extended:
                               CIDRs, addresses, loopback, private, e.g. --trust-proxy loopback,10.0.0.0/8
   --no-x-forwarded            send no X-Forwarded-For/-Proto/-Host

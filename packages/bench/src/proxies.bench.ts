@@ -148,6 +148,7 @@ export async function runProxiesBench(
   if (left.length > 0) notes.push(`Left out, not installed: ${left.join(', ')}.`)
   if (request.workers === 2)
     notes.push('The Node proxies have no two-worker row: `sticky-proxy` has no `--workers` option yet, and a Node process serves from one thread.')
+  notes.push('Not measured yet: sticky-fetch in workerd beside a pass-through Worker, and under Node beside the bare proxy.')
   const budget = request.quick ? QUICK_PROXIES_BUDGET : FULL_PROXIES_BUDGET
   const results = await measureProxies(subjects, budget, log)
   const chartFile = 'benchmarks-proxies.svg'

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { judgeAttempt, type AttemptEvent, type AttemptVerdict, type Decision, type Peer } from 'sticky-core'
 import type { ProxyContext } from './context'
+import { countInFlight, emitAttempt, eventsOf, reportPassive, type ProxyEvents } from './events'
 import { isConnectionReset, isProtocolError, UpstreamTimeoutError } from './failure'
 import { carriedPin } from './pin-headers'
 import type { ProxyError } from './options'
@@ -47,6 +48,13 @@ export class Exchange {
   #resent = false
   #upstream: ClientRequest | undefined
   #timedOut = false
+  /** Attempts opened so far, resends included. */
+  #attempts = 0
+  /** When the current attempt started (`performance.now()`), read only for `onAttempt`. */
+  #attemptStarted = 0
+  /** Whether the failure after the head was recorded: a cut response is not also a client gone. */
+  #endRecorded = false
+  readonly #events: ProxyEvents | undefined
   readonly #ctx: ProxyContext
   readonly #req: IncomingMessage
   readonly #io: ExchangeIo
@@ -55,6 +63,7 @@ export class Exchange {
     this.#ctx = ctx
     this.#req = req
     this.#io = io
+    this.#events = eventsOf(ctx)
     this.decision = ctx.balancer.decide(req.headers.cookie, { header: carriedPin(ctx.balancer, req.headers) })
   }
 
@@ -78,6 +87,9 @@ export class Exchange {
     const peer = this.decision.peer
     if (peer === null) return this.answer(this.decision.status ?? 502, 'unavailable')
     if (!this.#resent) this.tried.push(peer)
+    this.#attempts++
+    const events = this.#events
+    if (events?.onAttempt !== undefined) this.#attemptStarted = performance.now()
     let up: ClientRequest
     try {
       up = this.#io.open(peer)
@@ -88,6 +100,7 @@ export class Exchange {
     }
     this.#upstream = up
     this.#timedOut = false
+    if (events !== undefined) countInFlight(events, peer, true)
     this.phase = 'connecting'
     const connected = (): void => {
       if (up !== this.#upstream || this.phase !== 'connecting') return
@@ -105,6 +118,7 @@ export class Exchange {
     // node:http closes some attempts without an error (an unasked 101 when nobody listens for
     // upgrades): an attempt that ends before any answer is a peer that broke the protocol.
     up.once('close', () => {
+      if (events !== undefined) countInFlight(events, peer, false)
       if (up === this.#upstream && (this.phase === 'connecting' || this.phase === 'sending')) this.settle(peer, 'peer-protocol-error')
     })
     up.on('error', (cause: unknown) => {
@@ -126,8 +140,9 @@ export class Exchange {
   settle(peer: Peer, event: AttemptEvent): boolean {
     const ctx = this.#ctx
     const verdict = this.#judge(event, this.#io.bodyReplayable())
-    if (verdict.blame) ctx.balancer.report(peer, false)
-    if (verdict.credit) ctx.balancer.report(peer, true)
+    if (verdict.blame) reportPassive(ctx, this.#events, peer, false)
+    if (verdict.credit) reportPassive(ctx, this.#events, peer, true)
+    this.#record(peer, event, verdict, false)
     switch (verdict.next) {
       case 'relay':
         this.phase = 'relaying'
@@ -156,7 +171,8 @@ export class Exchange {
   relayEnded(peer: Peer, complete: boolean): boolean {
     if (complete || !this.live) return complete
     const verdict = this.#judge('peer-cut-response', false)
-    if (verdict.blame) this.#ctx.balancer.report(peer, false)
+    if (verdict.blame) reportPassive(this.#ctx, this.#events, peer, false)
+    this.#record(peer, 'peer-cut-response', verdict, true)
     this.error ??= this.#timedOut ? 'timeout' : verdict.error
     return false
   }
@@ -164,12 +180,33 @@ export class Exchange {
   /** The client went away: nobody reads the answer, and the peer is not to blame. */
   abandon(): void {
     if (!this.live) return
+    const open = this.phase === 'connecting' || this.phase === 'sending' || this.phase === 'relaying'
+    const afterHead = this.phase === 'relaying'
     this.phase = 'abandoned'
     const peer = this.peer
     const verdict = this.#judge('client-gone', false)
-    if (peer !== null && verdict.blame) this.#ctx.balancer.report(peer, false)
+    if (peer !== null && verdict.blame) reportPassive(this.#ctx, this.#events, peer, false)
+    if (peer !== null && open) this.#record(peer, 'client-gone', verdict, afterHead)
     this.error ??= verdict.error
     this.#upstream?.destroy()
+  }
+
+  /** Hands the attempt's judgement to `onAttempt`, if there is one. */
+  #record(peer: Peer, event: AttemptEvent, verdict: AttemptVerdict, afterHead: boolean): void {
+    const events = this.#events
+    if (events?.onAttempt === undefined || (afterHead && this.#endRecorded)) return
+    if (afterHead) this.#endRecorded = true
+    emitAttempt(this.#ctx, events, {
+      peer,
+      event,
+      verdict,
+      attempt: this.#attempts,
+      retry: !this.#resent && this.tried.length > 1,
+      resend: this.#resent,
+      afterHead,
+      durationMs: performance.now() - this.#attemptStarted,
+      request: this.#req,
+    })
   }
 
   #judge(event: AttemptEvent, bodyReplayable: boolean): AttemptVerdict {

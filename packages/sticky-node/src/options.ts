@@ -1,7 +1,8 @@
 import type { Agent, IncomingMessage } from 'node:http'
 import type { AgentOptions } from 'node:https'
 import { resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
-import type { BalancerOptions, ExchangeError, ExchangeEvent, Peer, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
+import type { BalancerOptions, ExchangeError, ExchangeEvent, HealthCheckOptions, Peer, ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
+import type { AttemptRecord, HealthChangeEvent } from './events'
 
 export type { XForwardedOptions } from 'sticky-core'
 
@@ -52,8 +53,27 @@ export type StickyProxyOptions = BalancerOptions & {
    */
   onResponse?: ((event: ProxyResponseEvent) => void) | undefined
   /**
-   * Receives what a callback of yours threw (`onResponse`), so that a bug there never takes the
-   * process down with every other request.
+   * Active health checks (HAProxy `check inter rise fall`): every `interval` each peer gets `GET path`;
+   * a peer that failed `falls` checks in a row takes no requests (its pinned clients follow the
+   * `failover` rule, as for a `down` peer) until it passed `rises` in a row. Passive health keeps
+   * working beside it. Stopped by `close()`. See sticky-core's `HealthCheckOptions`.
+   */
+  healthCheck?: HealthCheckOptions | undefined
+  /**
+   * Called once per upstream attempt when it is judged (at its response head or failure), and once
+   * more for a failure after the head: for metrics of attempts, retries, failures by kind and upstream
+   * latency. An exception it throws goes to `onError`.
+   */
+  onAttempt?: ((record: AttemptRecord) => void) | undefined
+  /**
+   * Called when a peer's health changes: its active checks changed their verdict (`reason: 'check'`),
+   * or passive health took a usable peer out or saw it answer again (`reason: 'passive'`). An exception
+   * it throws goes to `onError`.
+   */
+  onHealthChange?: ((event: HealthChangeEvent) => void) | undefined
+  /**
+   * Receives what a callback of yours threw (`onResponse`, `onAttempt`, `onHealthChange`), so that a
+   * bug there never takes the process down with every other request.
    * @default emits a process warning (`process.emitWarning`, code `STICKY_HOOK_ERROR`)
    */
   onError?: ((error: unknown) => void) | undefined

@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { createBalancer, StickyConfigError, type Balancer } from 'sticky-core'
+import { createBalancer, StickyConfigError, type Balancer, type Peer } from 'sticky-core'
 import { AgentPool } from './agents'
-import type { ProxyContext } from './context'
+import { emitHealthChange, type EventedContext, type ProxyEvents } from './events'
 import { forwardRequest } from './forward'
+import { createHealthChecker, type HealthChecker } from './health-checker'
 import { resolveProxyOptions, type StickyProxyOptions } from './options'
 import { forwardUpgrade } from './upgrade'
 
+export type { AttemptRecord, HealthChangeEvent } from './events'
+export type { HealthCheckChange, HealthChecker, HealthCheckerOptions } from './health-checker'
 export type {
   ProxyError,
   ProxyOptions,
@@ -24,11 +27,21 @@ export interface StickyProxy {
   (req: IncomingMessage, res: ServerResponse): void
   /** Proxies an HTTP Upgrade (WebSocket): `server.on('upgrade', proxy.upgrade)`. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
-  /** The balancer that routes every request (for `setPeers`, or to inspect `peers`). */
-  readonly balancer: Balancer
   /**
-   * Destroys the connection pools the proxy created, closing idle upstream connections. Call it
-   * after the server stopped accepting requests; a request that arrives later opens new pools.
+   * The balancer that routes every request: `setPeers` to change the peers (health checks follow),
+   * `health(peer)` / `isUsable(peer)` for gauges. In cluster mode, another process's findings are
+   * applied here: `balancer.report(peerId, false)` for a passive failure it saw,
+   * `balancer.setChecked(peerId, up)` for a check result (peers named by route key).
+   */
+  readonly balancer: Balancer
+  /** The active health checks (`healthCheck` option), or undefined without them. */
+  readonly healthChecker: HealthChecker | undefined
+  /** How many upstream attempts to the peer (object or route key) are open now: an in-flight gauge. */
+  inFlight(peer: Peer | string): number
+  /**
+   * Stops the health checks and destroys the connection pools the proxy created, closing idle
+   * upstream connections. Call it after the server stopped accepting requests; a request that
+   * arrives later opens new pools.
    */
   close(): void
 }
@@ -40,18 +53,41 @@ export interface StickyProxy {
  * balancer's and `proxy.*` alike; request-time problems never throw, they become 502 / 504 answers.
  */
 export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
-  const { proxy: proxyOptions, onResponse, onError, ...balancerOptions } = options
+  const { proxy: proxyOptions, onResponse, onError, healthCheck, onAttempt, onHealthChange, ...balancerOptions } = options
   const resolved = resolveProxyOptions(proxyOptions)
-  if (onResponse !== undefined && typeof onResponse !== 'function') throw new StickyConfigError('onResponse', onResponse, 'expected a function')
-  if (onError !== undefined && typeof onError !== 'function') throw new StickyConfigError('onError', onError, 'expected a function')
+  for (const [name, hook] of [
+    ['onResponse', onResponse],
+    ['onError', onError],
+    ['onAttempt', onAttempt],
+    ['onHealthChange', onHealthChange],
+  ] as const) {
+    if (hook !== undefined && typeof hook !== 'function') throw new StickyConfigError(name, hook, 'expected a function')
+  }
   const balancer = createBalancer(balancerOptions)
   const agents = new AgentPool(resolved.agent, () => balancer.peers)
-  const ctx: ProxyContext = { balancer, options: resolved, agents, onResponse, onError: onError ?? warn }
+  const events: ProxyEvents = { onAttempt, onHealthChange, inFlight: new Map(), passiveDown: new Set() }
+  const ctx: EventedContext = { balancer, options: resolved, agents, onResponse, onError: onError ?? warn, events }
+  const healthChecker =
+    healthCheck === undefined
+      ? undefined
+      : createHealthChecker({
+          balancer,
+          healthCheck,
+          agent: resolved.agent,
+          onChange: ({ peer, up, detail }) =>
+            emitHealthChange(ctx, events, { peer, usable: balancer.isUsable(peer), reason: 'check', checked: up ? 'up' : 'down', detail }),
+          onError: ctx.onError,
+        })
   const handler = (req: IncomingMessage, res: ServerResponse): void => forwardRequest(ctx, req, res)
   return Object.assign(handler, {
     upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => forwardUpgrade(ctx, req, socket, head),
     balancer,
-    close: (): void => agents.close(),
+    healthChecker,
+    inFlight: (peer: Peer | string): number => events.inFlight.get(typeof peer === 'string' ? peer : peer.id) ?? 0,
+    close: (): void => {
+      healthChecker?.close()
+      agents.close()
+    },
   })
 }
 

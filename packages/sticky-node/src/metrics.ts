@@ -162,5 +162,7 @@ export function clusterCollector(): () => Promise<{ contentType: string; text: s
 
 /** In a worker: answers the primary's aggregation requests from this registry. */
 export function exposeToCluster(metrics: ProxyMetrics): void {
+  // prom-client installs the worker's answering listener in the constructor only.
+  new AggregatorRegistry()
   AggregatorRegistry.setRegistries([metrics.registry])
 }

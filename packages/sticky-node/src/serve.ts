@@ -87,6 +87,14 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
           log.request({ ...event, route: route.path })
           metrics?.response(route.path, event)
         },
+        onAttempt: (record) =>
+          attempted(route.path, {
+            peer: record.peer,
+            kind: record.event,
+            retry: record.retry || record.resend,
+            blame: record.verdict.blame,
+            durationMs: record.durationMs,
+          }),
       })
       return { path: route.path, plan: route, proxy }
     } catch (error) {
@@ -100,7 +108,6 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     metrics?.attempt(route, attempt)
     if (attempt.blame) link?.blamed(route, attempt.peer.id)
   }
-  void attempted
 
   // --- the listener ---
   let inFlight = 0

@@ -21,12 +21,18 @@ export class StickyConfigError extends TypeError {
   readonly option: string
   /** The value that was rejected, as given. */
   readonly value: unknown
+  /**
+   * Why it was rejected, without the option and value the message starts with (`expects a whole number
+   * from 1 to 999999`): for a caller that names the option its own way, e.g. as a line of a config file.
+   */
+  readonly reason: string
 
   constructor(option: string, value: unknown, reason: string) {
     super(`sticky: invalid ${option} (${describe(value)}): ${reason}`)
     this.name = 'StickyConfigError'
     this.option = option
     this.value = value
+    this.reason = reason
     // Not enumerable: the mark stays out of logs, JSON and deep-equality checks.
     Object.defineProperty(this, BRAND, { value: true })
   }

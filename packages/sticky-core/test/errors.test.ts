@@ -34,13 +34,14 @@ Errors('should be a TypeError that names the option and the value', () => {
   assert.is(error.option, 'cookie.path')
   assert.is(error.value, 'x;y')
   assert.is(error.message, 'sticky: invalid cookie.path ("x;y"): bad')
+  assert.is(error.reason, 'bad')
 })
 
 Errors('should keep its mark out of enumeration and JSON', () => {
   const error = new StickyConfigError('hash', 'crc', 'bad')
-  assert.equal(Object.keys(error).sort(), ['name', 'option', 'value'])
+  assert.equal(Object.keys(error).sort(), ['name', 'option', 'reason', 'value'])
   assert.is(Object.getOwnPropertySymbols(error).length, 1)
-  assert.equal(JSON.parse(JSON.stringify(error)), { name: 'StickyConfigError', option: 'hash', value: 'crc' })
+  assert.equal(JSON.parse(JSON.stringify(error)), { name: 'StickyConfigError', option: 'hash', value: 'crc', reason: 'bad' })
   assert.is((error as unknown as Record<symbol, unknown>)[Symbol.for('sticky.StickyConfigError')], true)
 })
 

@@ -427,12 +427,12 @@ function parseSecondsFlag(flag: string, text: string, min: number): number {
   return ms / 1_000
 }
 
-/** `--trust-proxy`: checked by the library (`parseTrustList`) with the flag's own message; here only that it has entries. */
+/** `--trust-proxy`: checked by the library (`parseTrustList`), its reason worded as the other flags' (an empty list trusts nobody). */
 function parseTrustProxy(text: string): string {
   try {
     parseTrustList(text, 'proxy.trustProxy')
   } catch (error) {
-    if (error instanceof StickyConfigError) throw new CliUsageError('--trust-proxy', `${error.message.replace(/^sticky: (?:proxy\.trustProxy: )?/, '')}`)
+    if (error instanceof StickyConfigError) throw new CliUsageError('--trust-proxy', `${error.reason}, got ${JSON.stringify(String(error.value))}`)
     throw error
   }
   return text

@@ -214,7 +214,7 @@ function peerLine(line: string, path: KeyPath, at: At): PeerOptions {
   try {
     return parsePeerLine(line, formatKeyPath(path))
   } catch (error) {
-    if (error instanceof StickyConfigError) throw at(path, libraryReason(error))
+    if (error instanceof StickyConfigError) throw at(path, error.reason)
     throw error
   }
 }
@@ -284,8 +284,8 @@ function validate(options: RouteOptions, where: KeyPath, argv: readonly string[]
       flagForOption(error.option) ??
       PROXY_FLAGS.get(error.option.replace(/\..*$|^proxy\.(\w+).*$/, (_, key?: string) => (key === undefined ? '' : `proxy.${key}`)))
     const given = flag !== undefined && argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))
-    if (hasFile && !given) throw at([...where, ...optionPath(error.option)], libraryReason(error))
-    throw new CliUsageError(flag ?? error.option, libraryReason(error))
+    if (hasFile && !given) throw at([...where, ...optionPath(error.option)], error.reason)
+    throw new CliUsageError(flag ?? error.option, error.reason)
   }
 }
 
@@ -304,14 +304,6 @@ function optionPath(option: string): KeyPath {
   const parts: (string | number)[] = []
   for (const match of option.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) parts.push(match[2] !== undefined ? Number(match[2]) : (match[1] ?? ''))
   return parts
-}
-
-/** The library's reason, without its `sticky: invalid option (value): ` prefix: the file error names the key and line. */
-function libraryReason(error: StickyConfigError): string {
-  const prefix = `sticky: invalid ${error.option} (`
-  if (!error.message.startsWith(prefix)) return error.message.replace(/^sticky: /, '')
-  const end = error.message.indexOf('): ', prefix.length)
-  return end === -1 ? error.message.slice(prefix.length) : error.message.slice(end + 3)
 }
 
 function ifDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

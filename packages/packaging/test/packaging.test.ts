@@ -26,6 +26,8 @@ interface Published {
   contract: string[]
   /** Commands the package installs, and the file each runs. */
   bin: Record<string, string>
+  /** Files outside dist/ the package ships on purpose (data for tools, like a JSON Schema). */
+  data?: string[]
 }
 
 const PUBLISHED: Published[] = [
@@ -34,7 +36,13 @@ const PUBLISHED: Published[] = [
     contract: ['createBalancer', 'StickyConfigError', 'md5', 'sha1', 'sha256', 'hmac', 'parseCookie', 'serializeCookie'],
     bin: {},
   },
-  { name: 'sticky-node', contract: ['createStickyProxy'], bin: { 'sticky-proxy': 'dist/cli.js' } },
+  {
+    name: 'sticky-node',
+    contract: ['createStickyProxy'],
+    bin: { 'sticky-proxy': 'dist/cli.js' },
+    // The config file's schema, for editors (`# yaml-language-server: $schema=...`) and validators.
+    data: ['schema/sticky-proxy.schema.json'],
+  },
   // `fastify.register(stickyProxy)`: the plugin is both the default and a named export.
   { name: 'sticky-fastify', contract: ['default', 'stickyProxy'], bin: {} },
   { name: 'sticky-fetch', contract: ['createStickyFetch'], bin: {} },
@@ -169,10 +177,15 @@ for (const published of PUBLISHED) {
     assert.not.match(JSON.stringify(manifest), /"\.\/src\//, 'the packed manifest points into src/')
   })
 
-  Package('should pack only dist/**, package.json, README.md and a licence', () => {
+  Package('should pack only dist/**, package.json, README.md, a licence and the data files it names', () => {
     const { files, contents } = get()
-    const outside = files.filter((file) => !file.startsWith('dist/') && !TOP_LEVEL_FILES.has(file))
+    const data = published.data ?? []
+    const outside = files.filter((file) => !file.startsWith('dist/') && !TOP_LEVEL_FILES.has(file) && !data.includes(file))
     assert.equal(outside, [], `files outside dist/: ${outside.join(', ')}`)
+    for (const file of data) {
+      assert.ok(files.includes(file), `${file} is not packed`)
+      if (file.endsWith('.json')) JSON.parse(packedFile(get(), file))
+    }
     for (const required of ['package.json', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
       assert.ok(files.includes(required), `${required} is not packed`)
     }

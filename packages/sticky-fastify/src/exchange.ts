@@ -106,10 +106,11 @@ export class Exchange {
           ),
         rewriteHeaders: (headers) => {
           const relayed = appendPin(stripHopByHop(headers), decision, this.#ctx.balancer)
-          // The client sees one id, the one the proxy logged, in place of a peer's copy.
-          const idField = this.#ctx.requestId
-          if (idField !== undefined && requestId !== undefined) relayed[idField.toLowerCase()] = requestId
-          this.#copied = Object.keys(relayed)
+          // The client sees one id, the one the proxy logged, in place of a peer's copy; an answer of
+          // the proxy's own after this head keeps it, as it drops only the fields copied from the peer.
+          const idField = this.#ctx.requestId?.toLowerCase()
+          if (idField !== undefined && requestId !== undefined) relayed[idField] = requestId
+          this.#copied = Object.keys(relayed).filter((name) => name !== idField)
           return relayed
         },
         onResponse: (_request, _reply, upstream) => {

@@ -126,6 +126,8 @@ export function installWebSocketProxy(instance: FastifyInstance, options: Resolv
     // The header carrier, for clients that keep no cookies (the 101 is the only response they get).
     const name = options.balancer.header
     if (name !== undefined && decision?.headerValue != null) headers.push(`${name}: ${decision.headerValue}`)
+    const id = pending.get(req)?.requestIdField
+    if (id !== undefined) headers.push(`${id[0]}: ${id[1]}`)
   })
   // An invalid handshake (wrong method, key or version): answered like the proxy's other refusals.
   wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
@@ -205,8 +207,8 @@ class Upgrade {
   readonly #socket: Duplex
   readonly #forget: () => void
   readonly #started = performance.now()
-  /** The request's id (`proxy.requestId`), read at the first attempt and kept for every other. */
-  #requestId: string | undefined
+  /** The request's id (`proxy.requestId`): the same for every attempt, the 101 and any refusal. */
+  readonly #requestId: string | undefined
   readonly #tried: Peer[] = []
   #decision: Decision | undefined
   #accept: ((verified: boolean) => void) | undefined
@@ -223,6 +225,19 @@ class Upgrade {
     this.#req = req
     this.#socket = socket
     this.#forget = forget
+    this.#requestId = requestIdOf(ctx, req.headers as HeaderMap, req.socket.remoteAddress)
+  }
+
+  /** The request id as a response field (`[name, id]`), when `proxy.requestId` is on. */
+  get requestIdField(): readonly [string, string] | undefined {
+    const name = this.#ctx.requestId
+    return name === undefined || this.#requestId === undefined ? undefined : [name, this.#requestId]
+  }
+
+  /** `headers` for an answer of the proxy's own, with the request id when on. */
+  #ownHeaders(headers: Record<string, string>): Record<string, string> {
+    const field = this.requestIdField
+    return field === undefined ? headers : { ...headers, [field[0]]: field[1] }
   }
 
   /** The balancer's decision, once ws found the handshake valid. */
@@ -258,7 +273,7 @@ class Upgrade {
   refused(status: 400 | 405, reason: string): void {
     this.#error = 'rejected'
     this.#status = status
-    writeAndClose(this.#socket, status, { 'Content-Type': 'text/plain; charset=utf-8' }, Buffer.from(`${reason}\n`))
+    writeAndClose(this.#socket, status, this.#ownHeaders({ 'Content-Type': 'text/plain; charset=utf-8' }), Buffer.from(`${reason}\n`))
   }
 
   #attempt(decision: Decision, peer: Peer): void {
@@ -382,7 +397,7 @@ class Upgrade {
     }
     const error = STATUS_CODES[status] ?? 'Error'
     const body = JSON.stringify({ statusCode: status, code, error, message: new StickyGatewayError(502, code).message })
-    writeAndClose(this.#socket, status, { 'Content-Type': 'application/json; charset=utf-8' }, Buffer.from(body))
+    writeAndClose(this.#socket, status, this.#ownHeaders({ 'Content-Type': 'application/json; charset=utf-8' }), Buffer.from(body))
   }
 
   /** Relays the peer's non-101 answer, with the balancer's cookie, on a connection that then closes. */
@@ -393,6 +408,9 @@ class Upgrade {
       this.#decision === undefined
         ? stripHopByHop(response.headers as HeaderMap)
         : appendPin(stripHopByHop(response.headers as HeaderMap), this.#decision, this.#ctx.balancer)
+    // The client sees one id, the one the proxy logged, in place of a peer's copy.
+    const field = this.requestIdField
+    if (field !== undefined) headers[field[0].toLowerCase()] = field[1]
     let head = `HTTP/1.1 ${status} ${response.statusMessage ?? STATUS_CODES[status] ?? ''}\r\n`
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined) continue
@@ -484,7 +502,7 @@ class Upgrade {
       durationMs: performance.now() - this.#started,
       error: this.#status === 0 ? (this.#error ?? 'client-aborted') : this.#error,
       upgrade: true,
-      requestId: this.#requestId ?? requestIdOf(this.#ctx, this.#req.headers as HeaderMap, this.#req.socket.remoteAddress),
+      requestId: this.#requestId,
     }
     try {
       onResponse(event)
@@ -512,7 +530,6 @@ class Upgrade {
     const own = stripHopByHop(req.headers as HeaderMap)
     for (const name of HANDSHAKE_FIELDS) delete own[name]
     const encrypted = (req.socket as Socket & { encrypted?: boolean }).encrypted === true
-    this.#requestId ??= requestIdOf(this.#ctx, req.headers as HeaderMap, req.socket.remoteAddress)
     const headers = upstreamHeaders(
       own,
       peer,

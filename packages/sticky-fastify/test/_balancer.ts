@@ -18,7 +18,7 @@ export function recordingBalancer(options: BalancerOptions): RecordingBalancer {
   const balancer: Balancer = {
     decide: (cookie, decideOptions) => inner.decide(cookie, decideOptions),
     report: (peer, ok) => {
-      if (peer !== null) reports.push([peer.address, ok])
+      if (peer !== null) reports.push([typeof peer === 'string' ? peer : peer.address, ok])
       inner.report(peer, ok)
     },
     cookieValue: (peer) => inner.cookieValue(peer),
@@ -26,6 +26,9 @@ export function recordingBalancer(options: BalancerOptions): RecordingBalancer {
       return inner.peers
     },
     setPeers: (peers) => inner.setPeers(peers),
+    setChecked: (peer, up) => inner.setChecked(peer, up),
+    isUsable: (peer) => inner.isUsable(peer),
+    health: (peer) => inner.health(peer),
   }
   const peer = (index: number): Peer => {
     const found = inner.peers[index]

@@ -104,4 +104,26 @@ test('should refuse an onResponse or onError that is not a function', async () =
   }
 })
 
+test("should carry the request id on the proxy's own answers and in the event", () =>
+  withScope(async (scope) => {
+    const dead = `127.0.0.1:${await deadPort()}`
+    const events: FastifyResponseEvent[] = []
+    const app = scope.defer(createApp(), (a) => a.close())
+    await app.register(stickyProxy, { peers: [{ address: dead, maxFails: 0 }], proxy: { requestId: true }, onResponse: (event) => events.push(event) })
+    const url = await listen(app)
+
+    const refused = await send(url, { path: '/x', jar: new CookieJar() })
+    assert.is(refused.status, 502)
+    const id = refused.headers['x-request-id']
+    assert.ok(typeof id === 'string' && id.length === 36, 'a generated id on a 502 of its own')
+    const bad = await send(url, { path: '/a%2F..%2F..%2Fetc', jar: new CookieJar() })
+    assert.is(bad.status, 400)
+    assert.ok(typeof bad.headers['x-request-id'] === 'string' && bad.headers['x-request-id'] !== id, 'and on a refused path, a new one')
+    await first(events, 2)
+    assert.equal(
+      events.map((event) => event.requestId),
+      [id, bad.headers['x-request-id']],
+    )
+  }))
+
 test.run()

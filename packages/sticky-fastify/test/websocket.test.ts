@@ -410,6 +410,37 @@ test("should relay a peer's refusal of the upgrade (403) and not blame it", () =
     assert.is(events[0]?.upgrade, true)
   }))
 
+test('should name the request id on the 101, on a relayed refusal and on an answer of its own, as the peer saw it', () =>
+  withScope(async (scope) => {
+    const a = await startWsBackend('a')
+    scope.defer(a, () => a.close())
+    const events: FastifyResponseEvent[] = []
+    const app = scope.defer(createApp(), (x) => x.close())
+    await app.register(stickyProxy, { peers: [a.address], websocket: true, proxy: { requestId: true }, onResponse: (event) => events.push(event) })
+    const url = await listen(app)
+
+    const client = open(await connect(`${url}/ws`, { headers: { 'x-request-id': 'forged' } }))
+    scope.defer(client, (c) => c.ws.terminate())
+    const sent = a.upgrades[0]?.['x-request-id']
+    assert.ok(typeof sent === 'string' && sent !== 'forged', "an untrusted client's id is replaced")
+    assert.is(client.headers['x-request-id'], sent, 'the 101 names the id the peer got')
+    client.ws.close()
+    await waitUntil('the upgrade event', () => events.length === 1)
+    assert.is(events[0]?.requestId, sent)
+
+    const relayed = refused(await connect(`${url}/forbidden`))
+    assert.is(relayed.status, 403)
+    assert.is(relayed.headers['x-request-id'], a.upgrades[1]?.['x-request-id'], 'the relayed refusal names it too')
+
+    const silent = await startSilentPeer()
+    scope.defer(silent, () => silent.close())
+    const other = scope.defer(createApp(), (x) => x.close())
+    await other.register(stickyProxy, { peers: [silent.address], websocket: true, proxy: { timeout: 100, requestId: 'X-Trace', trustProxy: 'loopback' } })
+    const own = refused(await connect(`${await listen(other)}/ws`, { headers: { 'x-trace': 'edge-7' } }))
+    assert.is(own.status, 504)
+    assert.is(own.headers['x-trace'], 'edge-7', "a trusted proxy's id, on the proxy's own answer")
+  }))
+
 test('should answer 504 when the peer stays silent past proxy.timeout, and blame it', () =>
   withScope(async (scope) => {
     const silent = await startSilentPeer()

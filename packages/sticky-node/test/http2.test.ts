@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import {
   connect,
@@ -10,11 +12,52 @@ import {
 } from 'node:http2'
 import { request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { withScope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyProxy, type ProxyResponseEvent, type StickyProxyOptions } from '../src/proxy'
-import { TEST_CERT, TEST_KEY } from './_tls'
+
+/**
+ * A self-signed certificate for 127.0.0.1, made for this run (node:crypto makes keys, not
+ * certificates): a P-256 key, valid for a day, the address in subjectAltName as TLS clients check it.
+ */
+function selfSigned(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'sticky-h2-'))
+  try {
+    const key = join(dir, 'key.pem')
+    const cert = join(dir, 'cert.pem')
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=sticky http2 test',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const { key: TEST_KEY, cert: TEST_CERT } = selfSigned()
 
 /** A plain HTTP/1.1 peer that reports what it saw: its name, the request line, the fields and the body. */
 async function peer(name: string): Promise<{ address: string; close: () => Promise<void> }> {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import { createBalancer, StickyConfigError, type Balancer, type Peer } from 'sticky-core'
 import { AgentPool } from './agents'
@@ -25,6 +26,11 @@ export type {
 export interface StickyProxy {
   /** Proxies one request to the peer the balancer picks; use as `http.createServer(proxy)`. */
   (req: IncomingMessage, res: ServerResponse): void
+  /**
+   * The same for node:http2's compatibility API: `http2.createSecureServer({ allowHTTP1: true, ... }, proxy)`.
+   * The request goes upstream as HTTP/1.1; upgrades (WebSockets) come over HTTP/1.1 only.
+   */
+  (req: Http2ServerRequest, res: Http2ServerResponse): void
   /** Proxies an HTTP Upgrade (WebSocket): `server.on('upgrade', proxy.upgrade)`. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
   /**
@@ -78,7 +84,9 @@ export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
             emitHealthChange(ctx, events, { peer, usable: balancer.isUsable(peer), reason: 'check', checked: up ? 'up' : 'down', detail }),
           onError: ctx.onError,
         })
-  const handler = (req: IncomingMessage, res: ServerResponse): void => forwardRequest(ctx, req, res)
+  // The request path reads only what node:http and node:http2's compatibility objects share.
+  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void =>
+    forwardRequest(ctx, req as IncomingMessage, res as ServerResponse)
   return Object.assign(handler, {
     upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => forwardUpgrade(ctx, req, socket, head),
     balancer,

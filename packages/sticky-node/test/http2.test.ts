@@ -1,15 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import {
-  connect,
-  createSecureServer,
-  type ClientHttp2Session,
-  type Http2SecureServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type IncomingHttpHeaders,
-} from 'node:http2'
+import { connect, createSecureServer, type ClientHttp2Session, type Http2SecureServer, type IncomingHttpHeaders } from 'node:http2'
 import { request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -97,9 +89,7 @@ async function peer(name: string): Promise<{ address: string; close: () => Promi
 /** The proxy as the request handler of a TLS listener offering h2 and http/1.1 (ALPN). */
 async function tlsProxy(options: StickyProxyOptions): Promise<{ server: Http2SecureServer; origin: string; close: () => Promise<void> }> {
   const proxy = createStickyProxy(options)
-  // The handler is typed for node:http; node:http2's compatibility objects are what it reads of them.
-  const handler = proxy as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void
-  const server = createSecureServer({ key: TEST_KEY, cert: TEST_CERT, allowHTTP1: true }, handler)
+  const server = createSecureServer({ key: TEST_KEY, cert: TEST_CERT, allowHTTP1: true }, proxy)
   server.on('upgrade', proxy.upgrade)
   const sessions = new Set<{ destroy(): void }>()
   server.on('session', (session) => sessions.add(session))

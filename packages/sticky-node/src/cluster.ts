@@ -1,21 +1,42 @@
-// `--workers N`: a primary process that forks N workers sharing one listener (node:cluster), relays
-// what one worker learns about peer health to all others, handles the signals once for all of them,
-// and serves the metrics of all of them.
+// `--workers N`: a primary process that forks N workers sharing one listener (node:cluster), runs the
+// health checks once for all of them, relays what one worker learns about peer health to all others,
+// handles the signals once for all of them, and serves the metrics of all of them.
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
-import { StickyConfigError } from 'sticky-core'
+import { type Balancer, createBalancer, StickyConfigError } from 'sticky-core'
 import { CliUsageError } from './args'
+import { createHealthChecker, type HealthChecker } from './health-checker'
 import { clusterCollector, serveMetrics } from './metrics'
 import { restartNeededFor } from './reload'
-import { EXIT_FAILURE, type RunnerIo, startRunner, usageMessage } from './serve'
+import { EXIT_FAILURE, type Runner, type RunnerIo, startRunner, usageMessage } from './serve'
 import { loadServePlan, type ServePlan } from './serve-plan'
 
 /** What the primary and its workers tell each other (over the cluster IPC channel). */
 export type ClusterMessage =
+  /** Worker → primary, first thing: send me the health checks' current verdicts before I listen. */
+  | { readonly sticky: 'hello' }
+  /** Primary → worker: the verdicts so far (the answer to `hello`, and again after a reload). */
+  | { readonly sticky: 'checks'; readonly checks: readonly CheckVerdict[] }
+  /** Primary → every worker: the checks changed their verdict on one peer. */
+  | ({ readonly sticky: 'check' } & CheckVerdict)
   | { readonly sticky: 'ready'; readonly notice: string }
   | { readonly sticky: 'blame'; readonly route: string; readonly peer: string }
   | { readonly sticky: 'reload' }
   | { readonly sticky: 'stop'; readonly signal: string; readonly now: boolean }
+
+/** What the primary's health checks say about one peer of one route. */
+export interface CheckVerdict {
+  readonly route: string
+  readonly peer: string
+  readonly up: boolean
+}
+
+/** The checks of one route, run by the primary over a balancer that only holds the route's peers. */
+interface RouteChecks {
+  readonly path: string
+  readonly balancer: Balancer
+  readonly checker: HealthChecker
+}
 
 function isClusterMessage(message: unknown): message is ClusterMessage {
   return typeof message === 'object' && message !== null && typeof (message as { sticky?: unknown }).sticky === 'string'
@@ -28,9 +49,11 @@ export function isWorker(): boolean {
 
 /**
  * The primary: forks `plan.workers` workers (each runs the same command line), prints one start-up
- * line once all of them listen, relays every blame to the other workers within one IPC hop, and
- * turns SIGHUP, SIGTERM and SIGINT into one message to each worker. A worker that dies is replaced
- * (not during shutdown). Exits with the highest worker exit code once all have exited.
+ * line once all of them listen, runs the health checks (one check per peer and interval, whatever the
+ * number of workers) and sends each verdict to every worker, relays every blame to the other workers
+ * within one IPC hop, and turns SIGHUP, SIGTERM and SIGINT into one message to each worker. A worker
+ * that dies is replaced (not during shutdown); it is given the checks' verdicts before it listens.
+ * Exits with the highest worker exit code once all have exited.
  */
 export function runPrimary(argv: readonly string[], initial: ServePlan, io: RunnerIo): void {
   let plan = initial
@@ -38,12 +61,15 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
   let announced = false
   let exitCode = 0
   const ready = new Set<number>()
+  const checks = startChecks(plan, (verdict) => broadcast({ sticky: 'check', ...verdict }))
 
   const fork = (): Worker => {
     const worker = cluster.fork()
     worker.on('message', (message: unknown) => {
       if (!isClusterMessage(message)) return
-      if (message.sticky === 'ready') {
+      if (message.sticky === 'hello') {
+        if (worker.isConnected()) worker.send({ sticky: 'checks', checks: verdicts(checks) } satisfies ClusterMessage)
+      } else if (message.sticky === 'ready') {
         ready.add(worker.id)
         if (!announced && ready.size >= plan.workers) {
           announced = true
@@ -91,6 +117,7 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
   function stop(signal: string, now: boolean): void {
     const forced = now || stopping
     stopping = true
+    for (const route of checks) route.checker.close()
     metricsServer?.close()
     metricsServer?.closeAllConnections()
     broadcast({ sticky: 'stop', signal, now: forced })
@@ -120,7 +147,15 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
       return
     }
     plan = next
+    // The checks follow the new peer lists (kept peers keep their verdicts, as in the workers' balancers).
+    for (const [index, route] of checks.entries()) {
+      const peers = next.routes[index]?.options.peers
+      if (peers !== undefined) route.balancer.setPeers(peers)
+    }
     broadcast({ sticky: 'reload' })
+    // After the reload (messages to a worker arrive in order): a peer removed and added back is new to a
+    // worker's balancer but may have kept its verdict here.
+    broadcast({ sticky: 'checks', checks: verdicts(checks) })
   }
 
   process.on('SIGTERM', () => stop('SIGTERM', false))
@@ -129,24 +164,74 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
 }
 
 /**
+ * The health checks of every route that has them, run here once for all workers. Each checker reads
+ * the peers of a balancer of its own (built from the route's options, never asked to route), so that
+ * a reload's `setPeers` reaches it.
+ */
+function startChecks(plan: ServePlan, changed: (verdict: CheckVerdict) => void): RouteChecks[] {
+  const checks: RouteChecks[] = []
+  for (const route of plan.routes) {
+    const { healthCheck, proxy, ...balancerOptions } = route.options
+    if (healthCheck === undefined) continue
+    const balancer = createBalancer(balancerOptions)
+    const checker = createHealthChecker({
+      peers: () => balancer.peers,
+      healthCheck,
+      agent: proxy?.agent,
+      onChange: ({ peer, up }) => changed({ route: route.path, peer: peer.id, up }),
+    })
+    checks.push({ path: route.path, balancer, checker })
+  }
+  return checks
+}
+
+/** Every checked peer's current verdict. */
+function verdicts(checks: readonly RouteChecks[]): CheckVerdict[] {
+  return checks.flatMap((route) =>
+    route.balancer.peers.flatMap((peer) => {
+      const state = route.checker.state(peer)
+      return state === undefined ? [] : [{ route: route.path, peer: peer.id, up: state === 'up' }]
+    }),
+  )
+}
+
+/**
  * A worker: serves as the single process does, but takes its signals from the primary (a signal sent
- * to the whole process group reaches every worker too; handled there, it would count twice), shares
- * its blames, and stops when the primary is gone.
+ * to the whole process group reaches every worker too; handled there, it would count twice), takes
+ * its health-check verdicts from the primary (it starts listening once it has them), shares its
+ * blames, and stops when the primary is gone.
  */
 export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo): void {
   const send = (message: ClusterMessage): void => {
     if (process.connected) process.send?.(message)
   }
-  const runner = startRunner(argv, plan, io, {
-    blamed: (route, peer) => send({ sticky: 'blame', route, peer }),
-    listening: (notice) => send({ sticky: 'ready', notice }),
-  })
+  let runner: Runner | undefined
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => {})
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return
-    if (message.sticky === 'blame') runner.applyBlame(message.route, message.peer)
+    if (message.sticky === 'checks') {
+      runner ??= startRunner(argv, plan, io, {
+        blamed: (route, peer) => send({ sticky: 'blame', route, peer }),
+        listening: (notice) => send({ sticky: 'ready', notice }),
+      })
+      // Applied before the listener binds (it binds asynchronously): no request is routed without them.
+      for (const verdict of message.checks) runner.applyCheck(verdict.route, verdict.peer, verdict.up)
+      return
+    }
+    // Nothing else is sent before `checks` (the primary answers `hello` first); a stop that comes
+    // before it anyway (the primary is going away) just ends this worker.
+    if (runner === undefined) {
+      if (message.sticky === 'stop') io.exit(0)
+      return
+    }
+    if (message.sticky === 'check') runner.applyCheck(message.route, message.peer, message.up)
+    else if (message.sticky === 'blame') runner.applyBlame(message.route, message.peer)
     else if (message.sticky === 'reload') runner.reload()
     else if (message.sticky === 'stop') runner.stop(message.signal, message.now)
   })
-  process.on('disconnect', () => runner.stop('SIGTERM', false))
+  process.on('disconnect', () => {
+    if (runner === undefined) io.exit(0)
+    else runner.stop('SIGTERM', false)
+  })
+  send({ sticky: 'hello' })
 }

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino'
-import { pathOf } from 'sticky-core'
+import { type Outcome, pathOf } from 'sticky-core'
 import { type AccessLogFields, formatAccessLog } from './access-log'
 
 /** How the access log is written: `--log-format` and `--quiet`. */
@@ -9,7 +9,9 @@ export interface LogSettings {
 }
 
 /** What one access-log entry is made of: the library's `onResponse` event, plus the route it took. */
-export interface RequestLogFields extends AccessLogFields {
+export interface RequestLogFields extends Omit<AccessLogFields, 'outcome'> {
+  /** sticky-core's `Outcome`, or `-` for a request no route took (the runner's 404). */
+  readonly outcome: Outcome | '-'
   readonly requestId?: string | undefined
   /** The route prefix (`routes[].path`) that served the request. */
   readonly route?: string | undefined
@@ -63,7 +65,8 @@ export function createRequestLog(initial: LogSettings, write: (line: string) => 
     request(fields) {
       if (settings.quiet) return
       if (settings.format === 'text') {
-        write(`${formatAccessLog(fields, new Date())}\n`)
+        // The text line prints the outcome as it is, `-` included.
+        write(`${formatAccessLog(fields as AccessLogFields, new Date())}\n`)
         return
       }
       // Only these fields: never a header, a cookie or the query string.

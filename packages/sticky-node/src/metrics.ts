@@ -25,17 +25,27 @@ export interface ProxyMetrics {
   /** A request reached the runner (in flight until {@link ProxyMetrics.requestEnded}). */
   requestStarted(): void
   requestEnded(): void
-  response(route: string, event: ExchangeEvent): void
+  /** A request finished: the library's `onResponse` event, or the runner's own 404 (route, peer and outcome `-`). */
+  response(route: string, event: FinishedRequest): void
   attempt(route: string, attempt: AttemptFacts): void
-  /** Peers removed by a reload: their per-peer gauges go. */
-  forgetPeer(route: string, peer: string): void
 }
 
-/** One peer's usability as its balancer sees it now (`balancer.isUsable`), read at each scrape. */
+/** What the request counter needs of a finished request. */
+export interface FinishedRequest {
+  readonly peer: { readonly id: string } | null
+  /** sticky-core's `Outcome`, or `-` for a request no route took. */
+  readonly outcome: ExchangeEvent['outcome'] | '-'
+  readonly status: number
+}
+
+/** One peer as this process sees it now, read at each scrape (so removed peers simply vanish). */
 export interface PeerReading {
   readonly route: string
   readonly peer: string
+  /** `balancer.isUsable(peer)`. */
   readonly usable: boolean
+  /** `proxy.inFlight(peer)`: exchanges with the peer in progress. */
+  readonly inFlight: number
 }
 
 /** `2xx`, `4xx`, ... (`1xx` for a completed upgrade). */
@@ -84,11 +94,15 @@ export function createProxyMetrics(readPeers: () => readonly PeerReading[]): Pro
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers,
   })
-  const peerInFlight = new Gauge({
+  new Gauge({
     name: 'sticky_peer_in_flight',
-    help: 'Responses a peer is sending through this process (from its response head to the end of the exchange).',
+    help: "Exchanges in progress with the peer (the proxy's inFlight count at scrape time; summed across workers).",
     labelNames: ['route', 'peer'] as const,
     registers,
+    collect() {
+      this.reset()
+      for (const reading of readPeers()) this.set({ route: reading.route, peer: reading.peer }, reading.inFlight)
+    },
   })
   new Gauge({
     name: 'sticky_peer_usable',
@@ -109,8 +123,6 @@ export function createProxyMetrics(readPeers: () => readonly PeerReading[]): Pro
     response(route, event) {
       const peer = event.peer?.id ?? '-'
       requests.inc({ route, peer, outcome: event.outcome, status_class: statusClass(event.status) })
-      // Balances the increment of a relayed attempt (see `attempt`).
-      if (event.peer !== null && event.attempts > 0 && event.error === undefined) peerInFlight.dec({ route, peer }, 1)
     },
     attempt(route, attempt) {
       const peer = attempt.peer.id
@@ -118,10 +130,6 @@ export function createProxyMetrics(readPeers: () => readonly PeerReading[]): Pro
       if (attempt.retry) retries.inc({ route, peer })
       if (attempt.blame) failures.inc({ route, peer, kind: attempt.kind })
       latency.observe({ route, peer }, Math.max(0, attempt.durationMs) / 1000)
-      if (attempt.kind === 'peer-answered' || attempt.kind === 'peer-answered-early') peerInFlight.inc({ route, peer }, 1)
-    },
-    forgetPeer(route, peer) {
-      peerInFlight.remove({ route, peer })
     },
   }
 }

@@ -9,8 +9,11 @@ import { createStickyProxy } from './proxy'
 export interface RoutePlan {
   readonly path: string
   /** Ready for `createStickyProxy` (keys already read from their files/env); hooks are the runner's. */
-  readonly options: Omit<StickyProxyOptions, 'onResponse' | 'onError' | 'onAttempt' | 'onHealthChange'>
+  readonly options: DistributiveOmit<StickyProxyOptions, 'onResponse' | 'onError' | 'onAttempt' | 'onHealthChange'>
 }
+
+/** `Omit` applied to each member of a union, so that the hash/hmac/token choice stays discriminated. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 /** Everything one run of `sticky-proxy` serves, validated, with files and env already read. */
 export interface ServePlan {

@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { createSecureContext } from 'node:tls'
 import { createBalancer, pathOf, StickyConfigError } from 'sticky-core'
 import { CliUsageError, flagForOption } from './args'
 import { createRequestLog, type RequestLog } from './log'
 import { type AttemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
-import { createStickyProxy, type StickyProxy, type StickyProxyOptions } from './proxy'
+import { createStickyProxy, type StickyProxy } from './proxy'
 import { peerChanges, restartNeededFor } from './reload'
 import { loadServePlan, type PlanIo, type RoutePlan, routeFor, type ServePlan } from './serve-plan'
 
@@ -24,7 +25,11 @@ export interface RunnerIo extends PlanIo {
   readonly exit: (code: number) => never
 }
 
-/** How a cluster worker shares what it learns with the other workers (through the primary). */
+/**
+ * How a cluster worker shares what it learns with the other workers (through the primary). A worker
+ * runs no health checks of its own: the primary checks each peer once and sends every result to all
+ * workers ({@link Runner.applyCheck}).
+ */
 export interface PeerLink {
   /** This worker counted a failure against `peer` of `route`. */
   blamed(route: string, peer: string): void
@@ -47,6 +52,8 @@ export interface Runner {
   stop(signal: string, now: boolean): void
   /** Another worker blamed a peer: count the failure here too. */
   applyBlame(route: string, peer: string): void
+  /** The primary's health checks say `peer` of `route` is up or down: mark it in this worker's balancer. */
+  applyCheck(route: string, peer: string, up: boolean): void
 }
 
 /** Turns a `StickyConfigError` of the library into the command line's usage error, naming the flag. */
@@ -72,7 +79,12 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
       ? undefined
       : createProxyMetrics(() =>
           routes.flatMap((route) =>
-            route.proxy.balancer.peers.map((peer) => ({ route: route.path, peer: peer.id, usable: route.proxy.balancer.isUsable(peer) })),
+            route.proxy.balancer.peers.map((peer) => ({
+              route: route.path,
+              peer: peer.id,
+              usable: route.proxy.balancer.isUsable(peer),
+              inFlight: route.proxy.inFlight(peer),
+            })),
           ),
         )
   if (metrics !== undefined && link !== undefined) exposeToCluster(metrics)
@@ -80,9 +92,11 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
 
   function buildRoute(route: RoutePlan): LiveRoute {
     try {
-      // `Omit` over the options' union loses which of hash/hmac/token is set; the plan was built from one.
+      // In a cluster worker the checks are the primary's (one check per peer, not one per worker).
+      const { healthCheck, ...options } = route.options
       const proxy = createStickyProxy({
-        ...(route.options as StickyProxyOptions),
+        ...options,
+        ...(link === undefined ? { healthCheck } : {}),
         onResponse: (event) => {
           log.request({ ...event, route: route.path })
           metrics?.response(route.path, event)
@@ -128,10 +142,29 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     if (stopping) res.shouldKeepAlive = false
     const route = routeFor(routes, pathOf(req.url ?? '/'))
     if (route === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': '10' }).end('not found\n')
+      notFound(req, res)
       return
     }
     route.proxy(req, res)
+  }
+  /** No route takes the path: answered here, and logged and counted as every other request. */
+  const notFound = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now()
+    res.once('close', () => {
+      const fields = {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        status: 404,
+        outcome: '-',
+        peer: null,
+        attempts: 0,
+        durationMs: performance.now() - started,
+        ...(res.writableFinished ? {} : { error: 'client closed' }),
+      } as const
+      log.request({ ...fields, route: '-' })
+      metrics?.response('-', fields)
+    })
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': '10' }).end('not found\n')
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const route = routeFor(routes, pathOf(req.url ?? '/'))
@@ -270,7 +303,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     let secure: { cert: Buffer; key: Buffer } | undefined
     try {
       for (const route of next.routes) {
-        const { proxy: _proxy, ...balancerOptions } = route.options as StickyProxyOptions
+        const { proxy: _proxy, healthCheck: _healthCheck, ...balancerOptions } = route.options
         createBalancer(balancerOptions)
       }
       if (next.tls !== undefined) {
@@ -290,7 +323,6 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
       route.proxy.balancer.setPeers(planned.options.peers)
       const after = route.proxy.balancer.peers.map((peer) => peer.id)
       const { added, removed } = peerChanges(before, after)
-      for (const id of removed) metrics?.forgetPeer(route.path, id)
       routes[index] = { ...route, plan: planned }
       if (added.length + removed.length > 0) {
         const label = routes.length === 1 ? '' : `${route.path} `
@@ -312,6 +344,11 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     if (route !== undefined && peer !== undefined) route.proxy.balancer.report(peer, false)
   }
 
+  function applyCheck(routePath: string, peerId: string, up: boolean): void {
+    // An unknown peer (removed by a reload meanwhile) is ignored by the balancer.
+    routes.find((candidate) => candidate.path === routePath)?.proxy.balancer.setChecked(peerId, up)
+  }
+
   server.once('error', (error: NodeJS.ErrnoException) => {
     for (const route of routes) route.proxy.close()
     const where = `${plan.listen.host}:${plan.listen.port}`
@@ -323,7 +360,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     else link.listening(notice)
   })
 
-  return { reload, stop, applyBlame }
+  return { reload, stop, applyBlame, applyCheck }
 }
 
 /** The start-up line the tests and operators wait for. */

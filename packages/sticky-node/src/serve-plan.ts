@@ -279,8 +279,7 @@ function refuseCollidingCookies(plans: readonly { path: string; at: KeyPath; opt
  */
 function validate(options: RouteOptions, where: KeyPath, argv: readonly string[], hasFile: boolean, at: At): void {
   try {
-    // `Omit` over the balancer's union of cookie modes loses the union; the value is one of them.
-    createStickyProxy(options as StickyProxyOptions).close()
+    createStickyProxy(options).close()
   } catch (error) {
     if (!(error instanceof StickyConfigError)) throw error
     const flag =

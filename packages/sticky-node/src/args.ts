@@ -9,11 +9,14 @@ import type { FailoverRule, HashMode, HmacAlgorithm, PeerOptions, SameSite, Stic
 export class CliUsageError extends Error {
   /** The flag at fault as the user would type it, e.g. `--fail-timeout`, or `command` for a positional. */
   readonly flag: string
+  /** The message without the flag in front, for a caller that names the setting its own way (a file line). */
+  readonly reason: string
 
   constructor(flag: string, reason: string) {
     super(`${flag}: ${reason}`)
     this.name = 'CliUsageError'
     this.flag = flag
+    this.reason = reason
   }
 }
 
@@ -479,7 +482,7 @@ export function parseListenFlag(flag: string, text: string): ListenAddress {
   try {
     return parseListen(text)
   } catch (error) {
-    if (error instanceof CliUsageError) throw new CliUsageError(flag, error.message.replace(/^--listen: /, ''))
+    if (error instanceof CliUsageError) throw new CliUsageError(flag, error.reason)
     throw error
   }
 }

@@ -230,7 +230,7 @@ function fileSecret<T>(spec: Json, fileKey: string, envKey: string, where: KeyPa
   try {
     return read(path !== undefined ? { kind: 'file', path } : { kind: 'env', name: name ?? '' }, io)
   } catch (error) {
-    if (error instanceof CliUsageError) throw at([...where, path !== undefined ? fileKey : envKey], error.message.replace(/^--[a-z-]+: /, ''))
+    if (error instanceof CliUsageError) throw at([...where, path !== undefined ? fileKey : envKey], error.reason)
     throw error
   }
 }
@@ -239,7 +239,7 @@ function fileListen(value: unknown, path: KeyPath, at: At): ListenAddress {
   try {
     return parseListen(String(value))
   } catch (error) {
-    if (error instanceof CliUsageError) throw at(path, error.message.replace(/^--listen: /, ''))
+    if (error instanceof CliUsageError) throw at(path, error.reason)
     throw error
   }
 }
@@ -286,8 +286,10 @@ function validate(options: RouteOptions, where: KeyPath, argv: readonly string[]
       flagForOption(error.option) ??
       PROXY_FLAGS.get(error.option.replace(/\..*$|^proxy\.(\w+).*$/, (_, key?: string) => (key === undefined ? '' : `proxy.${key}`)))
     const given = flag !== undefined && argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))
+    // A file line names the key already; a flag keeps the library's option and value, which say which
+    // of several values (say the second --upstream) is refused.
     if (hasFile && !given) throw at([...where, ...optionPath(error.option)], error.reason)
-    throw new CliUsageError(flag ?? error.option, error.reason)
+    throw new CliUsageError(flag ?? error.option, error.message.replace(/^sticky: /, ''))
   }
 }
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { type Balancer, createBalancer, StickyConfigError } from 'sticky-core'
 import { CliUsageError } from './args'
 import { createHealthChecker, type HealthChecker } from './health-checker'
+import { createRequestLog } from './log'
 import { clusterCollector, serveMetrics } from './metrics'
 import { restartNeededFor } from './reload'
 import { EXIT_FAILURE, type Runner, type RunnerIo, startRunner, usageMessage } from './serve'
@@ -61,6 +62,12 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
   let announced = false
   let exitCode = 0
   const ready = new Set<number>()
+  // The primary's own lines (start-up, metrics address) in the format of the workers' access log.
+  const log = createRequestLog(plan.log)
+  const exit = (): never => {
+    log.flush()
+    return io.exit(exitCode)
+  }
   const checks = startChecks(plan, (verdict) => broadcast({ sticky: 'check', ...verdict }))
 
   const fork = (): Worker => {
@@ -73,7 +80,7 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
         ready.add(worker.id)
         if (!announced && ready.size >= plan.workers) {
           announced = true
-          io.out(`${message.notice} [${plan.workers} workers]`)
+          log.notice(`${message.notice} [${plan.workers} workers]`)
         }
       } else if (message.sticky === 'blame') {
         for (const other of Object.values(cluster.workers ?? {})) {
@@ -88,7 +95,7 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
     ready.delete(worker.id)
     if (stopping) {
       exitCode = Math.max(exitCode, code ?? (signal === null ? 0 : EXIT_FAILURE))
-      if (Object.keys(cluster.workers ?? {}).length === 0) io.exit(exitCode)
+      if (Object.keys(cluster.workers ?? {}).length === 0) exit()
       return
     }
     io.err(`sticky-proxy: worker ${worker.process.pid ?? '?'} exited (${signal ?? `code ${code}`}); starting another`)
@@ -106,7 +113,7 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
     })
     metricsServer.listen(metricsAddress.port, metricsAddress.host, () => {
       const bound = metricsServer.address() as AddressInfo
-      io.out(`sticky-proxy metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics`)
+      log.notice(`sticky-proxy metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics`)
     })
   }
 
@@ -121,7 +128,7 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
     metricsServer?.close()
     metricsServer?.closeAllConnections()
     broadcast({ sticky: 'stop', signal, now: forced })
-    if (Object.keys(cluster.workers ?? {}).length === 0) io.exit(exitCode)
+    if (Object.keys(cluster.workers ?? {}).length === 0) exit()
   }
 
   function reload(): void {
@@ -147,6 +154,7 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
       return
     }
     plan = next
+    log.apply(next.log)
     // The checks follow the new peer lists (kept peers keep their verdicts, as in the workers' balancers).
     for (const [index, route] of checks.entries()) {
       const peers = next.routes[index]?.options.peers

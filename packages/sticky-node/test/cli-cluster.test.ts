@@ -1,8 +1,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { get, startBackend, startCli } from './_cli-process'
+import { type CliProcess, get, type Reply, setCookieValue, startBackend, startCli } from './_cli-process'
 
 const Cluster = suite('sticky-proxy --workers')
 
@@ -15,35 +16,189 @@ async function deadAddress(): Promise<string> {
   return `127.0.0.1:${port}`
 }
 
-function attemptsOn(metricsText: string, peer: string): number {
+/** Samples of `name` in Prometheus text whose labels include `peer="..."`, summed. */
+function sampleOn(metricsText: string, name: string, peer: string): number {
   let total = 0
   for (const line of metricsText.split('\n')) {
-    if (line.startsWith('sticky_upstream_attempts_total{') && line.includes(`peer="${peer}"`)) total += Number(line.split(' ').pop())
+    if (line.startsWith(`${name}{`) && line.includes(`peer="${peer}"`)) total += Number(line.split(' ').pop())
   }
   return total
 }
 
-Cluster('should honour in every worker a failure that one worker saw', async () => {
+/** One access-log line of the JSON log. */
+interface Logged {
+  readonly pid: number
+  readonly path: string
+  readonly peer: string | null
+  readonly attempts: number
+}
+
+/**
+ * Requests on fresh connections (so that node:cluster hands each to a worker of its choosing), each
+ * on a path of its own, and the JSON log line of each: which worker (pid) answered, and how.
+ */
+function requester(cli: CliProcess & { port: number }): (headers?: Record<string, string>) => Promise<{ reply: Reply; line: Logged }> {
+  let sent = 0
+  return async (headers = {}) => {
+    sent += 1
+    const path = `/r/${sent}`
+    const reply = await get(cli.port, path, headers)
+    const match = await cli.waitFor(new RegExp(`^\\{.*"path":"${path}".*\\}$`, 'm'))
+    return { reply, line: JSON.parse(match[0]) as Logged }
+  }
+}
+
+/** A backend whose health path passes or fails as the test says, counting the checks it gets. */
+async function checkedBackend(name: string): Promise<{ address: string; healthy: boolean; checks: number; close(): Promise<void> }> {
+  const state = { healthy: true, checks: 0 }
+  const server: Server = createHttpServer((req, res) => {
+    if (req.url === '/healthz') {
+      state.checks += 1
+      res.writeHead(state.healthy ? 200 : 503).end()
+      return
+    }
+    res.writeHead(200, { 'x-backend': name }).end(`hello from ${name}\n`)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return Object.assign(state, {
+    address: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  })
+}
+
+/** Scrapes until `done` holds (at most `tries` scrapes, 50 ms apart); the last scrape's text. */
+async function scrapeUntil(metricsPort: number, done: (text: string) => boolean, tries = 200): Promise<string> {
+  let text = ''
+  for (let i = 0; i < tries; i += 1) {
+    text = (await get(metricsPort, '/metrics')).body
+    if (done(text)) return text
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`condition not met after ${tries} scrapes:\n${text}`)
+}
+
+Cluster('should honour in the other worker a failure that one worker saw', async () => {
   const alive = await startBackend('alive')
   const dead = await deadAddress()
-  const cli = await startCli(['--upstream', dead, '--upstream', alive.address, '--workers', '2', '--metrics', '127.0.0.1:0', '--quiet'])
+  const cli = await startCli(['--upstream', dead, '--upstream', alive.address, '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'])
   try {
     const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
-    // New clients until one was sent to the dead peer (and retried on the live one): one worker blamed it.
-    let blamed = 0
-    for (let i = 0; i < 20 && blamed === 0; i += 1) {
-      assert.is((await get(cli.port, '/')).status, 200)
-      blamed = attemptsOn((await get(metricsPort, '/metrics')).body, dead)
+    const send = requester(cli)
+    // New clients until one was sent to the dead peer and retried on the live one: that worker blamed it.
+    let blamer: number | undefined
+    for (let i = 0; i < 40 && blamer === undefined; i += 1) {
+      const { reply, line } = await send()
+      assert.is(reply.status, 200)
+      if (line.attempts === 2) blamer = line.pid
     }
-    assert.is(blamed, 1)
-    // Both workers (connections alternate between them) now send every new client to the live peer.
-    for (let i = 0; i < 20; i += 1) assert.is((await get(cli.port, '/')).headers['x-backend'], 'alive')
-    assert.is(attemptsOn((await get(metricsPort, '/metrics')).body, dead), 1)
+    if (blamer === undefined) throw new Error('no request was sent to the dead peer')
+    // New clients until the other worker took at least 10 of them: none of them reached the dead peer.
+    let other = 0
+    for (let i = 0; i < 400 && other < 10; i += 1) {
+      const { reply, line } = await send()
+      assert.is(reply.headers['x-backend'], 'alive')
+      assert.is(line.attempts, 1)
+      if (line.pid !== blamer) other += 1
+    }
+    assert.is(other, 10)
+    assert.is(sampleOn((await get(metricsPort, '/metrics')).body, 'sticky_upstream_attempts_total', dead), 1)
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited(), { code: 0, signal: null })
   } finally {
     cli.kill()
     await alive.close()
+  }
+})
+
+Cluster('should check each peer once for all workers, and take a failing peer out of every worker and bring it back', async () => {
+  const checked = await checkedBackend('checked')
+  const steady = await startBackend('steady')
+  const interval = 100
+  const started = Date.now()
+  const cli = await startCli([
+    ...['--upstream', checked.address, '--upstream', steady.address, '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'],
+    ...['--health-check', '/healthz', '--health-interval', `${interval}ms`, '--health-rises', '1', '--health-falls', '1'],
+  ])
+  try {
+    const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
+    const send = requester(cli)
+    const usable = (text: string): number => sampleOn(text, 'sticky_peer_usable', checked.address)
+    /** New clients until each of the workers (by pid) answered at least `each`; what they answered. */
+    const spread = async (each: number, pids: ReadonlySet<number> | undefined = undefined): Promise<Map<number, string[]>> => {
+      const seen = new Map<number, string[]>()
+      const enough = (): boolean =>
+        (pids === undefined ? seen.size >= 2 : [...pids].every((pid) => seen.has(pid))) && [...seen.values()].every((peers) => peers.length >= each)
+      for (let i = 0; i < 400 && !enough(); i += 1) {
+        const { reply, line } = await send()
+        assert.is(reply.status, 200)
+        seen.set(line.pid, [...(seen.get(line.pid) ?? []), String(reply.headers['x-backend'])])
+      }
+      assert.ok(enough(), `workers answered: ${JSON.stringify([...seen])}`)
+      return seen
+    }
+
+    // A client pinned to the checked peer.
+    let pinned: string | undefined
+    for (let i = 0; i < 10 && pinned === undefined; i += 1) {
+      const { reply } = await send()
+      if (reply.headers['x-backend'] === 'checked') pinned = setCookieValue(reply, 'route')
+    }
+    if (pinned === undefined) throw new Error('no client was sent to the checked peer')
+
+    // Its health path fails: every worker takes it out (the aggregated gauge is the minimum over workers).
+    checked.healthy = false
+    await scrapeUntil(metricsPort, (text) => usable(text) === 0)
+    for (const peers of (await spread(5)).values())
+      assert.ok(
+        peers.every((peer) => peer === 'steady'),
+        peers.join(),
+      )
+    assert.is((await send({ cookie: `route=${pinned}` })).reply.headers['x-backend'], 'steady')
+
+    // A worker started while it is down (a replacement after a crash) is told before it takes requests.
+    const before = await spread(1)
+    const [victim] = [...before.keys()]
+    if (victim === undefined) throw new Error('no worker')
+    process.kill(victim, 'SIGKILL')
+    await cli.waitFor(new RegExp(`worker ${victim} exited \\(SIGKILL\\); starting another`), 'stderr')
+    let replacement: number | undefined
+    for (let i = 0; i < 400 && replacement === undefined; i += 1) {
+      const { reply, line } = await send().catch(() => ({ reply: undefined, line: undefined }))
+      if (line === undefined || before.has(line.pid)) continue
+      replacement = line.pid
+      assert.is(reply?.headers['x-backend'], 'steady')
+    }
+    if (replacement === undefined) throw new Error('the replacement worker took no request')
+    const survivor = [...before.keys()].find((pid) => pid !== victim) ?? 0
+    for (const peers of (await spread(3, new Set([replacement, survivor]))).values())
+      assert.ok(
+        peers.every((peer) => peer === 'steady'),
+        peers.join(),
+      )
+
+    // It passes again: every worker sends new clients to it again (round robin over the two peers).
+    checked.healthy = true
+    await scrapeUntil(metricsPort, (text) => usable(text) === 1)
+    for (const peers of (await spread(4)).values()) assert.ok(peers.includes('checked'), peers.join())
+
+    // One check per interval for the two workers together (each interval at least 90 % of the set one,
+    // so at most elapsed / 0.9 intervals, and 2 more at the edges); two checkers would have done twice that.
+    while (checked.checks < 30) await new Promise((resolve) => setTimeout(resolve, interval))
+    const checks = checked.checks
+    const intervals = (Date.now() - started) / (0.9 * interval)
+    assert.ok(checks <= intervals + 2, `${checks} checks in ${intervals.toFixed(1)} intervals`)
+
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited(), { code: 0, signal: null })
+  } finally {
+    cli.kill()
+    await checked.close()
+    await steady.close()
   }
 })
 

@@ -3,11 +3,14 @@ import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { connect as http2Connect } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
+import WebSocket, { WebSocketServer } from 'ws'
 import { get, setCookieValue, spawnCli, startBackend, startCli, type CliProcess, type TestBackend } from './_cli-process'
 import { TEST_CERT, TEST_KEY } from './_tls'
 
@@ -149,12 +152,18 @@ Shutdown('should exit 1 when the grace ran out with a request cut', async () => 
       const cli = await startCli([...upstreams(backends), '--grace', '100ms', '--quiet'])
       try {
         const arrived = backends[0]?.slowArrived()
-        const inFlight = get(cli.port, '/slow').catch((error: NodeJS.ErrnoException) => error.code)
+        const inFlight = get(cli.port, '/slow').then(
+          (reply) => `answered ${reply.status}`,
+          (error: NodeJS.ErrnoException) => error.code,
+        )
         await arrived
         cli.child.kill('SIGTERM')
         assert.equal(await cli.exited(), { code: 1, signal: null })
         assert.match(cli.stderr(), /grace period over, 1 request\(s\) cut/)
-        await inFlight
+        // The client's request was cut, not answered; the backend (still holding its answer back) is
+        // closed here, its pending answer dropped with the connection the proxy left.
+        assert.is(await inFlight, 'ECONNRESET')
+        await backends[0]?.close()
       } finally {
         cli.kill()
       }
@@ -202,6 +211,61 @@ Metrics('should count requests by peer, outcome and status class, and show peers
       cli.kill()
     }
   })
+})
+
+Metrics('should log and count a request that no route takes, as every other request', async () => {
+  await withTempDir(async (dir) => {
+    await withBackends(['api'], async ([api]) => {
+      if (api === undefined) throw new Error('backend')
+      const config = join(dir, 'proxy.yaml')
+      writeFileSync(config, `routes:\n  - path: /api\n    peers: [${api.address}]\nlog:\n  format: json\nmetrics: 127.0.0.1:0\n`)
+      const cli = await startCli(['--config', config])
+      try {
+        const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
+        assert.is((await get(cli.port, '/api/x')).headers['x-backend'], 'api')
+        assert.is((await get(cli.port, '/elsewhere?secret=1')).status, 404)
+        await cli.waitFor(/"path":"\/elsewhere"/)
+        const requests = jsonLines(cli.stdout()).filter((line) => line['msg'] === 'request')
+        assert.equal(
+          requests.map((line) => [line['path'], line['status'], line['outcome'], line['peer'], line['route']]),
+          [
+            ['/api/x', 200, 'new', api.address, '/api'],
+            ['/elsewhere', 404, '-', null, '-'],
+          ],
+        )
+        const samples = await scrape(metricsPort)
+        assert.is(sum(samples, 'sticky_requests_total'), 2)
+        assert.is(sum(samples, 'sticky_requests_total', { route: '-', peer: '-', outcome: '-', status_class: '4xx' }), 1)
+      } finally {
+        cli.kill()
+      }
+    })
+  })
+})
+
+Metrics('should show the requests in flight to a peer at scrape time', async () => {
+  await withBackends(
+    ['slow'],
+    async ([slow]) => {
+      if (slow === undefined) throw new Error('backend')
+      const cli = await startCli(['--upstream', slow.address, '--metrics', '127.0.0.1:0', '--quiet'])
+      try {
+        const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
+        const arrived = slow.slowArrived()
+        const pending = get(cli.port, '/slow')
+        await arrived
+        assert.is(sum(await scrape(metricsPort), 'sticky_peer_in_flight', { peer: slow.address }), 1)
+        assert.is((await pending).status, 200)
+        // The proxy closes its side of the exchange just after the client has the whole response.
+        let after = 1
+        for (let i = 0; i < 100 && after !== 0; i += 1) after = sum(await scrape(metricsPort), 'sticky_peer_in_flight', { peer: slow.address })
+        assert.is(after, 0)
+      } finally {
+        cli.kill()
+      }
+    },
+    300,
+  )
 })
 
 Metrics.run()
@@ -296,6 +360,42 @@ function httpsGet(port: number, path: string, ca: string): Promise<{ status: num
   })
 }
 
+/** A WebSocket backend that echoes each message prefixed with its name. */
+async function startWebSocketBackend(name: string): Promise<{ address: string; close(): Promise<void> }> {
+  const server = createHttpServer((_req, res) => res.writeHead(426).end())
+  const wss = new WebSocketServer({ server })
+  wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`${name}: ${String(data)}`)))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate()
+        wss.close()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
+
+/** A `wss://` client: the sticky cookie of the 101, if any, and the echo of one message. */
+function wssEcho(port: number, headers: Record<string, string>, message: string): Promise<{ cookie: string | undefined; echo: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`wss://127.0.0.1:${port}/chat`, { ca: TEST_CERT, headers })
+    let cookie: string | undefined
+    socket.on('upgrade', (response) => {
+      cookie = response.headers['set-cookie']?.map((header) => header.split(';')[0] ?? '').find((pair) => pair.startsWith('route='))
+    })
+    socket.on('open', () => socket.send(message))
+    socket.on('message', (data) => {
+      socket.close()
+      resolve({ cookie, echo: String(data) })
+    })
+    socket.on('error', reject)
+  })
+}
+
 const Tls = suite('sticky-proxy --tls-cert --tls-key')
 
 Tls('should serve HTTP/2 and HTTP/1.1 over TLS, pinning an HTTP/2 client', async () => {
@@ -348,6 +448,34 @@ Tls('should show a new TLS client the certificate swapped in by SIGHUP', async (
         cli.kill()
       }
     })
+  })
+})
+
+Tls('should relay a WebSocket upgrade over the HTTPS listener to the pinned peer', async () => {
+  await withTempDir(async (dir) => {
+    writeFileSync(join(dir, 'cert.pem'), TEST_CERT)
+    writeFileSync(join(dir, 'key.pem'), TEST_KEY)
+    const backends = await Promise.all(['one', 'two'].map((name) => startWebSocketBackend(name)))
+    try {
+      const cli = await startTls([
+        ...backends.flatMap((backend) => ['--upstream', backend.address]),
+        ...['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem'), '--quiet'],
+      ])
+      try {
+        const first = await wssEcho(cli.port, {}, 'hi')
+        assert.match(first.cookie ?? '', /^route=[0-9a-f]{32}$/)
+        assert.match(first.echo, /^(one|two): hi$/)
+        const pinnedTo = first.echo.split(':')[0]
+        for (let i = 0; i < 3; i += 1) {
+          const again = await wssEcho(cli.port, { cookie: first.cookie ?? '' }, `again ${i}`)
+          assert.is(again.echo, `${pinnedTo}: again ${i}`)
+        }
+      } finally {
+        cli.kill()
+      }
+    } finally {
+      await Promise.all(backends.map((backend) => backend.close()))
+    }
   })
 })
 

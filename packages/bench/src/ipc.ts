@@ -30,14 +30,17 @@ export interface Child {
 }
 
 /**
- * Starts `entry` (a TypeScript module of this package) in a new Node process with the tsx loader, so
- * that what is measured there (a server, a heap) does not share a heap or an event loop with the
- * benchmark. `nodeFlags` go to that Node (e.g. `--expose-gc`).
+ * Starts `entry` (a TypeScript module of this package, run with the tsx loader, or a built .mjs run as
+ * it is) in a new Node process, so that what is measured there (a server, a heap) does not share a heap
+ * or an event loop with the benchmark. `nodeFlags` go to that Node (e.g. `--expose-gc`).
  */
 export async function startChild(entry: URL, args: readonly string[] = [], nodeFlags: readonly string[] = []): Promise<Child> {
-  const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+  // Plain JavaScript (a bundle the benchmark built) runs without the loader, whose own memory and
+  // start-up would be counted as the child's.
+  const typescript = entry.pathname.endsWith('.ts')
+  const loader = typescript ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : []
   const child = fork(fileURLToPath(entry), [...args], {
-    execArgv: ['--import', loader, ...nodeFlags],
+    execArgv: [...loader, ...nodeFlags],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   })

@@ -1,17 +1,32 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { get } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { createBalancer } from 'sticky-core'
 import { BACKEND_HEADER, caddyfile, COUNT_PATH, haproxyConfig, nginxBackendConfig, nginxProxyConfig } from './anchor-configs'
 import { startChild, type Child } from './ipc'
 import { readTree, treeCpuSeconds, treeRss } from './proc-stat'
+import { passThroughWorker, stickyFetchWorker, stickyPeers, WORKER_MODULE, workerdBinary, workerdConfig } from './workerd-subject'
 import { runWrk, type WrkResult } from './wrk'
 
-/** The proxies the comparison knows: three native anchors and the Node proxies. */
-export type ProxyKind = 'nginx' | 'haproxy' | 'caddy' | 'bare' | 'http-proxy' | 'reply-from' | 'sticky-node' | 'sticky-fastify'
+/** The proxies the comparison knows: three native anchors, the Node proxies and the two Workers in workerd. */
+export type ProxyKind =
+  | 'nginx'
+  | 'haproxy'
+  | 'caddy'
+  | 'bare'
+  | 'http-proxy'
+  | 'reply-from'
+  | 'sticky-node'
+  | 'sticky-fastify'
+  | 'sticky-fetch-node'
+  | 'workerd-pass'
+  | 'sticky-fetch-workerd'
 
 /** The two workloads: a valid pin cookie on every request, or none. */
 export type Workload = 'hit' | 'new'
@@ -25,6 +40,8 @@ export interface ProxySubject {
   readonly workers: number
   /** Keeps a client on one backend by cookie: its hit runs must reach one backend only. */
   readonly sticky: boolean
+  /** What this proxy adds its work to, for the "against its floor" table (reply-from under sticky-fastify). */
+  readonly floor?: ProxyKind
 }
 
 /** Every proxy, one worker each, in the order of the report. */
@@ -35,9 +52,15 @@ export const SUBJECTS: readonly ProxySubject[] = [
   { kind: 'bare', label: 'bare node:http proxy', workers: 1, sticky: false },
   { kind: 'http-proxy', label: 'http-proxy', workers: 1, sticky: false },
   { kind: 'reply-from', label: 'Fastify + @fastify/reply-from', workers: 1, sticky: false },
-  { kind: 'sticky-node', label: 'sticky-node', workers: 1, sticky: true },
-  { kind: 'sticky-fastify', label: 'sticky-fastify', workers: 1, sticky: true },
+  { kind: 'sticky-node', label: 'sticky-node (sticky-proxy)', workers: 1, sticky: true, floor: 'bare' },
+  { kind: 'sticky-fastify', label: 'sticky-fastify', workers: 1, sticky: true, floor: 'reply-from' },
+  { kind: 'sticky-fetch-node', label: 'sticky-fetch on node:http', workers: 1, sticky: true, floor: 'bare' },
+  { kind: 'workerd-pass', label: 'workerd, pass-through Worker', workers: 1, sticky: false },
+  { kind: 'sticky-fetch-workerd', label: 'sticky-fetch in workerd', workers: 1, sticky: true, floor: 'workerd-pass' },
 ]
+
+/** The proxies the comparison also runs with two workers: the anchors, sticky-proxy --workers 2 and the bare proxy under node:cluster. */
+export const SCALED: readonly ProxyKind[] = ['nginx', 'haproxy', 'caddy', 'bare', 'sticky-node']
 
 /** The native programs each anchor needs (the backends need nginx, the load wrk). */
 export const NATIVE: Readonly<Partial<Record<ProxyKind, string>>> = { nginx: 'nginx', haproxy: 'haproxy', caddy: 'caddy' }
@@ -80,7 +103,47 @@ interface Running {
 }
 
 const NODE_ENTRY = new URL('./proxies-subject.ts', import.meta.url)
+/** Where the Node subjects are bundled to: inside this package, so that their imports resolve to its dependencies. */
+const NODE_BUNDLE = new URL('../node_modules/.cache/sticky-bench/proxies-subject.mjs', import.meta.url)
+/** The built `sticky-proxy` command. */
+const STICKY_PROXY_CLI = new URL('../node_modules/sticky-node/dist/cli.js', import.meta.url)
 const READY_TIMEOUT_MS = 20_000
+
+/**
+ * The Node subjects as one plain ES module (this package's files bundled, the proxies imported from their
+ * builds), so that they run without the TypeScript loader: it would add its own memory (about 120 MiB
+ * with its caches) and CPU to every Node row. Built once per process.
+ */
+function nodeSubjectBundle(): Promise<URL> {
+  bundling ??= (async () => {
+    await mkdir(fileURLToPath(new URL('.', NODE_BUNDLE)), { recursive: true })
+    await build({
+      entryPoints: [fileURLToPath(NODE_ENTRY)],
+      outfile: fileURLToPath(NODE_BUNDLE),
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'silent',
+    })
+    return NODE_BUNDLE
+  })()
+  return bundling
+}
+
+let bundling: Promise<URL> | undefined
+
+/** The `sticky-proxy` command line of the comparison: its defaults, no access log, `workers` processes. */
+export function stickyProxyArgs(port: number, backends: readonly number[], workers: number): string[] {
+  return [
+    '--listen',
+    `127.0.0.1:${port}`,
+    ...backends.flatMap((p) => ['--upstream', `127.0.0.1:${p}`]),
+    '--quiet',
+    ...(workers > 1 ? ['--workers', String(workers)] : []),
+  ]
+}
 
 /** Whether a program is on the PATH. */
 export function hasProgram(name: string): boolean {
@@ -299,10 +362,26 @@ async function startSubject(subject: ProxySubject, ports: readonly number[], roo
       const env = { GOMAXPROCS: String(subject.workers), HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }
       started = { port, ...(await startNative(what, 'caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], port, dir, env)) }
     }
+  } else if (subject.kind === 'sticky-node') {
+    // The command users run, from its build: what its RSS and CPU show is the proxy's and Node's alone.
+    const cli = fileURLToPath(STICKY_PROXY_CLI)
+    if (!existsSync(cli)) throw new Error('sticky-node is not built (pnpm build): the comparison runs the sticky-proxy command')
+    const dir = await mkdtemp(join(root, `sticky-node${subject.workers}-`))
+    const port = await freePort()
+    const args = [cli, ...stickyProxyArgs(port, ports, subject.workers)]
+    started = { port, ...(await startNative(`${subject.label} (${subject.workers})`, process.execPath, args, port, dir)) }
+  } else if (subject.kind === 'workerd-pass' || subject.kind === 'sticky-fetch-workerd') {
+    const dir = await mkdtemp(join(root, `${subject.kind}-`))
+    const port = await freePort()
+    const sticky = subject.kind === 'sticky-fetch-workerd'
+    await writeFile(join(dir, WORKER_MODULE), sticky ? await stickyFetchWorker() : passThroughWorker(ports))
+    await writeFile(join(dir, 'workerd.capnp'), workerdConfig(port, sticky ? { STICKY_PEERS: stickyPeers(ports) } : {}))
+    started = { port, ...(await startNative(subject.label, workerdBinary(), ['serve', join(dir, 'workerd.capnp')], port, dir)) }
   } else {
-    // Under the tests' development condition the proxies run from their sources too; `pnpm bench` runs the builds.
-    const conditions = process.execArgv.filter((a) => a.startsWith('--conditions'))
-    const child: Child = await startChild(NODE_ENTRY, [subject.kind, JSON.stringify(ports)], conditions)
+    // Built JavaScript, never the sources under a loader, so that RSS and CPU are the proxy's (the tests too).
+    const entry = await nodeSubjectBundle()
+    const port = subject.workers > 1 ? await freePort() : 0
+    const child: Child = await startChild(entry, [subject.kind, JSON.stringify(ports), String(subject.workers), String(port)])
     started = { pid: child.pid, port: (child.ready as { port: number }).port, stop: () => child.close() }
   }
   try {

@@ -123,3 +123,38 @@ export function chartOf(results: readonly SubjectResult[]): { categories: string
   const medianOf = (runs: readonly ProxyRun[]): number => spreadOf(runs.map(METRICS.perCpu)).median
   return { categories: single.map((r) => r.subject.label), hit: single.map((r) => medianOf(r.runs.hit)), fresh: single.map((r) => medianOf(r.runs.new)) }
 }
+
+/**
+ * Each proxy against the floor it adds its work to (sticky-node and sticky-fetch on Node against the bare
+ * proxy, sticky-fastify against reply-from alone, sticky-fetch in workerd against the pass-through Worker):
+ * per-round ratios of requests per CPU-second and p99 for each workload, and of RSS after the last round.
+ * Undefined when no subject with a floor ran beside its floor.
+ */
+export function renderFloors(results: readonly SubjectResult[], workloads: readonly Workload[]): string | undefined {
+  const single = results.filter((r) => r.subject.workers === 1)
+  const pairs = single.flatMap((r) => {
+    const floor = single.find((f) => r.subject.floor !== undefined && f.subject.kind === r.subject.floor)
+    return floor === undefined ? [] : [{ r, floor }]
+  })
+  if (pairs.length === 0) return undefined
+  return renderTable(
+    [
+      { header: 'proxy', align: 'left' },
+      { header: 'against', align: 'left' },
+      ...workloads.flatMap((w) => [
+        { header: `${w === 'hit' ? 'cookie hit' : 'new client'} req per CPU-s`, align: 'right' as const },
+        { header: 'p99', align: 'right' as const },
+      ]),
+      { header: 'RSS after', align: 'right' },
+    ],
+    pairs.map(({ r, floor }) => [
+      r.subject.label,
+      floor.subject.label,
+      ...workloads.flatMap((w) => [
+        ratioCell(roundRatios(r.runs[w].map(METRICS.perCpu), floor.runs[w].map(METRICS.perCpu))),
+        ratioCell(roundRatios(r.runs[w].map(METRICS.p99), floor.runs[w].map(METRICS.p99))),
+      ]),
+      floor.rssAfter > 0 ? formatRatio(r.rssAfter / floor.rssAfter) : 'n/a',
+    ]),
+  )
+}

@@ -1,15 +1,19 @@
 // Child process of the proxy comparison (proxies-measure.ts): one Node proxy, alone in its process so
-// that its CPU time and memory can be read from /proc. argv: the kind (see NODE_PROXIES), then the
-// backend ports as JSON. Answers "ready" with the port it listens on.
+// that its CPU time and memory can be read from /proc. argv: the kind (see `start`), the backend ports as
+// JSON, then optionally a worker count and the port they share: more than one worker makes this process a
+// node:cluster primary that only forks them (as `sticky-proxy --workers` does). Answers "ready" with the
+// port it listens on. The comparison runs it bundled into plain JavaScript, without a TypeScript loader.
+import cluster from 'node:cluster'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import replyFrom from '@fastify/reply-from'
 import Fastify from 'fastify'
 import httpProxy from 'http-proxy'
 import { Agent } from 'node:http'
-import { createStickyProxy } from 'sticky-node'
 import { stickyProxy } from 'sticky-fastify'
+import { createStickyFetch } from 'sticky-fetch'
 import { createBareProxy } from './bare-proxy'
+import { serveFetchOnNode } from './fetch-on-node'
 import { serveParent } from './ipc'
 
 interface Listening {
@@ -17,10 +21,10 @@ interface Listening {
   close(): Promise<void>
 }
 
-function listenNode(server: Server, close: () => void): Promise<Listening> {
+function listenNode(server: Server, close: () => void, port = 0): Promise<Listening> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () =>
+    server.listen(port, '127.0.0.1', () =>
       resolve({
         port: (server.address() as AddressInfo).port,
         close: () =>
@@ -70,11 +74,16 @@ async function fastify(ports: readonly number[], sticky: boolean): Promise<Liste
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() }
 }
 
-function start(kind: string, ports: readonly number[]): Promise<Listening> {
+function start(kind: string, ports: readonly number[], port = 0): Promise<Listening> {
   switch (kind) {
     case 'bare': {
       const { server, close } = createBareProxy(ports)
-      return listenNode(server, close)
+      return listenNode(server, close, port)
+    }
+    case 'sticky-fetch-node': {
+      // What Node's own fetch (undici) costs under sticky-fetch, beside the bare proxy's node:http client.
+      const handler = createStickyFetch({ peers: ports.map((p) => `127.0.0.1:${p}`) })
+      return listenNode(serveFetchOnNode(handler), () => undefined, port)
     }
     case 'http-proxy':
       return classic(ports)
@@ -82,19 +91,54 @@ function start(kind: string, ports: readonly number[]): Promise<Listening> {
       return fastify(ports, false)
     case 'sticky-fastify':
       return fastify(ports, true)
-    case 'sticky-node': {
-      const proxy = createStickyProxy({ peers: ports.map((p) => `127.0.0.1:${p}`) })
-      const server = createServer(proxy)
-      server.on('upgrade', proxy.upgrade)
-      return listenNode(server, () => proxy.close())
-    }
     default:
-      throw new Error(`proxies-subject: unknown proxy ${kind} (expected bare, http-proxy, reply-from, sticky-node or sticky-fastify)`)
+      throw new Error(
+        `proxies-subject: unknown proxy ${kind} (expected bare, http-proxy, reply-from, sticky-fastify or sticky-fetch-node; sticky-node runs as sticky-proxy)`,
+      )
+  }
+}
+
+/** The primary of `workers` processes sharing `port`: forks them, waits until each listens, stops them on close. */
+async function primary(workers: number, port: number): Promise<Listening> {
+  const forked = Array.from({ length: workers }, () => cluster.fork())
+  await Promise.all(
+    forked.map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          worker.once('listening', () => resolve())
+          worker.once('exit', (code) => reject(new Error(`a worker exited (${String(code)}) before listening`)))
+        }),
+    ),
+  )
+  return {
+    port,
+    close: () =>
+      Promise.all(
+        forked.map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              if (worker.isDead()) resolve()
+              else {
+                worker.once('exit', () => resolve())
+                worker.kill()
+              }
+            }),
+        ),
+      ).then(() => undefined),
   }
 }
 
 async function main(): Promise<void> {
-  const running = await start(process.argv[2] ?? '', JSON.parse(process.argv[3] ?? '[]') as number[])
+  const kind = process.argv[2] ?? ''
+  const ports = JSON.parse(process.argv[3] ?? '[]') as number[]
+  const workers = Number(process.argv[4] ?? '1')
+  const port = Number(process.argv[5] ?? '0')
+  if (workers > 1 && cluster.isWorker) {
+    // A cluster worker serves and nothing else: the primary speaks to the benchmark.
+    await start(kind, ports, port)
+    return
+  }
+  const running = workers > 1 ? await primary(workers, port) : await start(kind, ports, port)
   serveParent({}, { port: running.port }, () => running.close())
 }
 

@@ -4,8 +4,8 @@
 import { spawnSync } from 'node:child_process'
 import { formatPlural } from './format'
 import { describeMachine } from './machine'
-import { hasProgram, measureProxies, NATIVE, SUBJECTS, WORKLOADS, type ProxiesBudget, type ProxySubject, type SubjectResult } from './proxies-measure'
-import { chartOf, renderScaling, renderWorkload } from './proxies-report'
+import { hasProgram, measureProxies, NATIVE, SCALED, SUBJECTS, WORKLOADS, type ProxiesBudget, type ProxySubject, type SubjectResult } from './proxies-measure'
+import { chartOf, renderFloors, renderScaling, renderWorkload } from './proxies-report'
 import { renderSection } from './subject'
 import { renderBarChart } from './svg-chart'
 
@@ -21,7 +21,7 @@ const PACKAGES = ['nginx', 'haproxy', 'caddy', 'wrk'] as const
 export interface ProxiesRequest {
   readonly quick: boolean
   readonly write: boolean
-  /** 1: one worker each; 2: also the anchors with two workers, reported as scaling. */
+  /** 1: one worker each; 2: also the anchors, sticky-node and the bare proxy with two workers, reported as scaling. */
   readonly workers: 1 | 2
   /** Only these proxies (`--only bare,sticky-node`), for quick checks; all when undefined. */
   readonly only: readonly string[] | undefined
@@ -75,7 +75,7 @@ export function installAnchors(log: (line: string) => void): string | undefined 
   return install.status === 0 ? undefined : `apt-get install ${missing.join(' ')} failed (${String(install.status)})`
 }
 
-/** The subjects to run: every one whose programs are here, and the anchors again with two workers. */
+/** The subjects to run: every one whose programs are here, and those of {@link SCALED} again with two workers. */
 export function chooseSubjects(request: ProxiesRequest, available: (program: string) => boolean): { subjects: ProxySubject[]; left: string[] } {
   const left: string[] = []
   const chosen = SUBJECTS.filter((s) => request.only === undefined || request.only.includes(s.kind)).filter((s) => {
@@ -84,7 +84,7 @@ export function chooseSubjects(request: ProxiesRequest, available: (program: str
     left.push(`${s.label} (no ${program})`)
     return false
   })
-  const doubled = request.workers === 2 ? chosen.filter((s) => NATIVE[s.kind] !== undefined).map((s) => ({ ...s, workers: 2 })) : []
+  const doubled = request.workers === 2 ? chosen.filter((s) => SCALED.includes(s.kind)).map((s) => ({ ...s, workers: 2 })) : []
   return { subjects: [...chosen, ...doubled], left }
 }
 
@@ -106,13 +106,25 @@ export function proxiesChart(results: readonly SubjectResult[]): string {
 export function renderProxiesBlock(results: readonly SubjectResult[], budget: ProxiesBudget, notes: readonly string[], chartFile: string): string {
   const machine = describeMachine()
   const scaling = renderScaling(results, WORKLOADS)
+  const floors = renderFloors(results, WORKLOADS)
   const body = [
     `![Requests per CPU-second of each proxy](${chartFile})`,
     '**Cookie hit** (a valid pin cookie on every request):',
     renderWorkload(results, 'hit'),
     '**New client** (no cookie):',
     renderWorkload(results, 'new'),
-    ...(scaling === undefined ? [] : ['**Scaling from one worker to two** (the load generator shares the same cores):', scaling]),
+    ...(floors === undefined
+      ? []
+      : [
+          '**Against its floor** (per-round ratios of the proxy to what it adds its work to; above 1.00× is cheaper for requests per CPU-second, slower for p99):',
+          floors,
+        ]),
+    ...(scaling === undefined
+      ? []
+      : [
+          '**Scaling from one worker to two** (`sticky-proxy --workers 2`, the bare proxy under node:cluster; the load generator shares the same two cores):',
+          scaling,
+        ]),
     ...notes,
   ]
   return renderSection({
@@ -121,14 +133,19 @@ export function renderProxiesBlock(results: readonly SubjectResult[], budget: Pr
     method:
       `wrk -t1 -c${budget.connections}, ${formatPlural(budget.rounds, 'interleaved round')} of ${budget.seconds} s per proxy and workload after a ` +
       `${budget.warmupSeconds} s warm-up, all on 127.0.0.1; behind every proxy the same three nginx backends (\`return 200\`, one worker each). ` +
-      'Every proxy runs one process or worker with keep-alive upstream connections. nginx has no `sticky` module in Debian: its ' +
+      'Every proxy runs one process or worker with keep-alive upstream connections. sticky-node is the built `sticky-proxy` command ' +
+      '(its defaults, `--quiet`: no access log, as nginx runs here with `access_log off`; it generates an X-Request-Id per request); ' +
+      'the other Node proxies run from built JavaScript in their own processes, sticky-fetch on node:http behind a plain ' +
+      "Request/Response adapter with Node's fetch upstream; the two Workers run in workerd itself (the `workerd` package, one " +
+      'config per Worker, sticky-fetch configured by its STICKY_PEERS binding), the pass-through Worker doing only ' +
+      '`fetch(url, request)` round robin. nginx has no `sticky` module in Debian: its ' +
       'anchor is a `map` from the cookie to a one-server upstream, round robin otherwise, and a `Set-Cookie` naming the server ' +
       'that answered a new client; HAProxy uses `cookie SERVERID insert indirect nocache`, Caddy `lb_policy cookie`. The bare ' +
       'node:http proxy, http-proxy and reply-from alone balance round robin and ignore the cookie. Requests per CPU-second ' +
       "divide wrk's completed requests by the user + system CPU time of the proxy's process tree (from /proc), the figure " +
       'that stays steady on a shared machine. Each cell: median over rounds (range in brackets); ratios are taken per round ' +
       '(against the bare proxy and nginx in the same round), then their median and range. RSS: the process tree after the ' +
-      'last round (the Node rows include the TypeScript loader the benchmark starts them with). Check: no failed request ' +
+      'last round. Check: no failed request ' +
       "(wrk's non-2xx and socket errors), every cookie-hit run of a proxy with affinity reached one backend only (counted " +
       "by the backends' stub_status), every new-client run reached all three; a failed check is shown, not hidden.",
     body,
@@ -146,9 +163,6 @@ export async function runProxiesBench(
   const { subjects, left } = chooseSubjects(request, hasProgram)
   const notes: string[] = []
   if (left.length > 0) notes.push(`Left out, not installed: ${left.join(', ')}.`)
-  if (request.workers === 2)
-    notes.push('The Node proxies have no two-worker row: `sticky-proxy` has no `--workers` option yet, and a Node process serves from one thread.')
-  notes.push('Not measured yet: sticky-fetch in workerd beside a pass-through Worker, and under Node beside the bare proxy.')
   const budget = request.quick ? QUICK_PROXIES_BUDGET : FULL_PROXIES_BUDGET
   const results = await measureProxies(subjects, budget, log)
   const chartFile = 'benchmarks-proxies.svg'

@@ -5,10 +5,11 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { caddyfile, haproxyConfig, nginxProxyConfig } from '../src/anchor-configs'
 import { cpuSeconds, parseProcStat, processTree, type ProcStat } from '../src/proc-stat'
-import { hasProgram, measureProxies, parseStubStatus, runProblem, SUBJECTS, type ProxyRun, type SubjectResult } from '../src/proxies-measure'
+import { hasProgram, measureProxies, parseStubStatus, runProblem, stickyProxyArgs, SUBJECTS, type ProxyRun, type SubjectResult } from '../src/proxies-measure'
 import { chooseSubjects, parseProxiesArgs, proxiesChart, QUICK_PROXIES_BUDGET, renderProxiesBlock } from '../src/proxies.bench'
-import { renderWorkload, roundRatios, spreadOf } from '../src/proxies-report'
+import { renderFloors, renderWorkload, roundRatios, spreadOf } from '../src/proxies-report'
 import { escapeXml, renderBarChart } from '../src/svg-chart'
+import { passThroughWorker, stickyPeers, workerdConfig } from '../src/workerd-subject'
 import { parseWrkOutput, RESULT_PREFIX, wrkScript, type WrkResult } from '../src/wrk'
 import { fcParams } from './_fc'
 
@@ -60,13 +61,63 @@ end('should measure the bare proxy and sticky-node with wrk, pinned hits on one 
   for (const run of sticky.runs.hit) assert.is(run.spread.filter((n) => n > 0).length, 1, run.spread.join('/'))
   for (const run of sticky.runs.new) assert.is(run.spread.filter((n) => n > 0).length, 3, run.spread.join('/'))
   const hit = renderWorkload(results, 'hit')
-  const row = hit.split('\n').find((l) => l.startsWith('| sticky-node |'))!
+  const row = hit.split('\n').find((l) => l.startsWith('| sticky-node (sticky-proxy) |'))!
   const cells = row.slice(2, -2).split(' | ')
   assert.match(cells[2]!, /^\d+\.\d+×$/, 'req/s × bare is finite')
   assert.match(cells[8]!, /^\d+\.\d+×$/, 'req per CPU-s × bare is finite')
   assert.is(cells[3], 'n/a', 'no nginx anchor ran')
   assert.is(cells[11], 'ok')
   assertWellFormed(proxiesChart(results))
+})
+
+end('should measure sticky-fetch in workerd beside the pass-through Worker, and on node:http, pins held, against their floors', async () => {
+  if (!hasProgram('nginx') || !hasProgram('wrk')) {
+    console.log('  proxies sticky-fetch: NOT RUN, nginx or wrk is not installed (pnpm bench proxies installs them)')
+    return
+  }
+  const kinds = ['bare', 'sticky-fetch-node', 'workerd-pass', 'sticky-fetch-workerd']
+  const subjects = SUBJECTS.filter((s) => kinds.includes(s.kind))
+  const results = await measureProxies(subjects, QUICK_PROXIES_BUDGET, () => undefined)
+  assert.equal(
+    results.map((r) => r.subject.kind),
+    kinds,
+  )
+  for (const r of results) {
+    for (const run of [...r.runs.hit, ...r.runs.new]) {
+      assert.is(run.problem, undefined, r.subject.label)
+      assert.ok(run.load.requests > 0 && run.cpuSeconds > 0, r.subject.label)
+    }
+    assert.ok(r.rssAfter > 0, r.subject.label)
+  }
+  // The Worker's own pin: a cookie it set reaches one backend; new clients reach all three.
+  const worker = results[3]!
+  for (const run of worker.runs.hit) assert.is(run.spread.filter((n) => n > 0).length, 1, run.spread.join('/'))
+  for (const run of worker.runs.new) assert.is(run.spread.filter((n) => n > 0).length, 3, run.spread.join('/'))
+  const floors = renderFloors(results, ['hit', 'new'])!.split('\n').slice(2)
+  assert.is(floors.length, 2)
+  assert.match(floors[0]!, /^\| sticky-fetch on node:http \| bare node:http proxy \| \d+\.\d+× \|/)
+  assert.match(floors[1]!, /^\| sticky-fetch in workerd \| workerd, pass-through Worker \| \d+\.\d+× \|/)
+})
+
+end('should run sticky-proxy --workers 2 and the bare proxy under node:cluster, and report their scaling', async () => {
+  if (!hasProgram('nginx') || !hasProgram('wrk')) {
+    console.log('  proxies two workers: NOT RUN, nginx or wrk is not installed (pnpm bench proxies installs them)')
+    return
+  }
+  const { subjects } = chooseSubjects(parseProxiesArgs(['proxies', '--only', 'bare,sticky-node']), () => true)
+  const results = await measureProxies(subjects, QUICK_PROXIES_BUDGET, () => undefined)
+  assert.equal(
+    results.map((r) => `${r.subject.kind}×${r.subject.workers}`),
+    ['bare×1', 'sticky-node×1', 'bare×2', 'sticky-node×2'],
+  )
+  for (const r of results) for (const run of [...r.runs.hit, ...r.runs.new]) assert.is(run.problem, undefined, `${r.subject.label} ×${r.subject.workers}`)
+  // Both workers hold the same pin: a cookie hit reaches one backend whichever worker took the connection.
+  for (const run of results[3]!.runs.hit) assert.is(run.spread.filter((n) => n > 0).length, 1, run.spread.join('/'))
+  // A primary and two workers: the process tree holds more than one Node.
+  assert.ok(results[3]!.rssAfter > results[1]!.rssAfter)
+  const block = renderProxiesBlock(results, QUICK_PROXIES_BUDGET, [], 'c.svg')
+  assert.match(block, /\| sticky-node \(sticky-proxy\), 2 workers \| [\d ]+ \| \d+\.\d+× \| \d+\.\d+× \|/)
+  assert.match(block, /\| bare node:http proxy, 2 workers \| [\d ]+ \| \d+\.\d+× \| \d+\.\d+× \|/)
 })
 
 end('should run the anchors when they are installed, their pins held', async () => {
@@ -219,8 +270,16 @@ report('should show every subject against the bare proxy and nginx, and mark a f
   const rows = table.split('\n').slice(2)
   assert.is(rows.length, 3)
   assert.ok(rows[1]!.startsWith('| bare node:http proxy | 50 | 1.00× | 0.38× (0.25–0.50) |'), rows[1])
-  assert.ok(rows[2]!.startsWith('| sticky-node | 63 (25–100) | 1.25× (0.50–2.00) | 0.38× (0.25–0.50) |'), rows[2])
+  assert.ok(rows[2]!.startsWith('| sticky-node (sticky-proxy) | 63 (25–100) | 1.25× (0.50–2.00) | 0.38× (0.25–0.50) |'), rows[2])
   assert.ok(rows[2]!.endsWith('| FAILED: pin not held (1/2/0) |'), rows[2])
+})
+
+report('should compare each proxy with its floor only when the floor ran beside it', () => {
+  assert.is(renderFloors([resultOf('sticky-node', [10])], ['hit']), undefined)
+  const rows = renderFloors([resultOf('bare', [100, 50]), resultOf('sticky-node', [50, 50]), resultOf('nginx', [1, 1])], ['hit', 'new'])!
+    .split('\n')
+    .slice(2)
+  assert.equal(rows, ['| sticky-node (sticky-proxy) | bare node:http proxy | 0.75× (0.50–1.00) | 1.00× | 0.75× (0.50–1.00) | 1.00× | 1.00× |'])
 })
 
 report('should render the whole block with scaling rows for the two-worker anchors', () => {
@@ -282,17 +341,17 @@ args('should read the options, write only for a full run of every proxy, and ref
   assert.throws(() => parseProxiesArgs(['proxies', '--fast']), /unknown argument "--fast"/)
 })
 
-args('should leave out anchors that are not installed and double only the anchors', () => {
+args('should leave out anchors that are not installed and double the anchors, sticky-node and the bare proxy', () => {
   const none = chooseSubjects(parseProxiesArgs(['proxies']), () => false)
   assert.equal(
     none.subjects.map((s) => s.kind),
-    ['bare', 'http-proxy', 'reply-from', 'sticky-node', 'sticky-fastify'],
+    ['bare', 'http-proxy', 'reply-from', 'sticky-node', 'sticky-fastify', 'sticky-fetch-node', 'workerd-pass', 'sticky-fetch-workerd', 'bare', 'sticky-node'],
   )
   assert.is(none.left.length, 3)
   const all = chooseSubjects(parseProxiesArgs(['proxies']), () => true)
   assert.equal(
     all.subjects.filter((s) => s.workers === 2).map((s) => s.kind),
-    ['nginx', 'haproxy', 'caddy'],
+    ['nginx', 'haproxy', 'caddy', 'bare', 'sticky-node'],
   )
   assert.is(chooseSubjects(parseProxiesArgs(['proxies', '--workers', '1']), () => true).subjects.length, SUBJECTS.length)
 })
@@ -313,6 +372,32 @@ configs('should keep connections alive upstream and pin by cookie', () => {
   assert.match(haproxy, /cookie SERVERID insert indirect nocache/)
   assert.match(haproxy, /server s2 127\.0\.0\.1:3 cookie s2/)
   assert.match(caddyfile(8080, [1, 2]), /reverse_proxy 127\.0\.0\.1:1 127\.0\.0\.1:2 \{\n\s+lb_policy cookie/)
+})
+
+configs('should serve one Worker on loopback with text bindings that cannot break out of their strings', () => {
+  fc.assert(
+    fc.property(
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 40 })),
+      fc.integer({ min: 1, max: 65535 }),
+      (bindings, port) => {
+        const config = workerdConfig(port, bindings)
+        assert.match(config, new RegExp(`address = "127\\.0\\.0\\.1:${port}"`))
+        const texts = [...config.matchAll(/\(name = ("(?:[^"\\]|\\.)*"), text = ("(?:[^"\\]|\\.)*")\)/g)].map((m) => [JSON.parse(m[1]!), JSON.parse(m[2]!)])
+        assert.equal(texts, Object.entries(bindings))
+      },
+    ),
+    fcParams(),
+  )
+  const config = workerdConfig(8080, { STICKY_PEERS: stickyPeers([1, 2]) })
+  assert.match(config, /\(name = "STICKY_PEERS", text = "127\.0\.0\.1:1, 127\.0\.0\.1:2"\)/)
+  assert.match(config, /globalOutbound = "loopback"/)
+  assert.match(config, /network = \(allow = \["local"/)
+  assert.match(passThroughWorker([1, 2]), /const hosts = \["127\.0\.0\.1:1","127\.0\.0\.1:2"\]/)
+})
+
+configs('should run sticky-proxy with its defaults, quiet, on the backends, and with --workers only above one', () => {
+  assert.equal(stickyProxyArgs(8080, [1, 2], 1), ['--listen', '127.0.0.1:8080', '--upstream', '127.0.0.1:1', '--upstream', '127.0.0.1:2', '--quiet'])
+  assert.equal(stickyProxyArgs(8080, [1], 2).slice(-2), ['--workers', '2'])
 })
 
 configs.run()

@@ -67,7 +67,7 @@ Schema('should describe every key and refuse unknown ones', () => {
 Schema.run()
 
 const EXAMPLES: Record<string, string> = {
-  'single group (YAML)': `# yaml-language-server: $schema=https://unpkg.com/sticky-node/schema/sticky-proxy.schema.json
+  'single group (YAML)': `# yaml-language-server: $schema=./node_modules/sticky-node/schema/sticky-proxy.schema.json
 listen: 0.0.0.0:8080
 peers:
   - 10.0.0.1:8080 weight=2 max_fails=3 fail_timeout=30s

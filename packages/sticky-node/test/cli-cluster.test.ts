@@ -1,8 +1,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type CliProcess, get, type Reply, setCookieValue, startBackend, startCli } from './_cli-process'
 
 const Cluster = suite('sticky-proxy --workers')
@@ -199,6 +202,50 @@ Cluster('should check each peer once for all workers, and take a failing peer ou
     cli.kill()
     await checked.close()
     await steady.close()
+  }
+})
+
+Cluster('should check a peer that SIGHUP added, once, for every worker', async () => {
+  const steady = await startBackend('steady')
+  const sick = await checkedBackend('sick')
+  sick.healthy = false
+  const dir = mkdtempSync(join(tmpdir(), 'sticky-cli-cluster-'))
+  const config = join(dir, 'proxy.yaml')
+  const write = (peers: readonly string[]): void =>
+    writeFileSync(
+      config,
+      `peers: [${peers.join(', ')}]\nworkers: 2\nmetrics: 127.0.0.1:0\nlog:\n  format: json\nhealthCheck:\n  path: /healthz\n  interval: 100ms\n  rises: 1\n  falls: 1\n`,
+    )
+  write([steady.address])
+  const cli = await startCli(['--config', config])
+  try {
+    const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
+    write([steady.address, sick.address])
+    cli.child.kill('SIGHUP')
+    // Both workers have the new peer, and both were told it fails its checks (the gauge is their minimum).
+    const sickUsable = (text: string): string | undefined =>
+      text
+        .split('\n')
+        .find((line) => line.startsWith('sticky_peer_usable{') && line.includes(`peer="${sick.address}"`))
+        ?.split(' ')
+        .pop()
+    await scrapeUntil(metricsPort, (text) => sickUsable(text) === '0')
+    assert.ok(sick.checks > 0)
+    const send = requester(cli)
+    const seen = new Map<number, number>()
+    for (let i = 0; i < 400 && (seen.size < 2 || [...seen.values()].some((count) => count < 5)); i += 1) {
+      const { reply, line } = await send()
+      assert.is(reply.headers['x-backend'], 'steady')
+      seen.set(line.pid, (seen.get(line.pid) ?? 0) + 1)
+    }
+    assert.is(seen.size, 2)
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited(), { code: 0, signal: null })
+  } finally {
+    cli.kill()
+    await steady.close()
+    await sick.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 })
 

@@ -32,36 +32,67 @@ export function requestIdOf(ctx: ProxyContext, req: IncomingMessage): string | u
  */
 export function upstreamHeaders(ctx: ProxyContext, req: IncomingMessage, peer: Peer, drop: readonly string[], requestId: string | undefined): string[] {
   const xf = ctx.options.xForwarded
-  const dropped = new Set(forwardedNames(xf))
-  dropped.add('host')
-  for (const name of drop) dropped.add(name)
-  const idField = ctx.options.requestId
-  if (idField !== undefined) dropped.add(idField.toLowerCase())
+  let dropped = droppedNames(ctx, drop)
   // HTTP/2 may split `Cookie` into one field per pair (RFC 9113 section 8.2.3); HTTP/1.1 allows one line.
   const crumbs = req.httpVersionMajor >= 2 ? fieldLines(req.rawHeaders, 'cookie') : []
-  if (crumbs.length > 1) dropped.add('cookie')
+  if (crumbs.length > 1) dropped = new Set([...dropped, 'cookie'])
   const headers = endToEndHeaders(req.rawHeaders, dropped)
   if (crumbs.length > 1) headers.push('Cookie', crumbs.join('; '))
   const client = req.socket?.remoteAddress
   const trusted = ctx.options.trustProxy.trusts(client)
-  headers.push(
-    ...forwardedFields(
-      {
-        forwardedFor: fieldLines(req.rawHeaders, 'x-forwarded-for'),
-        forwardedProto: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-proto') : undefined,
-        forwardedHost: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-host') : undefined,
-        forwarded: trusted ? fieldLines(req.rawHeaders, 'forwarded') : undefined,
-        client,
-        proto: isEncrypted(req) ? 'https' : 'http',
-        host: clientHost(req),
-        trusted,
-      },
-      xf,
-    ),
+  // An untrusted client's forwarding fields are replaced, never read: no scan for them.
+  const forwarded = forwardedFields(
+    {
+      forwardedFor: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-for') : undefined,
+      forwardedProto: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-proto') : undefined,
+      forwardedHost: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-host') : undefined,
+      forwarded: trusted ? fieldLines(req.rawHeaders, 'forwarded') : undefined,
+      client,
+      proto: isEncrypted(req) ? 'https' : 'http',
+      host: clientHost(req),
+      trusted,
+    },
+    xf,
   )
+  for (let i = 0; i < forwarded.length; i++) headers.push(forwarded[i] as string)
+  const idField = ctx.options.requestId
   if (idField !== undefined && requestId !== undefined) headers.push(idField, requestId)
-  headers.push('Host', upstreamHost(peer))
+  headers.push('Host', hostOf(peer))
   return headers
+}
+
+/** The lower-cased names {@link upstreamHeaders} leaves out, per proxy and `drop` list: built once, read per request. */
+const droppedCache = new WeakMap<ProxyContext, Map<readonly string[], ReadonlySet<string>>>()
+
+function droppedNames(ctx: ProxyContext, drop: readonly string[]): ReadonlySet<string> {
+  let byDrop = droppedCache.get(ctx)
+  if (byDrop === undefined) {
+    byDrop = new Map()
+    droppedCache.set(ctx, byDrop)
+  }
+  let dropped = byDrop.get(drop)
+  if (dropped === undefined) {
+    const names = new Set(forwardedNames(ctx.options.xForwarded))
+    names.add('host')
+    for (const name of drop) names.add(name)
+    const idField = ctx.options.requestId
+    if (idField !== undefined) names.add(idField.toLowerCase())
+    dropped = names
+    byDrop.set(drop, dropped)
+  }
+  return dropped
+}
+
+/** The peer's `Host` value (sticky-core's `upstreamHost`), computed once per peer object. */
+const hosts = new WeakMap<Peer, string>()
+
+function hostOf(peer: Peer): string {
+  let host = hosts.get(peer)
+  if (host === undefined) {
+    host = upstreamHost(peer)
+    hosts.set(peer, host)
+  }
+  return host
 }
 
 /**

@@ -23,8 +23,11 @@ export type ExchangePhase = 'routing' | 'connecting' | 'sending' | 'relaying' | 
 export interface ExchangeIo {
   /** Builds the request to `peer`. It may throw (a user's agent factory): no peer was contacted then. */
   open(peer: Peer): ClientRequest
-  /** The attempt's connection is established: start sending what follows the head. */
-  connected(up: ClientRequest): void
+  /**
+   * The attempt's connection is established: start sending what follows the head. Undefined when
+   * nothing follows it: then an attempt on a kept-alive connection waits for no event.
+   */
+  readonly connected: ((up: ClientRequest) => void) | undefined
   /** Whether the whole request could still be sent again (no body, or none of it left the client). */
   bodyReplayable(): boolean
   /** The proxy answers the client itself. */
@@ -102,15 +105,21 @@ export class Exchange {
     this.#timedOut = false
     if (events !== undefined) countInFlight(events, peer, true)
     this.phase = 'connecting'
-    const connected = (): void => {
-      if (up !== this.#upstream || this.phase !== 'connecting') return
+    if (up.reusedSocket && this.#io.connected === undefined) {
+      // The agent handed out a kept-alive connection (it says so while building the request): it is
+      // established already, and nothing waits for it.
       this.phase = 'sending'
-      this.#io.connected(up)
+    } else {
+      const connected = (): void => {
+        if (up !== this.#upstream || this.phase !== 'connecting') return
+        this.phase = 'sending'
+        this.#io.connected?.(up)
+      }
+      up.once('socket', (socket: Socket) => {
+        if (!socket.connecting) connected()
+        else socket.once('encrypted' in socket ? 'secureConnect' : 'connect', connected)
+      })
     }
-    up.once('socket', (socket: Socket) => {
-      if (!socket.connecting) connected()
-      else socket.once('encrypted' in socket ? 'secureConnect' : 'connect', connected)
-    })
     up.on('timeout', () => {
       this.#timedOut = true
       up.destroy(new UpstreamTimeoutError(this.#ctx.options.timeout))

@@ -12,6 +12,14 @@ import { notifyResponse } from './notify'
 import { originForm, requestUpstream } from './upstream'
 
 /**
+ * Dropped from the client's fields: `Expect` (the 100 Continue was already answered to the client, by
+ * node:http or the application's 'checkContinue' handler, and the body is streamed right away) and
+ * `Content-Length` (the framing is stated again by `requestFraming`). One array, so the names built from
+ * it are cached per proxy.
+ */
+const REQUEST_DROP: readonly string[] = ['expect', 'content-length']
+
+/**
  * Proxies one request: asks the balancer, forwards to the peer it names, streams both bodies,
  * appends the balancer's `Set-Cookie`, and leaves every failure to sticky-core's attempt policy
  * (through {@link Exchange}): whom to blame, whether to retry, resend or answer.
@@ -38,22 +46,22 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       piped?.stop()
       piped = undefined
       upRes = undefined
-      // Drop `Expect`: the 100 Continue was already answered to the client (by node:http, or by
-      // the application's 'checkContinue' handler), and the body is streamed right away.
-      const headers = upstreamHeaders(ctx, req, peer, ['expect', 'content-length'], requestId)
-      headers.push(...requestFraming(req, withBody))
+      const headers = upstreamHeaders(ctx, req, peer, REQUEST_DROP, requestId)
+      for (const field of requestFraming(req, withBody)) headers.push(field)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
       if (!withBody) up.end()
       return up
     },
-    connected(up: ClientRequest): void {
-      if (!withBody) return
-      if (!watched) req.once('data', () => (bodyLeft = true))
-      watched = true
-      piped = relayBody(req, up)
-      arm()
-    },
+    // Without a body nothing waits for the connection.
+    connected: withBody
+      ? (up: ClientRequest): void => {
+          if (!watched) req.once('data', () => (bodyLeft = true))
+          watched = true
+          piped = relayBody(req, up)
+          arm()
+        }
+      : undefined,
     bodyReplayable: () => !withBody || !bodyLeft,
     answer(status: number, error): void {
       if (res.headersSent) {
@@ -77,7 +85,8 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   })
 
   // `proxy.timeout` measures the peer's silence, not the client's: while the proxy waits for
-  // upload bytes from the client, or for a slow client to read the response, the clock stops.
+  // upload bytes from the client, or for a slow client to read the response, the clock stops. The
+  // attempt's request arms it once; it is touched again only when one of those waits begins or ends.
   const arm = (): void => {
     const socket = exchange.upstream?.socket
     if (socket === null || socket === undefined || !exchange.live) return
@@ -125,13 +134,23 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
         req.resume()
       }
     })
-    response.on('pause', arm)
-    response.on('resume', arm)
-    response.pipe(res, { end: false })
+    // Like `pipe` without its half-dozen listeners per response: backpressure pauses the peer's
+    // response (and stops the clock) until the client's side drains.
+    const drained = (): void => {
+      response.resume()
+      arm()
+    }
+    response.on('data', (chunk: Buffer) => {
+      if (res.writableEnded || res.write(chunk)) return
+      response.pause()
+      arm()
+      res.once('drain', drained)
+    })
   }
 
   res.once('close', () => {
     if (!res.writableFinished) exchange.abandon()
+    if (ctx.onResponse === undefined) return
     notifyResponse(ctx, req, {
       decision: exchange.decision,
       status: res.headersSent ? res.statusCode : 499,

@@ -1,12 +1,20 @@
 import { connectionTokens, isHopByHopHeader } from 'sticky-core'
 
-/** Every `Connection` line of a raw header list: node:http keeps repeated fields apart there. */
-function connectionLines(rawHeaders: readonly string[]): string[] {
-  const lines: string[] = []
+const NONE: ReadonlySet<string> = new Set()
+
+/**
+ * The names the `Connection` lines of a raw header list declare hop-by-hop (node:http keeps repeated
+ * fields apart there). Most messages have none worth a set: a kept-alive peer's answer seldom names one.
+ */
+function connectionNamed(rawHeaders: readonly string[]): ReadonlySet<string> {
+  let lines: string[] | undefined
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === 'connection') lines.push(rawHeaders[i + 1] ?? '')
+    const name = rawHeaders[i] ?? ''
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue
+    lines ??= []
+    lines.push(rawHeaders[i + 1] ?? '')
   }
-  return lines
+  return lines === undefined ? NONE : connectionTokens(lines)
 }
 
 /**
@@ -16,14 +24,14 @@ function connectionLines(rawHeaders: readonly string[]): string[] {
  * fields stay repeated (never merged), which node:http's parsed `headers` would not give. `Trailer`
  * passes: this adapter relays trailers.
  */
-export function endToEndHeaders(rawHeaders: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
-  const named = connectionTokens(connectionLines(rawHeaders))
+export function endToEndHeaders(rawHeaders: readonly string[], drop: ReadonlySet<string> = NONE): string[] {
+  const named = connectionNamed(rawHeaders)
   const kept: string[] = []
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? ''
     const lower = name.toLowerCase()
     // HTTP/2 pseudo-header fields (RFC 9113 section 8.3) have no place in an HTTP/1.1 message.
-    if (lower.startsWith(':') || isHopByHopHeader(lower) || named.has(lower) || drop.has(lower)) continue
+    if (lower.charCodeAt(0) === 58 /* : */ || isHopByHopHeader(lower) || named.has(lower) || drop.has(lower)) continue
     kept.push(name, rawHeaders[i + 1] ?? '')
   }
   return kept

@@ -12,6 +12,9 @@ import { notifyResponse } from './notify'
 import { errorReason, rawError, rawHead } from './respond'
 import { originForm, requestUpstream } from './upstream'
 
+/** Nothing of the client's fields beyond the forwarding ones: one array, so the names built from it are cached. */
+const UPGRADE_DROP: readonly string[] = []
+
 /**
  * Ends `stream` once what was written to it is flushed; a stream that had an error is destroyed
  * at once. Either way nothing is left open.
@@ -42,14 +45,14 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
 
   const exchange = new Exchange(ctx, req, {
     open(peer: Peer): ClientRequest {
-      const headers = upstreamHeaders(ctx, req, peer, [], requestId)
+      const headers = upstreamHeaders(ctx, req, peer, UPGRADE_DROP, requestId)
       headers.push('Connection', 'Upgrade', 'Upgrade', protocol)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
       up.end()
       return up
     },
-    connected: () => undefined,
+    connected: undefined,
     // An upgrade request never has a body (see `upgradeDefect`).
     bodyReplayable: () => true,
     answer(code: number, error): void {

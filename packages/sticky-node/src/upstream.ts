@@ -1,4 +1,4 @@
-import { request as httpRequest, type Agent, type ClientRequest } from 'node:http'
+import { request as httpRequest, type Agent, type ClientRequest, type RequestOptions } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
 import type { Peer } from 'sticky-core'
@@ -21,21 +21,46 @@ export interface UpstreamInit {
  * client's `Host` is forwarded (or added by the caller when the client sent none).
  */
 export function requestUpstream(peer: Peer, init: UpstreamInit): ClientRequest {
-  const target = peer.target
-  const common = {
+  const where = addressOf(peer)
+  const options: RequestOptions = {
     method: init.method,
     path: init.path,
-    headers: init.headers,
+    headers: init.headers as string[],
     agent: init.agent,
     timeout: init.timeout,
     setHost: false,
+    host: where.host,
+    port: where.port,
+    socketPath: where.socketPath,
   }
-  if (target.kind === 'unix') return httpRequest({ ...common, socketPath: target.socketPath })
-  const host = unbracket(target.host)
-  if (target.protocol === 'https:') {
-    return httpsRequest({ ...common, host, port: target.port, ...(isIP(host) === 0 ? { servername: host } : {}) })
+  if (where.servername !== undefined) (options as { servername?: string }).servername = where.servername
+  return where.tls ? httpsRequest(options) : httpRequest(options)
+}
+
+/** Where a peer's connections go, read from its target once per peer object (the hot path only reads it). */
+interface PeerAddress {
+  readonly tls: boolean
+  readonly host: string | undefined
+  readonly port: number | undefined
+  readonly socketPath: string | undefined
+  /** SNI: the host name of an `https://` peer named by name, not by address. */
+  readonly servername: string | undefined
+}
+
+const addresses = new WeakMap<Peer, PeerAddress>()
+
+function addressOf(peer: Peer): PeerAddress {
+  let where = addresses.get(peer)
+  if (where !== undefined) return where
+  const target = peer.target
+  if (target.kind === 'unix') where = { tls: false, host: undefined, port: undefined, socketPath: target.socketPath, servername: undefined }
+  else {
+    const host = unbracket(target.host)
+    const tls = target.protocol === 'https:'
+    where = { tls, host, port: target.port, socketPath: undefined, servername: tls && isIP(host) === 0 ? host : undefined }
   }
-  return httpRequest({ ...common, host, port: target.port })
+  addresses.set(peer, where)
+  return where
 }
 
 /** The `Host` value that names the peer, for clients that sent none (HTTP/1.0). */
@@ -52,7 +77,7 @@ export function peerHost(peer: Peer): string {
  */
 export function originForm(url: string | undefined): string {
   if (url === undefined || url === '') return '/'
-  if (url.startsWith('/') || url === '*') return url
+  if (url.charCodeAt(0) === 47 /* / */ || url === '*') return url
   try {
     const parsed = new URL(url)
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return '/'

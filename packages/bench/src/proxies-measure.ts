@@ -24,6 +24,7 @@ export type ProxyKind =
   | 'reply-from'
   | 'sticky-node'
   | 'sticky-fastify'
+  | 'fetch-node'
   | 'sticky-fetch-node'
   | 'workerd-pass'
   | 'sticky-fetch-workerd'
@@ -54,7 +55,8 @@ export const SUBJECTS: readonly ProxySubject[] = [
   { kind: 'reply-from', label: 'Fastify + @fastify/reply-from', workers: 1, sticky: false },
   { kind: 'sticky-node', label: 'sticky-node (sticky-proxy)', workers: 1, sticky: true, floor: 'bare' },
   { kind: 'sticky-fastify', label: 'sticky-fastify', workers: 1, sticky: true, floor: 'reply-from' },
-  { kind: 'sticky-fetch-node', label: 'sticky-fetch on node:http', workers: 1, sticky: true, floor: 'bare' },
+  { kind: 'fetch-node', label: 'node:http + fetch, pass-through', workers: 1, sticky: false },
+  { kind: 'sticky-fetch-node', label: 'sticky-fetch on node:http', workers: 1, sticky: true, floor: 'fetch-node' },
   { kind: 'workerd-pass', label: 'workerd, pass-through Worker', workers: 1, sticky: false },
   { kind: 'sticky-fetch-workerd', label: 'sticky-fetch in workerd', workers: 1, sticky: true, floor: 'workerd-pass' },
 ]

@@ -80,6 +80,18 @@ function start(kind: string, ports: readonly number[], port = 0): Promise<Listen
       const { server, close } = createBareProxy(ports)
       return listenNode(server, close, port)
     }
+    case 'fetch-node': {
+      // The pass-through Worker's code on Node: what the adapter and Node's fetch cost before sticky-fetch adds anything.
+      const hosts = ports.map((p) => `127.0.0.1:${p}`)
+      let next = 0
+      const handler = (request: Request): Promise<Response> => {
+        const url = new URL(request.url)
+        url.host = hosts[next]!
+        next = (next + 1) % hosts.length
+        return fetch(url, request)
+      }
+      return listenNode(serveFetchOnNode(handler), () => undefined, port)
+    }
     case 'sticky-fetch-node': {
       // What Node's own fetch (undici) costs under sticky-fetch, beside the bare proxy's node:http client.
       const handler = createStickyFetch({ peers: ports.map((p) => `127.0.0.1:${p}`) })
@@ -93,7 +105,7 @@ function start(kind: string, ports: readonly number[], port = 0): Promise<Listen
       return fastify(ports, true)
     default:
       throw new Error(
-        `proxies-subject: unknown proxy ${kind} (expected bare, http-proxy, reply-from, sticky-fastify or sticky-fetch-node; sticky-node runs as sticky-proxy)`,
+        `proxies-subject: unknown proxy ${kind} (expected bare, http-proxy, reply-from, sticky-fastify, fetch-node or sticky-fetch-node; sticky-node runs as sticky-proxy)`,
       )
   }
 }

@@ -9,7 +9,7 @@ import { chartOf, renderFloors, renderScaling, renderWorkload } from './proxies-
 import { renderSection } from './subject'
 import { renderBarChart } from './svg-chart'
 
-/** About 9 minutes on two cores: 5 rounds of 4 s per subject and workload. */
+/** About 13 minutes on two cores: 5 rounds of 4 s per subject and workload, 17 subjects with the two-worker rows. */
 export const FULL_PROXIES_BUDGET: ProxiesBudget = { connections: 64, rounds: 5, seconds: 4, warmupSeconds: 2 }
 /** Proves the comparison runs and checks what it says; the numbers mean nothing. */
 export const QUICK_PROXIES_BUDGET: ProxiesBudget = { connections: 16, rounds: 1, seconds: 1, warmupSeconds: 1 }
@@ -135,8 +135,8 @@ export function renderProxiesBlock(results: readonly SubjectResult[], budget: Pr
       `${budget.warmupSeconds} s warm-up, all on 127.0.0.1; behind every proxy the same three nginx backends (\`return 200\`, one worker each). ` +
       'Every proxy runs one process or worker with keep-alive upstream connections. sticky-node is the built `sticky-proxy` command ' +
       '(its defaults, `--quiet`: no access log, as nginx runs here with `access_log off`; it generates an X-Request-Id per request); ' +
-      'the other Node proxies run from built JavaScript in their own processes, sticky-fetch on node:http behind a plain ' +
-      "Request/Response adapter with Node's fetch upstream; the two Workers run in workerd itself (the `workerd` package, one " +
+      'the other Node proxies run from built JavaScript in their own processes; sticky-fetch on node:http sits behind a plain ' +
+      "Request/Response adapter with Node's fetch upstream, beside the same adapter doing only `fetch(url, request)` round robin; the two Workers run in workerd itself (the `workerd` package, one " +
       'config per Worker, sticky-fetch configured by its STICKY_PEERS binding), the pass-through Worker doing only ' +
       '`fetch(url, request)` round robin. nginx has no `sticky` module in Debian: its ' +
       'anchor is a `map` from the cookie to a one-server upstream, round robin otherwise, and a `Set-Cookie` naming the server ' +

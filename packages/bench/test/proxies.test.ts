@@ -75,7 +75,7 @@ end('should measure sticky-fetch in workerd beside the pass-through Worker, and 
     console.log('  proxies sticky-fetch: NOT RUN, nginx or wrk is not installed (pnpm bench proxies installs them)')
     return
   }
-  const kinds = ['bare', 'sticky-fetch-node', 'workerd-pass', 'sticky-fetch-workerd']
+  const kinds = ['fetch-node', 'sticky-fetch-node', 'workerd-pass', 'sticky-fetch-workerd']
   const subjects = SUBJECTS.filter((s) => kinds.includes(s.kind))
   const results = await measureProxies(subjects, QUICK_PROXIES_BUDGET, () => undefined)
   assert.equal(
@@ -95,7 +95,7 @@ end('should measure sticky-fetch in workerd beside the pass-through Worker, and 
   for (const run of worker.runs.new) assert.is(run.spread.filter((n) => n > 0).length, 3, run.spread.join('/'))
   const floors = renderFloors(results, ['hit', 'new'])!.split('\n').slice(2)
   assert.is(floors.length, 2)
-  assert.match(floors[0]!, /^\| sticky-fetch on node:http \| bare node:http proxy \| \d+\.\d+× \|/)
+  assert.match(floors[0]!, /^\| sticky-fetch on node:http \| node:http \+ fetch, pass-through \| \d+\.\d+× \|/)
   assert.match(floors[1]!, /^\| sticky-fetch in workerd \| workerd, pass-through Worker \| \d+\.\d+× \|/)
 })
 
@@ -345,7 +345,19 @@ args('should leave out anchors that are not installed and double the anchors, st
   const none = chooseSubjects(parseProxiesArgs(['proxies']), () => false)
   assert.equal(
     none.subjects.map((s) => s.kind),
-    ['bare', 'http-proxy', 'reply-from', 'sticky-node', 'sticky-fastify', 'sticky-fetch-node', 'workerd-pass', 'sticky-fetch-workerd', 'bare', 'sticky-node'],
+    [
+      'bare',
+      'http-proxy',
+      'reply-from',
+      'sticky-node',
+      'sticky-fastify',
+      'fetch-node',
+      'sticky-fetch-node',
+      'workerd-pass',
+      'sticky-fetch-workerd',
+      'bare',
+      'sticky-node',
+    ],
   )
   assert.is(none.left.length, 3)
   const all = chooseSubjects(parseProxiesArgs(['proxies']), () => true)

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { get } from 'node:http'
 import { createServer } from 'node:net'
@@ -135,6 +135,21 @@ function nodeSubjectBundle(): Promise<URL> {
 }
 
 let bundling: Promise<URL> | undefined
+
+/**
+ * Why the built `sticky-proxy` may not be what its sources say (a source file newer than the build), or
+ * undefined: the comparison runs the build, so an edit is measured only after `pnpm build`.
+ */
+export function staleStickyProxy(): string | undefined {
+  const cli = fileURLToPath(STICKY_PROXY_CLI)
+  if (!existsSync(cli)) return 'sticky-node is not built: run pnpm build'
+  const src = fileURLToPath(new URL('../src/', STICKY_PROXY_CLI))
+  const built = statSync(cli).mtimeMs
+  const newer = readdirSync(src).filter((f) => statSync(join(src, f)).mtimeMs > built)
+  return newer.length === 0
+    ? undefined
+    : `sticky-node's build is older than src/${newer[0]}${newer.length > 1 ? ` and ${newer.length - 1} more` : ''}: run pnpm build to measure the sources`
+}
 
 /** The `sticky-proxy` command line of the comparison: its defaults, no access log, `workers` processes. */
 export function stickyProxyArgs(port: number, backends: readonly number[], workers: number): string[] {

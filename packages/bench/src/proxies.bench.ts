@@ -4,7 +4,18 @@
 import { spawnSync } from 'node:child_process'
 import { formatPlural } from './format'
 import { describeMachine } from './machine'
-import { hasProgram, measureProxies, NATIVE, SCALED, SUBJECTS, WORKLOADS, type ProxiesBudget, type ProxySubject, type SubjectResult } from './proxies-measure'
+import {
+  hasProgram,
+  measureProxies,
+  NATIVE,
+  SCALED,
+  staleStickyProxy,
+  SUBJECTS,
+  WORKLOADS,
+  type ProxiesBudget,
+  type ProxySubject,
+  type SubjectResult,
+} from './proxies-measure'
 import { chartOf, renderFloors, renderScaling, renderWorkload } from './proxies-report'
 import { renderSection } from './subject'
 import { renderBarChart } from './svg-chart'
@@ -163,6 +174,11 @@ export async function runProxiesBench(
   const { subjects, left } = chooseSubjects(request, hasProgram)
   const notes: string[] = []
   if (left.length > 0) notes.push(`Left out, not installed: ${left.join(', ')}.`)
+  const stale = subjects.some((s) => s.kind === 'sticky-node') ? staleStickyProxy() : undefined
+  if (stale !== undefined) {
+    log(`warning: ${stale}`)
+    notes.push(`Warning: ${stale}.`)
+  }
   const budget = request.quick ? QUICK_PROXIES_BUDGET : FULL_PROXIES_BUDGET
   const results = await measureProxies(subjects, budget, log)
   const chartFile = 'benchmarks-proxies.svg'

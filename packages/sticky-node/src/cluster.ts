@@ -214,6 +214,8 @@ export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo
     if (process.connected) process.send?.(message)
   }
   let runner: Runner | undefined
+  /** Blames another worker relayed before this one had its verdicts (and so its balancers). */
+  const early: Array<{ route: string; peer: string }> = []
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => {})
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return
@@ -224,12 +226,14 @@ export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo
       })
       // Applied before the listener binds (it binds asynchronously): no request is routed without them.
       for (const verdict of message.checks) runner.applyCheck(verdict.route, verdict.peer, verdict.up)
+      for (const blame of early.splice(0)) runner.applyBlame(blame.route, blame.peer)
       return
     }
-    // Nothing else is sent before `checks` (the primary answers `hello` first); a stop that comes
-    // before it anyway (the primary is going away) just ends this worker.
+    // Before the verdicts: a blame is kept for then; a stop (the primary is going away) ends this
+    // worker; a verdict change is in the verdicts the primary sends after it.
     if (runner === undefined) {
-      if (message.sticky === 'stop') io.exit(0)
+      if (message.sticky === 'blame') early.push({ route: message.route, peer: message.peer })
+      else if (message.sticky === 'stop') io.exit(0)
       return
     }
     if (message.sticky === 'check') runner.applyCheck(message.route, message.peer, message.up)

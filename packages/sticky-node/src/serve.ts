@@ -150,26 +150,29 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
   /** No route takes the path: answered here, and logged and counted as every other request. */
   const notFound = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now()
-    res.once('close', () => {
-      const fields = {
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        status: 404,
-        outcome: '-',
-        peer: null,
-        attempts: 0,
-        durationMs: performance.now() - started,
-        ...(res.writableFinished ? {} : { error: 'client closed' }),
-      } as const
-      log.request({ ...fields, route: '-' })
-      metrics?.response('-', fields)
-    })
+    res.once('close', () => logNotFound(req, started, { ...(res.writableFinished ? {} : { error: 'client-aborted' }) }))
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': '10' }).end('not found\n')
+  }
+  const logNotFound = (req: IncomingMessage, started: number, extra: { error?: string; upgrade?: true }): void => {
+    const fields = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      status: 404,
+      outcome: '-',
+      peer: null,
+      attempts: 0,
+      durationMs: performance.now() - started,
+      ...extra,
+    } as const
+    log.request({ ...fields, route: '-' })
+    metrics?.response('-', fields)
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const route = routeFor(routes, pathOf(req.url ?? '/'))
     if (route === undefined) {
+      const started = performance.now()
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      logNotFound(req, started, { upgrade: true })
       return
     }
     route.proxy.upgrade(req, socket, head)

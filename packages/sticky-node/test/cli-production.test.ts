@@ -224,18 +224,23 @@ Metrics('should log and count a request that no route takes, as every other requ
         const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
         assert.is((await get(cli.port, '/api/x')).headers['x-backend'], 'api')
         assert.is((await get(cli.port, '/elsewhere?secret=1')).status, 404)
-        await cli.waitFor(/"path":"\/elsewhere"/)
-        const requests = jsonLines(cli.stdout()).filter((line) => line['msg'] === 'request')
+        assert.is((await get(cli.port, '/socket', { connection: 'upgrade', upgrade: 'websocket' })).status, 404)
+        await cli.waitFor(/"path":"\/socket"[^]*"path":"\/elsewhere"|"path":"\/elsewhere"[^]*"path":"\/socket"/)
+        // In path order (the 404's line is written when its connection closes, maybe after the next one's).
+        const requests = jsonLines(cli.stdout())
+          .filter((line) => line['msg'] === 'request')
+          .sort((a, b) => String(a['path']).localeCompare(String(b['path'])))
         assert.equal(
-          requests.map((line) => [line['path'], line['status'], line['outcome'], line['peer'], line['route']]),
+          requests.map((line) => [line['path'], line['status'], line['outcome'], line['peer'], line['route'], line['upgrade']]),
           [
-            ['/api/x', 200, 'new', api.address, '/api'],
-            ['/elsewhere', 404, '-', null, '-'],
+            ['/api/x', 200, 'new', api.address, '/api', undefined],
+            ['/elsewhere', 404, '-', null, '-', undefined],
+            ['/socket', 404, '-', null, '-', true],
           ],
         )
         const samples = await scrape(metricsPort)
-        assert.is(sum(samples, 'sticky_requests_total'), 2)
-        assert.is(sum(samples, 'sticky_requests_total', { route: '-', peer: '-', outcome: '-', status_class: '4xx' }), 1)
+        assert.is(sum(samples, 'sticky_requests_total'), 3)
+        assert.is(sum(samples, 'sticky_requests_total', { route: '-', peer: '-', outcome: '-', status_class: '4xx' }), 2)
       } finally {
         cli.kill()
       }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { get } from 'node:http'
 import { createServer } from 'node:net'
@@ -105,8 +105,11 @@ interface Running {
 }
 
 const NODE_ENTRY = new URL('./proxies-subject.ts', import.meta.url)
-/** Where the Node subjects are bundled to: inside this package, so that their imports resolve to its dependencies. */
-const NODE_BUNDLE = new URL('../node_modules/.cache/sticky-bench/proxies-subject.mjs', import.meta.url)
+/**
+ * Where the Node subjects are bundled to: inside this package, so that their imports resolve to its
+ * dependencies; one file per benchmark process (a test run and a bench may build at once), removed at exit.
+ */
+const NODE_BUNDLE = new URL(`../node_modules/.cache/sticky-bench/proxies-subject-${process.pid}.mjs`, import.meta.url)
 /** The built `sticky-proxy` command. */
 const STICKY_PROXY_CLI = new URL('../node_modules/sticky-node/dist/cli.js', import.meta.url)
 const READY_TIMEOUT_MS = 20_000
@@ -129,6 +132,7 @@ function nodeSubjectBundle(): Promise<URL> {
       target: 'node20',
       logLevel: 'silent',
     })
+    process.once('exit', () => rmSync(NODE_BUNDLE, { force: true }))
     return NODE_BUNDLE
   })()
   return bundling

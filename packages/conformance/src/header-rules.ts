@@ -165,7 +165,8 @@ export function headerRules(ctx: SuiteContext): void {
         assert.is(sent.length, 1, 'one X-Request-Id at the peer')
         if (kept) assert.equal(sent, ['edge-42'])
         else assert.match(sent[0] ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-        assert.match(answer.head, new RegExp(`\\r\\nx-request-id: ${sent[0]}\\r\\n`, 'i'), 'the client gets the same id')
+        // The head ends without its CRLF: the field may be the last line (workerd writes it last).
+        assert.match(answer.head, new RegExp(`\\r\\nx-request-id: ${sent[0]}(\\r\\n|$)`, 'i'), 'the client gets the same id')
         // A second request without an id gets a new one, different from the first.
         const next = reportOf(await sendRaw(proxy.url, rawGet('/id', [])), backend, 'no id')
         assert.is.not(fieldLines(next.rawHeaders, 'x-request-id')[0], sent[0])

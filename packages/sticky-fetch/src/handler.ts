@@ -1,4 +1,4 @@
-import { contentLength, createBalancer, judgeAttempt, pathOf, StickyConfigError } from 'sticky-core'
+import { contentLength, createBalancer, judgeAttempt, pathOf, requestIdFor, StickyConfigError } from 'sticky-core'
 import type { AttemptEvent, AttemptFacts, Balancer, Decision, ExchangeError, Peer } from 'sticky-core'
 import { attempt } from './attempt'
 import type { AttemptInput } from './attempt'
@@ -20,6 +20,9 @@ export interface StickyFetch extends FetchHandler {
   /** The balancer behind the handler: call `setPeers` on it to change the peers at run time. */
   readonly balancer: Balancer
 }
+
+/** A new request id: the runtime's random UUID (Workers, Deno, Bun and Node all have `crypto.randomUUID`). */
+const newRequestId = (): string => crypto.randomUUID()
 
 /** The verdict on a failure of the handler's own side (its facts do not matter to it). */
 const PROXY_FAILED = judgeAttempt('proxy-failed', { method: 'GET', bodyReplayable: false, tried: 1, retries: 0, peers: 1, resent: false })
@@ -62,6 +65,16 @@ export function createStickyFetch(options: StickyFetchOptions): StickyFetch {
 
 async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hooks: Hooks, request: Request, env: unknown, ctx: unknown): Promise<Response> {
   const started = Date.now()
+  // The client's address, asked of `proxy.clientAddress` at most once and only when a rule needs it:
+  // `X-Forwarded-For` and `Forwarded` name it, and a trust list asks whether it is a trusted proxy.
+  let client: { readonly address: string | undefined } | undefined
+  const clientAddress = (): string | undefined => {
+    client ??= { address: proxy.clientAddress(request, env, ctx) }
+    return client.address
+  }
+  const trusted = (): boolean => proxy.trustsSome && proxy.trustProxy.trusts(clientAddress())
+  const requestId =
+    proxy.requestId === undefined ? undefined : { name: proxy.requestId, value: requestIdFor(request.headers.get(proxy.requestId), trusted(), newRequestId) }
   const cookieHeader = request.headers.get('cookie')
   // The header carrier (`header` option): its request value is read once, for every decision.
   const carried = balancer.header === undefined ? undefined : request.headers.get(balancer.header)
@@ -81,6 +94,7 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
       durationMs: Date.now() - started,
       error,
       upgrade: false,
+      requestId: requestId?.value,
     }
     try {
       hooks.onResponse(event)
@@ -94,7 +108,7 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
   }
   const own = (status: number, error: ExchangeError): Response => {
     done(status, error)
-    return ownAnswer(status as OwnStatus, error === 'rejected' ? 'client-body' : error)
+    return ownAnswer(status as OwnStatus, error === 'rejected' ? 'client-body' : error, requestId)
   }
 
   // A body whose length cannot be known is refused before any peer sees it, as nginx does (400):
@@ -107,15 +121,22 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
   const target = url.pathname + url.search
   const xf = proxy.xForwarded
   const forwarded =
-    xf.for || xf.proto || xf.host
-      ? { client: xf.for ? proxy.clientAddress(request, env, ctx) : undefined, proto: url.protocol.slice(0, -1), host: url.host, select: xf }
+    xf.for || xf.proto || xf.host || xf.forwarded === true
+      ? {
+          // Only `X-Forwarded-For` and `Forwarded` name the client: without them it is asked only for trust.
+          client: xf.for || xf.forwarded === true ? clientAddress() : undefined,
+          proto: url.protocol.slice(0, -1),
+          host: url.host,
+          select: xf,
+          trusted: trusted(),
+        }
       : undefined
   // Some runtimes hand over request objects without a signal; the type says otherwise.
   const clientSignal = (request.signal as AbortSignal | null | undefined) ?? undefined
   const body = request.body === null ? undefined : new ClientBody(request.body)
   const input: AttemptInput = {
     method: request.method,
-    headers: upstreamRequestHeaders(request.headers, forwarded),
+    headers: upstreamRequestHeaders(request.headers, forwarded, requestId),
     body,
     timeout: proxy.timeout,
     fetch: proxy.fetch,
@@ -159,7 +180,14 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
       const refused = unrelayable(outcome.response)
       response =
         refused === undefined
-          ? relayed(outcome.response, download, decision.setCookie, proxy.keepContentEncoding, { name: balancer.header, value: decision.headerValue })
+          ? relayed(
+              outcome.response,
+              download,
+              decision.setCookie,
+              proxy.keepContentEncoding,
+              { name: balancer.header, value: decision.headerValue },
+              requestId,
+            )
           : undefined
       if (response === undefined) {
         event = refused ?? 'peer-protocol-error'

@@ -13,7 +13,7 @@ function notForwarded(headers: Headers): Set<string> {
   return names
 }
 
-/** What the handler knows about the client, for the `X-Forwarded-*` headers. */
+/** What the handler knows about the client, for the `X-Forwarded-*` and `Forwarded` headers. */
 export interface ForwardedFor {
   /** The client's address, if known. */
   readonly client: string | undefined
@@ -23,6 +23,16 @@ export interface ForwardedFor {
   readonly host: string
   /** Which fields to write (`proxy.xForwarded`). @default all three */
   readonly select?: ForwardedSelection | undefined
+  /** Whether the client is a trusted proxy (`proxy.trustProxy`): its forwarding fields are then kept and extended. @default false */
+  readonly trusted?: boolean | undefined
+}
+
+/** The request's id (`proxy.requestId`) and the field that carries it. */
+export interface RequestIdField {
+  /** The field's name, as configured (`X-Request-Id` for `requestId: true`). */
+  readonly name: string
+  /** The id: a trusted proxy's own, or a new one. */
+  readonly value: string
 }
 
 /** Every `X-Forwarded-*` field, when `ForwardedFor.select` is absent. */
@@ -35,11 +45,15 @@ const EVERY_FORWARDED: ForwardedSelection = Object.freeze({ for: true, proto: tr
  *
  * `Host` is left to fetch, which derives it from the peer's URL: that is sticky-core's
  * `upstreamHost(peer)`, the rule every adapter keeps. `Expect` is answered by the client's hop before
- * the body is read, and fetch implementations refuse it. `X-Forwarded-For` extends the chain that
- * arrived (`appendForwardedFor`: an empty incoming field gives just the client); `-Proto` and `-Host`
- * are replaced, as only this hop knows them.
+ * the body is read, and fetch implementations refuse it.
+ *
+ * From a client that is no trusted proxy (`forwarded.trusted`), every forwarding claim is replaced by
+ * what this hop saw (`X-Forwarded-For` is the client's address alone, and left out when that is
+ * unknown); from a trusted one `X-Forwarded-For` extends the chain that arrived
+ * (`appendForwardedFor`) and its `-Proto`, `-Host` and `Forwarded` are kept. The request id, when
+ * given, replaces the client's field of that name.
  */
-export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFor | undefined): Headers {
+export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFor | undefined, requestId?: RequestIdField | undefined): Headers {
   const drop = notForwarded(incoming)
   drop.add('host')
   drop.add('expect')
@@ -50,10 +64,20 @@ export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFo
     if (!drop.has(name)) headers.append(name, value)
   }
   if (forwarded !== undefined) {
-    const input = { forwardedFor: incoming.get('x-forwarded-for'), client: forwarded.client, proto: forwarded.proto, host: forwarded.host }
+    const input = {
+      forwardedFor: incoming.get('x-forwarded-for'),
+      forwardedProto: incoming.get('x-forwarded-proto'),
+      forwardedHost: incoming.get('x-forwarded-host'),
+      forwarded: incoming.get('forwarded'),
+      client: forwarded.client,
+      proto: forwarded.proto,
+      host: forwarded.host,
+      trusted: forwarded.trusted,
+    }
     const fields = forwardedFields(input, select)
     for (let i = 0; i + 1 < fields.length; i += 2) headers.append(fields[i] as string, fields[i + 1] as string)
   }
+  if (requestId !== undefined) headers.set(requestId.name, requestId.value)
   return headers
 }
 

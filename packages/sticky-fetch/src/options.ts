@@ -5,15 +5,17 @@ import type { BalancerOptions, ExchangeEvent, ResolvedSharedProxyOptions, Shared
 export type UpstreamFetch = (request: Request) => Promise<Response>
 
 /**
- * Where `X-Forwarded-For` gets the client's address. It receives the handler's own arguments, so a
+ * Where the handler gets the client's address: for `X-Forwarded-For` and `Forwarded`, and to ask
+ * `trustProxy` whether the client is a trusted proxy. It receives the handler's own arguments, so a
  * runtime that passes connection info as the second argument (Deno's `info.remoteAddr`) can supply it.
- * Return `undefined` when the address is unknown: `X-Forwarded-For` is then passed on unchanged.
+ * Return `undefined` when the address is unknown: the client is then trusted by no list, and its
+ * `X-Forwarded-For` is left out rather than passed on (anyone could have written it).
  */
 export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => string | undefined
 
 /**
  * How the handler talks to upstreams: sticky-core's `SharedProxyOptions` (`timeout`, `retries`,
- * `xForwarded`, the same object with the same defaults in sticky-node and sticky-fastify), plus the
+ * `xForwarded`, `trustProxy`, `requestId`: the same object with the same defaults in sticky-node and sticky-fastify), plus the
  * keys below. An unknown key is a `StickyConfigError`. Each option mirrors the nginx `proxy_*`
  * directive named.
  *
@@ -23,7 +25,7 @@ export type ClientAddress = (request: Request, env: unknown, ctx: unknown) => st
  */
 export type ProxyOptions = SharedProxyOptions & {
   /**
-   * The client's address for `X-Forwarded-For`.
+   * The client's address for `X-Forwarded-For`, `Forwarded` and `trustProxy`.
    * @default `CF-Connecting-IP` when the request carries Cloudflare's `request.cf` (the edge sets the
    * header and clients cannot forge it there); anywhere else `undefined`, since a client could send
    * that header itself: supply this option with the address your runtime knows.
@@ -72,6 +74,8 @@ export type StickyFetchOptions = BalancerOptions & {
 
 /** {@link ProxyOptions} with every default applied and every value checked. */
 export interface ResolvedProxyOptions extends ResolvedSharedProxyOptions {
+  /** Whether `trustProxy` names anyone: if not, no client is trusted and its address need not be asked for trust. */
+  readonly trustsSome: boolean
   readonly clientAddress: ClientAddress
   readonly keepContentEncoding: boolean
   readonly fetch: UpstreamFetch
@@ -80,7 +84,7 @@ export interface ResolvedProxyOptions extends ResolvedSharedProxyOptions {
 /**
  * `CF-Connecting-IP`, only where the runtime proves it is Cloudflare's edge (`request.cf` is set
  * there, and nowhere else): anywhere else a client could send the header and choose the address the
- * peer sees. Elsewhere the address is unknown, and `X-Forwarded-For` passes on as it came.
+ * peer sees. Elsewhere the address is unknown, and no `X-Forwarded-For` is sent.
  */
 const cfConnectingIp: ClientAddress = (request) =>
   (request as Request & { cf?: unknown }).cf === undefined ? undefined : (request.headers.get('cf-connecting-ip') ?? undefined)
@@ -102,10 +106,17 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
   const o = options ?? {}
   return {
     ...shared,
+    trustsSome: trustsSome(o.trustProxy),
     clientAddress: callable('proxy.clientAddress', o.clientAddress, cfConnectingIp),
     keepContentEncoding: flag('proxy.keepContentEncoding', o.keepContentEncoding, false),
     fetch: callable('proxy.fetch', o.fetch, globalFetch),
   }
+}
+
+/** Whether a `trustProxy` list that sticky-core accepted names any network (it refuses empty elements). */
+function trustsSome(list: ProxyOptions['trustProxy']): boolean {
+  if (list === undefined) return false
+  return typeof list === 'string' ? list.trim() !== '' : list.length > 0
 }
 
 function flag(option: string, value: boolean | undefined, fallback: boolean): boolean {

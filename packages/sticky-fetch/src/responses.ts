@@ -1,6 +1,6 @@
 import { contentLength, relayableReason } from 'sticky-core'
 import type { AttemptError, AttemptEvent, AttemptVerdict } from 'sticky-core'
-import { downstreamResponseHeaders } from './headers'
+import { downstreamResponseHeaders, type RequestIdField } from './headers'
 
 /**
  * The upstream response as the client gets it: copied, because a fetched `Response` has immutable
@@ -36,12 +36,15 @@ export function relayed(
   setCookie: string | null,
   keepContentEncoding: boolean,
   carrier?: { readonly name: string | undefined; readonly value: string | null },
+  requestId?: RequestIdField | undefined,
 ): Response | undefined {
   try {
     const headers = downstreamResponseHeaders(upstream.headers, keepContentEncoding)
     if (setCookie !== null) headers.append('set-cookie', setCookie)
     // The header carrier's pin replaces any copy the peer sent: two values would leave the client to guess.
     if (carrier?.name !== undefined && carrier.value !== null) headers.set(carrier.name, carrier.value)
+    // The client sees one id, the one the proxy logged, in place of a peer's copy.
+    if (requestId !== undefined) headers.set(requestId.name, requestId.value)
     // A reason phrase with a byte no head may carry (workerd passes control bytes through) is dropped.
     const statusText = relayableReason(upstream.statusText) ? upstream.statusText : ''
     const init = { status: upstream.status, statusText, headers }
@@ -81,10 +84,9 @@ const REASONS: Readonly<Record<string, string>> = {
   proxy: 'proxy error',
 }
 
-/** A short plain-text answer of the handler itself, saying why in one line. */
-export function ownAnswer(status: OwnStatus, why: AttemptError | 'unavailable'): Response {
-  return new Response(`${STATUS_TEXT[status] ?? 'Error'}: ${REASONS[why] ?? 'proxy error'}\n`, {
-    status,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
-  })
+/** A short plain-text answer of the handler itself, saying why in one line, with the request id when on. */
+export function ownAnswer(status: OwnStatus, why: AttemptError | 'unavailable', requestId?: RequestIdField | undefined): Response {
+  const headers = new Headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+  if (requestId !== undefined) headers.set(requestId.name, requestId.value)
+  return new Response(`${STATUS_TEXT[status] ?? 'Error'}: ${REASONS[why] ?? 'proxy error'}\n`, { status, headers })
 }

@@ -112,10 +112,10 @@ const forwarded: ReadonlyArray<{
   expected: Record<string, string | undefined>
 }> = [
   {
-    name: 'should not trust a client-sent CF-Connecting-IP outside Cloudflare (no request.cf): X-Forwarded-For passes as it came',
+    name: 'should not trust a client-sent CF-Connecting-IP outside Cloudflare (no request.cf): the address is unknown, no X-Forwarded-For is sent',
     options: undefined,
     headers: { 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' },
-    expected: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
+    expected: { 'x-forwarded-for': undefined, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
   },
   {
     name: 'should take X-Forwarded-For from clientAddress when given',
@@ -141,11 +141,17 @@ for (const { name, options, headers, expected } of forwarded) {
 
 test('should take X-Forwarded-For from CF-Connecting-IP by default where request.cf proves Cloudflare', async () => {
   const backend = await started(echoBackend('b1'))
+  const request = (): Request => {
+    const made = clientRequest('/', { headers: { 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' } })
+    Object.defineProperty(made, 'cf', { value: { colo: 'AMS' } })
+    return made
+  }
   const handler = createStickyFetch({ peers: [backend.address] })
-  const request = clientRequest('/', { headers: { 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1' } })
-  Object.defineProperty(request, 'cf', { value: { colo: 'AMS' } })
-  const echo = (await (await handler(request)).json()) as Echo
-  assert.is(echo.headers['x-forwarded-for'], '198.51.100.1, 203.0.113.9')
+  const echo = (await (await handler(request())).json()) as Echo
+  assert.is(echo.headers['x-forwarded-for'], '203.0.113.9', "the client's own chain is replaced")
+  const trusting = createStickyFetch({ peers: [backend.address], proxy: { trustProxy: '203.0.113.0/24' } })
+  const extended = (await (await trusting(request())).json()) as Echo
+  assert.is(extended.headers['x-forwarded-for'], '198.51.100.1, 203.0.113.9', 'extended when CF-Connecting-IP is a trusted proxy')
 })
 
 const onResponse = suite('createStickyFetch: onResponse')
@@ -216,6 +222,37 @@ onResponse('should hand what onResponse throws to onError, and answer anyway', a
     () => createStickyFetch({ peers: [backend.address], onResponse: 'log' as never }),
     (e: unknown) => e instanceof StickyConfigError && e.option === 'onResponse',
   )
+})
+
+onResponse('should carry the request id in the event, to the peer, and on relayed and own answers alike', async () => {
+  const backend = await startedHere(
+    listen((req, res) => {
+      res.setHeader('x-request-id', 'the peer s own')
+      res.end(String(req.headers['x-request-id']))
+    }),
+  )
+  const events: FetchResponseEvent[] = []
+  const proxy = { requestId: true, clientAddress: () => '192.0.2.5' }
+  const handler = createStickyFetch({ peers: [backend.address], proxy, onResponse: (e) => events.push(e) })
+  const response = await handler(clientRequest('/', { headers: { 'x-request-id': 'forged' } }))
+  const sent = await response.text()
+  assert.match(sent, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "an untrusted client's id is replaced")
+  assert.is(response.headers.get('x-request-id'), sent, "in place of the peer's copy")
+  assert.is(events[0]?.requestId, sent)
+
+  const trusting = createStickyFetch({ peers: [backend.address], proxy: { ...proxy, trustProxy: '192.0.2.5' }, onResponse: (e) => events.push(e) })
+  const kept = await trusting(clientRequest('/', { headers: { 'x-request-id': 'edge-42' } }))
+  assert.equal([await kept.text(), kept.headers.get('x-request-id'), events[1]?.requestId], ['edge-42', 'edge-42', 'edge-42'])
+
+  const down = createStickyFetch({ peers: [{ address: backend.address, down: true }], proxy: { requestId: 'X-Trace' }, onResponse: (e) => events.push(e) })
+  const own = await down(clientRequest('/'))
+  assert.is(own.status, 502)
+  assert.ok(own.headers.get('x-trace') !== null, "the handler's own answer names the request too")
+  assert.is(events[2]?.requestId, own.headers.get('x-trace'))
+
+  const plain = createStickyFetch({ peers: [backend.address], onResponse: (e) => events.push(e) })
+  assert.is(await (await plain(clientRequest('/', { headers: { 'x-request-id': 'passes' } }))).text(), 'passes', 'untouched when off')
+  assert.is(events[3]?.requestId, undefined)
 })
 
 onResponse.run()

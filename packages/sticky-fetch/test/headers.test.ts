@@ -66,36 +66,60 @@ for (const [connection, named] of connections) {
   })
 }
 
-const forwardedCases: ReadonlyArray<{ name: string; incoming: Record<string, string>; client: string | undefined; expected: Record<string, string> }> = [
+const forwardedCases: ReadonlyArray<{
+  name: string
+  incoming: Record<string, string>
+  client: string | undefined
+  trusted: boolean
+  expected: Record<string, string>
+}> = [
   {
     name: 'should start X-Forwarded-For with the client',
     incoming: {},
     client: '203.0.113.7',
+    trusted: false,
     expected: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
   },
   {
-    name: 'should append the client to an existing X-Forwarded-For and replace -Proto and -Host',
-    incoming: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.example' },
+    name: "should replace an untrusted client's X-Forwarded-For, -Proto, -Host and Forwarded by what this hop saw",
+    incoming: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.example', forwarded: 'for=198.51.100.1' },
     client: '203.0.113.7',
+    trusted: false,
+    expected: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
+  },
+  {
+    name: "should extend a trusted proxy's X-Forwarded-For and keep its -Proto, -Host and Forwarded",
+    incoming: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'edge.example', forwarded: 'for=198.51.100.1' },
+    client: '203.0.113.7',
+    trusted: true,
     expected: {
       'x-forwarded-for': '198.51.100.1, 203.0.113.7',
-      'x-forwarded-proto': 'https',
-      'x-forwarded-host': 'shop.example',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'edge.example',
+      forwarded: 'for=198.51.100.1',
     },
   },
   {
-    name: 'should pass X-Forwarded-For on unchanged when the client is unknown',
+    name: 'should leave X-Forwarded-For out when the client is unknown, never passing the claim on',
     incoming: { 'x-forwarded-for': '198.51.100.1' },
     client: undefined,
-    expected: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
+    trusted: false,
+    expected: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' },
   },
 ]
-for (const { name, incoming, client, expected } of forwardedCases) {
+for (const { name, incoming, client, trusted, expected } of forwardedCases) {
   upstream(name, () => {
-    const headers = upstreamRequestHeaders(new Headers(incoming), { client, proto: 'https', host: 'shop.example' })
+    const headers = upstreamRequestHeaders(new Headers(incoming), { client, proto: 'https', host: 'shop.example', trusted })
     assert.equal(Object.fromEntries(headers), expected)
   })
 }
+
+upstream("should set the request id in place of the client's field of that name", () => {
+  const incoming = new Headers({ 'x-request-id': 'forged', accept: 'text/html' })
+  const headers = upstreamRequestHeaders(incoming, undefined, { name: 'X-Request-Id', value: 'id-1' })
+  assert.equal(Object.fromEntries(headers), { accept: 'text/html', 'x-request-id': 'id-1' })
+  assert.equal(Object.fromEntries(upstreamRequestHeaders(incoming, undefined)), { accept: 'text/html', 'x-request-id': 'forged' }, 'untouched when off')
+})
 
 upstream('should keep every end-to-end header and no hop-by-hop one', () => {
   fc.assert(

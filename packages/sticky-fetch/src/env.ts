@@ -1,4 +1,4 @@
-import { parseDuration, parsePeerLine, parseTokenKeys as readKeys, StickyConfigError } from 'sticky-core'
+import { parseDuration, parsePeerLine, parseTokenKeys as readKeys, parseTrustList, resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
 import type {
   BalancerBaseOptions,
   FailoverRule,
@@ -44,6 +44,8 @@ export type StickyEnv = Readonly<Record<string, unknown>>
  * | `STICKY_TIMEOUT` | `proxy.timeout` | a duration (`30s`, `500ms`; a bare number is seconds; `0` is no limit) |
  * | `STICKY_RETRIES` | `proxy.retries` | integer |
  * | `STICKY_X_FORWARDED` | `proxy.xForwarded` | boolean |
+ * | `STICKY_TRUST_PROXY` | `proxy.trustProxy` | comma-separated CIDRs, addresses, `loopback`, `private` |
+ * | `STICKY_REQUEST_ID` | `proxy.requestId` | boolean (`true`: `X-Request-Id`), or the header's name |
  * | `STICKY_KEEP_CONTENT_ENCODING` | `proxy.keepContentEncoding` | boolean; `true` suits Workers |
  *
  * Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`. Durations use nginx's notation, so
@@ -96,6 +98,8 @@ export function optionsFromEnv(bindings: object): StickyFetchOptions {
   setIf(proxy, 'retries', measure(env, 'STICKY_RETRIES', integer, 'a non-negative integer'))
   setIf(proxy, 'xForwarded', bool(env, 'STICKY_X_FORWARDED'))
   setIf(proxy, 'keepContentEncoding', bool(env, 'STICKY_KEEP_CONTENT_ENCODING'))
+  setIf(proxy, 'trustProxy', trustList(env, 'STICKY_TRUST_PROXY'))
+  setIf(proxy, 'requestId', requestId(env, 'STICKY_REQUEST_ID'))
   if (Object.keys(proxy).length > 0) options.proxy = proxy
   if (token !== undefined) {
     // STICKY_LEGACY=true was refused above; `false` is kept.
@@ -156,6 +160,27 @@ function bool(env: StickyEnv, name: string): boolean | undefined {
   if (value === undefined) return undefined
   const parsed = BOOLEANS.get(value.toLowerCase())
   if (parsed === undefined) throw new StickyConfigError(name, value, 'expected true or false')
+  return parsed
+}
+
+/** A trust list, checked here so that an error names the variable rather than `proxy.trustProxy`. */
+function trustList(env: StickyEnv, name: string): string | undefined {
+  const value = text(env, name)
+  if (value !== undefined) parseTrustList(value, name)
+  return value
+}
+
+/** A boolean, else a header name, checked here so that an error names the variable. */
+function requestId(env: StickyEnv, name: string): boolean | string | undefined {
+  const value = text(env, name)
+  if (value === undefined) return undefined
+  const parsed = BOOLEANS.get(value.toLowerCase()) ?? value
+  try {
+    resolveSharedProxyOptions({ requestId: parsed })
+  } catch (error) {
+    if (error instanceof StickyConfigError) throw new StickyConfigError(name, value, error.reason)
+    throw error
+  }
   return parsed
 }
 

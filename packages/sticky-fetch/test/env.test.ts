@@ -109,11 +109,18 @@ const accepted: ReadonlyArray<{ name: string; env: StickyEnv; expected: StickyFe
       STICKY_RETRIES: '3',
       STICKY_X_FORWARDED: 'off',
       STICKY_KEEP_CONTENT_ENCODING: 'true',
+      STICKY_TRUST_PROXY: 'loopback, 10.0.0.0/8',
+      STICKY_REQUEST_ID: 'on',
     },
     expected: {
       peers: ['http://127.0.0.1:9001'],
-      proxy: { timeout: 90_000, retries: 3, xForwarded: false, keepContentEncoding: true },
+      proxy: { timeout: 90_000, retries: 3, xForwarded: false, keepContentEncoding: true, trustProxy: 'loopback, 10.0.0.0/8', requestId: true },
     },
+  },
+  {
+    name: 'a request id under a header name of its own',
+    env: { ...PEERS, STICKY_REQUEST_ID: 'X-Correlation-Id' },
+    expected: { peers: ['http://127.0.0.1:9001'], proxy: { requestId: 'X-Correlation-Id' } },
   },
   {
     // The retry buffer was removed (bodies always stream): a variable left in a deployment changes nothing.
@@ -211,6 +218,10 @@ const rejected: ReadonlyArray<{ env: StickyEnv; variable: string }> = [
   { env: { ...PEERS, STICKY_FAILOVER: 'elsewhere' }, variable: 'STICKY_FAILOVER' },
   { env: { ...PEERS, STICKY_STRICT_STATUS: '500' }, variable: 'STICKY_STRICT_STATUS' },
   { env: { ...PEERS, STICKY_ROUTE_HEADER: ['X-Sticky-Route'] }, variable: 'STICKY_ROUTE_HEADER' },
+  { env: { ...PEERS, STICKY_TRUST_PROXY: '10.0.0.1/33' }, variable: 'STICKY_TRUST_PROXY' },
+  { env: { ...PEERS, STICKY_TRUST_PROXY: 'everyone' }, variable: 'STICKY_TRUST_PROXY' },
+  { env: { ...PEERS, STICKY_REQUEST_ID: 'Cookie' }, variable: 'STICKY_REQUEST_ID' },
+  { env: { ...PEERS, STICKY_REQUEST_ID: 'bad name' }, variable: 'STICKY_REQUEST_ID' },
 ]
 for (const { env, variable } of rejected) {
   fromEnv(`should reject ${JSON.stringify(env)} naming ${variable}`, () => {

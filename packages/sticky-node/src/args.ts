@@ -829,3 +829,10 @@ export function flagForOption(option: string): string | undefined {
   const path = /^(?:cookie\.|token\.)?[A-Za-z]+/.exec(option)?.[0]
   return path === undefined ? undefined : OPTION_FLAGS.get(path)
 }
+
+/** Turns a `StickyConfigError` of the library into the command line's usage error, naming the flag. */
+export function usageMessage(error: StickyConfigError): string {
+  const flag = flagForOption(error.option)
+  const message = error.message.replace(/^sticky: /, '')
+  return flag === undefined ? message : `${flag}: ${message}`
+}

@@ -3,14 +3,13 @@
 // handles the signals once for all of them, and serves the metrics of all of them.
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
-import { type Balancer, createBalancer, StickyConfigError } from 'sticky-core'
-import { CliUsageError } from './args'
+import { type Balancer, createBalancer } from 'sticky-core'
 import { createHealthChecker, type HealthChecker } from './health-checker'
 import { createRequestLog } from './log'
 import { clusterCollector, serveMetrics } from './metrics'
-import { restartNeededFor } from './reload'
-import { EXIT_FAILURE, type Runner, type RunnerIo, startRunner, usageMessage } from './serve'
-import { loadServePlan, type ServePlan } from './serve-plan'
+import { readReload } from './reload'
+import { EXIT_FAILURE, type Runner, type RunnerIo, startRunner } from './serve'
+import type { ServePlan } from './serve-plan'
 
 /** What the primary and its workers tell each other (over the cluster IPC channel). */
 export type ClusterMessage =
@@ -138,21 +137,12 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
       io.err('sticky-proxy: SIGHUP: no --config file to re-read; nothing changed')
       return
     }
-    let next: ServePlan
-    try {
-      next = loadServePlan(argv, io)
-    } catch (error) {
-      if (error instanceof CliUsageError || error instanceof StickyConfigError) {
-        io.err(`sticky-proxy: SIGHUP: ${error instanceof StickyConfigError ? usageMessage(error) : error.message}; keeping the running configuration`)
-        return
-      }
-      throw error
-    }
-    const fixed = restartNeededFor(plan, next)
-    if (fixed !== undefined) {
-      io.err(`sticky-proxy: SIGHUP: ${plan.configFile}: ${fixed}: changed, which needs a restart; keeping the running configuration`)
+    const reading = readReload(plan, argv, io)
+    if (!reading.ok) {
+      io.err(`sticky-proxy: SIGHUP: ${reading.message}; keeping the running configuration`)
       return
     }
+    const next = reading.plan
     plan = next
     log.apply(next.log)
     // The checks follow the new peer lists (kept peers keep their verdicts, as in the workers' balancers).

@@ -1,5 +1,51 @@
+import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
 import { isDeepStrictEqual } from 'node:util'
-import type { ServePlan } from './serve-plan'
+import { createBalancer, StickyConfigError } from 'sticky-core'
+import { CliUsageError, usageMessage } from './args'
+import { loadServePlan, type PlanIo, type ServePlan } from './serve-plan'
+
+/** What a SIGHUP read: the plan to apply (with the certificate pair, read once), or why nothing changes. */
+export type ReloadReading =
+  | { readonly ok: true; readonly plan: ServePlan; readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined }
+  | { readonly ok: false; readonly message: string }
+
+/**
+ * Everything a reload checks before it changes anything, written once for the single process and
+ * the cluster primary: the file is re-read through the same command line, nothing that needs a
+ * restart changed ({@link restartNeededFor}), every route's peer list makes a balancer, and the
+ * certificate pair makes a TLS context. A reload then applies whole or not at all. Never throws: a
+ * SIGHUP must not take the running proxy down.
+ */
+export function readReload(running: ServePlan, argv: readonly string[], io: PlanIo): ReloadReading {
+  const where = running.configFile
+  if (where === undefined) return { ok: false, message: 'no --config file to re-read; nothing changed' }
+  let next: ServePlan
+  try {
+    next = loadServePlan(argv, io)
+  } catch (error) {
+    return { ok: false, message: describe(error) }
+  }
+  const fixed = restartNeededFor(running, next)
+  if (fixed !== undefined) return { ok: false, message: `${where}: ${fixed}: changed, which needs a restart` }
+  try {
+    for (const route of next.routes) {
+      const { proxy: _proxy, healthCheck: _healthCheck, ...balancerOptions } = route.options
+      createBalancer(balancerOptions)
+    }
+    const tls = next.tls === undefined ? undefined : { cert: readFileSync(next.tls.cert), key: readFileSync(next.tls.key) }
+    if (tls !== undefined) createSecureContext(tls)
+    return { ok: true, plan: next, tls }
+  } catch (error) {
+    return { ok: false, message: `${where}: ${describe(error)}` }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof StickyConfigError) return usageMessage(error)
+  if (error instanceof CliUsageError) return error.message
+  return error instanceof Error ? error.message : String(error)
+}
 
 /**
  * The first setting of `next` that a running `sticky-proxy` cannot take over without a restart, as a

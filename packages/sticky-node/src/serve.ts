@@ -1,19 +1,18 @@
 // The running `sticky-proxy`: one listener (plain HTTP, or HTTPS with HTTP/2 and HTTP/1.1), one sticky
 // proxy per route, the access log, metrics, live reload and the graceful shutdown.
-import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { createSecureContext } from 'node:tls'
-import { createBalancer, pathOf, StickyConfigError } from 'sticky-core'
-import { CliUsageError, flagForOption } from './args'
+import { pathOf, StickyConfigError } from 'sticky-core'
+import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
 import { type AttemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
 import { createStickyProxy, type StickyProxy } from './proxy'
-import { peerChanges, restartNeededFor } from './reload'
-import { loadServePlan, type PlanIo, type RoutePlan, routeFor, type ServePlan } from './serve-plan'
+import { peerChanges, readReload } from './reload'
+import { type PlanIo, type RoutePlan, routeFor, type ServePlan } from './serve-plan'
 
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
@@ -56,12 +55,7 @@ export interface Runner {
   applyCheck(route: string, peer: string, up: boolean): void
 }
 
-/** Turns a `StickyConfigError` of the library into the command line's usage error, naming the flag. */
-export function usageMessage(error: StickyConfigError): string {
-  const flag = flagForOption(error.option)
-  const message = error.message.replace(/^sticky: /, '')
-  return flag === undefined ? message : `${flag}: ${message}`
-}
+export { usageMessage }
 
 /**
  * Builds the proxies of `plan` and listens. Configuration errors end the process with exit code 2
@@ -285,39 +279,12 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
       io.err('sticky-proxy: SIGHUP: no --config file to re-read; nothing changed')
       return
     }
-    let next: ServePlan
-    try {
-      next = loadServePlan(argv, io)
-    } catch (error) {
-      if (error instanceof CliUsageError || error instanceof StickyConfigError) {
-        io.err(`sticky-proxy: SIGHUP: ${error instanceof StickyConfigError ? usageMessage(error) : error.message}; keeping the running configuration`)
-        return
-      }
-      io.err(`sticky-proxy: SIGHUP: ${error instanceof Error ? error.message : String(error)}; keeping the running configuration`)
+    const reading = readReload(plan, argv, io)
+    if (!reading.ok) {
+      io.err(`sticky-proxy: SIGHUP: ${reading.message}; keeping the running configuration`)
       return
     }
-    const fixed = restartNeededFor(plan, next)
-    if (fixed !== undefined) {
-      io.err(`sticky-proxy: SIGHUP: ${where}: ${fixed}: changed, which needs a restart; keeping the running configuration`)
-      return
-    }
-    // Everything validated before anything changes: the new peer lists (each in a throwaway balancer)
-    // and the certificate pair, so that a reload applies whole or not at all.
-    let secure: { cert: Buffer; key: Buffer } | undefined
-    try {
-      for (const route of next.routes) {
-        const { proxy: _proxy, healthCheck: _healthCheck, ...balancerOptions } = route.options
-        createBalancer(balancerOptions)
-      }
-      if (next.tls !== undefined) {
-        secure = readTlsFiles(next.tls)
-        createSecureContext(secure)
-      }
-    } catch (error) {
-      const message = error instanceof StickyConfigError ? error.message.replace(/^sticky: /, '') : error instanceof Error ? error.message : String(error)
-      io.err(`sticky-proxy: SIGHUP: ${where}: ${message}; keeping the running configuration`)
-      return
-    }
+    const { plan: next, tls: secure } = reading
     const changes: string[] = []
     for (const [index, route] of routes.entries()) {
       const planned = next.routes[index]
@@ -381,10 +348,6 @@ function hostOf(address: AddressInfo): string {
 
 function isHttp2(socket: Socket): boolean {
   return (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2'
-}
-
-function readTlsFiles(tls: { readonly cert: string; readonly key: string }): { cert: Buffer; key: Buffer } {
-  return { cert: readFileSync(tls.cert), key: readFileSync(tls.key) }
 }
 
 /** The certificate pair at start: unreadable or mismatched files are a configuration error (exit 2). */

@@ -308,7 +308,8 @@ export function checkSpec(value: unknown, spec: Spec, path: KeyPath = []): Confi
       const record = value as Record<string, unknown>
       const known = Object.keys(spec.keys)
       for (const key of Object.keys(record)) {
-        const keySpec = spec.keys[key]
+        // Own keys only: `constructor`, `toString` or `__proto__` are names of the table's prototype, not keys.
+        const keySpec = Object.hasOwn(spec.keys, key) ? spec.keys[key] : undefined
         if (keySpec === undefined) {
           const near = nearest(key, known)
           return { path: [...path, key], reason: `unknown key${near === undefined ? '' : ` (did you mean ${near}?)`}; expected one of ${known.join(', ')}` }

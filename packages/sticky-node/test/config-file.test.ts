@@ -157,6 +157,15 @@ const errors: ReadonlyArray<readonly [string, string, readonly string[], RegExp]
   ['syntax', 'peers: [a\n', [], /^proxy\.yaml:\d+: /],
   ['unknown key, nearest suggested', 'peers: [10.0.0.1:80]\ncokie: { name: a }\n', [], /^proxy\.yaml:2: cokie: unknown key \(did you mean cookie\?\)/],
   ['unknown nested key', 'peers: [10.0.0.1:80]\nproxy:\n  timeot: 1s\n', [], /^proxy\.yaml:3: proxy\.timeot: unknown key \(did you mean timeout\?\)/],
+  // Names of Object.prototype were once looked up in the key table and passed as known keys.
+  ['unknown key named like a prototype member', 'peers: [10.0.0.1:80]\nconstructor: 1\n', [], /^proxy\.yaml:2: constructor: unknown key/],
+  ['unknown key __proto__', 'peers: [10.0.0.1:80]\n__proto__: { x: 1 }\n', [], /^proxy\.yaml:2: __proto__: unknown key/],
+  [
+    'unknown nested key toString',
+    'routes:\n  - path: /\n    peers: [10.0.0.1:80]\n    toString: 1\n',
+    [],
+    /^proxy\.yaml:4: routes\[0\]\.toString: unknown key/,
+  ],
   ['wrong type', 'peers: [10.0.0.1:80]\nworkers: many\n', [], /^proxy\.yaml:2: workers: expected a whole number from 1 to 1024 or "auto"/],
   ['bad duration', 'peers: [10.0.0.1:80]\ngrace: soon\n', [], /^proxy\.yaml:2: grace: expected a duration/],
   ['bad enum', 'peers: [10.0.0.1:80]\nlog: { format: xml }\n', [], /^proxy\.yaml:2: log\.format: expected one of text, json/],

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import WebSocket, { WebSocketServer } from 'ws'
 import { get, setCookieValue, spawnCli, startBackend, startCli, type CliProcess, type TestBackend } from './_cli-process'
+import { writeSelfSigned } from './_certificate'
 import { TEST_CERT, TEST_KEY } from './_tls'
 
 /** Parsed Prometheus text: every sample as its metric name, labels and value. */
@@ -275,36 +276,6 @@ Metrics('should show the requests in flight to a peer at scrape time', async () 
 
 Metrics.run()
 
-/** A fresh self-signed certificate for 127.0.0.1 (openssl), PEM files in `dir`. */
-function makeCertificate(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`)
-  const key = join(dir, `${name}.key`)
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  )
-  return { cert, key }
-}
-
 async function startTls(args: readonly string[]): Promise<CliProcess & { port: number }> {
   const cli = spawnCli(['--listen', '0', ...args])
   try {
@@ -430,8 +401,8 @@ Tls('should serve HTTP/2 and HTTP/1.1 over TLS, pinning an HTTP/2 client', async
 
 Tls('should show a new TLS client the certificate swapped in by SIGHUP', async () => {
   await withTempDir(async (dir) => {
-    const first = makeCertificate(dir, 'first')
-    const second = makeCertificate(dir, 'second')
+    const first = writeSelfSigned(dir, 'first')
+    const second = writeSelfSigned(dir, 'second')
     const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') }
     const copy = (from: { cert: string; key: string }): void => {
       writeFileSync(live.cert, execFileSync('cat', [from.cert]))

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { connect, createSecureServer, type ClientHttp2Session, type Http2SecureServer, type IncomingHttpHeaders } from 'node:http2'
@@ -9,6 +8,7 @@ import { join } from 'node:path'
 import { withScope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { writeSelfSigned } from './_certificate'
 import { createStickyProxy, type ProxyResponseEvent, type StickyProxyOptions } from '../src/proxy'
 
 /**
@@ -18,31 +18,7 @@ import { createStickyProxy, type ProxyResponseEvent, type StickyProxyOptions } f
 function selfSigned(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sticky-h2-'))
   try {
-    const key = join(dir, 'key.pem')
-    const cert = join(dir, 'cert.pem')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=sticky http2 test',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
+    const { key, cert } = writeSelfSigned(dir, 'sticky-http2-test')
     return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -124,6 +124,16 @@ Checked('should return a frozen snapshot from health', () => {
   assert.ok(Object.isFrozen(h))
   assert.equal(h, { usable: true, checked: 'unchecked', fails: 0 })
 })
+Checked('should call a down peer unusable, whatever its checks say', () => {
+  const b = createBalancer({ peers: ['10.0.0.1:80', { address: '10.0.0.2:80', down: true }] })
+  const down = b.peers[1]!
+  assert.not.ok(b.isUsable(down))
+  b.setChecked(down, true)
+  assert.not.ok(b.isUsable(down))
+  assert.equal(b.health(down), { usable: false, checked: 'up', fails: 0 })
+  assert.ok(b.isUsable(b.peers[0]!))
+})
+
 Checked.run()
 
 // ---------------------------------------------------------------- model-based

@@ -160,6 +160,56 @@ Fields("property: a trusted hop's chain is kept in order and ends with the clien
     fcParams(),
   )
 })
+Fields('should drop exactly the selected names, Forwarded whenever any is selected', () => {
+  assert.equal(forwardedNames({ for: true, proto: false, host: false }), ['x-forwarded-for', 'forwarded'])
+  assert.equal(forwardedNames({ for: false, proto: true, host: false }), ['x-forwarded-proto', 'forwarded'])
+  assert.equal(forwardedNames({ for: false, proto: false, host: true }), ['x-forwarded-host', 'forwarded'])
+})
+
+Fields('should quote what is not a token in Forwarded, escaping quotes and backslashes', () => {
+  const only = { for: false, proto: false, host: false, forwarded: true }
+  const base = { forwardedFor: undefined, proto: 'https', host: 'app.example', client: '10.0.0.1' }
+  assert.equal(forwardedFields({ ...base, client: '' }, only), ['Forwarded', 'for=unknown;proto=https;host=app.example'])
+  assert.equal(forwardedFields({ ...base, client: 'a b' }, only), ['Forwarded', 'for="a b";proto=https;host=app.example'])
+  assert.equal(forwardedFields({ ...base, proto: 'not a scheme' }, only), ['Forwarded', 'for=10.0.0.1;proto="not a scheme";host=app.example'])
+  assert.equal(forwardedFields({ ...base, host: 'a"b\\c' }, only), ['Forwarded', 'for=10.0.0.1;proto=https;host="a\\"b\\\\c"'])
+})
+
+Fields("should drop a trusted hop's empty Forwarded elements", () => {
+  const input = {
+    forwardedFor: undefined,
+    client: '10.0.0.1',
+    proto: 'http',
+    host: 'app.example',
+    trusted: true,
+    forwarded: [' , for=1.2.3.4,', ' ', 'for=5.6.7.8 '],
+  }
+  assert.equal(forwardedFields(input, { for: false, proto: false, host: true, forwarded: false }), [
+    'X-Forwarded-Host',
+    'app.example',
+    'Forwarded',
+    'for=1.2.3.4, for=5.6.7.8',
+  ])
+})
+
+Fields("should replace a trusted hop's scheme longer than 32 characters and authority longer than 255", () => {
+  const select = { for: false, proto: true, host: true }
+  const input = { forwardedFor: undefined, client: '10.0.0.1', proto: 'http', host: 'app.example', trusted: true }
+  const scheme = `a${'b'.repeat(31)}`
+  assert.equal(forwardedFields({ ...input, forwardedProto: scheme, forwardedHost: 'h'.repeat(255) }, select), [
+    'X-Forwarded-Proto',
+    scheme,
+    'X-Forwarded-Host',
+    'h'.repeat(255),
+  ])
+  assert.equal(forwardedFields({ ...input, forwardedProto: `${scheme}c`, forwardedHost: 'h'.repeat(256) }, select), [
+    'X-Forwarded-Proto',
+    'http',
+    'X-Forwarded-Host',
+    'app.example',
+  ])
+})
+
 Fields.run()
 
 const Host = suite('upstreamHost')

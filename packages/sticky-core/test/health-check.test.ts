@@ -127,6 +127,25 @@ Options('should never accept a path or host that could break the request line or
     fcParams(),
   )
 })
+Options('should accept a path of 2048 characters and a host of 255, and refuse one more', () => {
+  assert.is(resolveHealthCheck({ path: `/${'p'.repeat(2047)}` }).path.length, 2048)
+  expectConfigError(() => resolveHealthCheck({ path: `/${'p'.repeat(2048)}` }), 'healthCheck.path')
+  assert.is(resolveHealthCheck({ path: '/', host: 'h'.repeat(255) }).host, 'h'.repeat(255))
+  expectConfigError(() => resolveHealthCheck({ path: '/', host: 'h'.repeat(256) }), 'healthCheck.host')
+})
+
+Options('should refuse a host port that is not 1 to 5 digits', () => {
+  for (const host of ['app.internal:http', 'app.internal:123456', 'app.internal:', '[::1]:x'])
+    expectConfigError(() => resolveHealthCheck({ path: '/', host }), 'healthCheck.host')
+})
+
+Options('should refuse expect text longer than 1024 characters, however valid its statuses', () => {
+  const long = Array.from({ length: 300 }, () => '200').join(',')
+  assert.ok(long.length > 1024)
+  expectConfigError(() => resolveHealthCheck({ path: '/', expect: long }), 'healthCheck.expect')
+  assert.equal(resolveHealthCheck({ path: '/', expect: long.slice(0, 1023) }).expect[0], [200, 200])
+})
+
 Options.run()
 
 // ---------------------------------------------------------------- expect

@@ -114,5 +114,32 @@ Format('property: any text either reads as a peer or throws StickyConfigError na
   )
 })
 
+Line('should refuse a count of 10 digits, which no peer needs', () => {
+  assert.is(parsePeerLine('a:1 weight=999999999', 'p').weight, 999_999_999)
+  assert.throws(() => parsePeerLine('a:1 weight=1000000000', 'p'), /weight= expects a non-negative integer/)
+  assert.throws(() => parsePeerLine('a:1 max_fails=1000000000', 'p'), /max_fails= expects a non-negative integer/)
+})
+
 Line.run()
+Format('should refuse an address with = or an empty route, and a failTimeout that is no duration, with a StickyConfigError', () => {
+  for (const peer of [
+    { address: 'weight=1' },
+    { address: 'a:1', route: '' },
+    { address: 'a:1', failTimeout: -1 },
+    { address: 'a:1', failTimeout: 1.5 },
+  ] as PeerOptions[]) {
+    try {
+      formatPeerLine(peer, 'routes[0].peers[2]')
+      assert.unreachable(JSON.stringify(peer))
+    } catch (error) {
+      assert.instance(error, StickyConfigError, JSON.stringify(peer))
+      assert.is((error as StickyConfigError).option, 'routes[0].peers[2]')
+    }
+  }
+})
+
+Format('should write no flag that is false', () => {
+  assert.is(formatPeerLine({ address: 'a:1', backup: false, down: false, drain: false }), 'a:1')
+})
+
 Format.run()

@@ -156,4 +156,30 @@ Shared('should never throw anything but a StickyConfigError (property)', () => {
   )
 })
 
+Shared('should refuse a request id in any field that frames, routes or authenticates the request, in any case', () => {
+  for (const name of [
+    'Host',
+    'Content-Length',
+    'Content-Type',
+    'Cookie',
+    'Set-Cookie',
+    'Authorization',
+    'Expect',
+    'Forwarded',
+    'X-Forwarded-For',
+    'X-Forwarded-Proto',
+    'X-Forwarded-Host',
+  ]) {
+    for (const given of [name, name.toLowerCase(), name.toUpperCase()]) {
+      const error = expectConfigError(() => resolveSharedProxyOptions({ requestId: given }), 'proxy.requestId')
+      assert.is(error.value, given)
+    }
+  }
+})
+
+Shared('should name the scope in trustProxy errors', () => {
+  expectConfigError(() => resolveSharedProxyOptions({ trustProxy: 'everyone' }, [], 'routes[2].proxy'), 'routes[2].proxy.trustProxy')
+  expectConfigError(() => resolveSharedProxyOptions({ trustProxy: ['loopback', 'nowhere'] }, [], 'routes[2].proxy'), 'routes[2].proxy.trustProxy[1]')
+})
+
 Shared.run()

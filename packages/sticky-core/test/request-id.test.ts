@@ -68,4 +68,16 @@ RequestId('property: a trusted id is kept exactly when it is 1 to 200 visible AS
     fcParams(),
   )
 })
+RequestId('should keep ids of up to 200 visible ASCII characters, DEL and a 201st character excluded', () => {
+  assert.is(MAX_REQUEST_ID_LENGTH, 200)
+  assert.ok(isSaneRequestId('x'.repeat(200)))
+  assert.not.ok(isSaneRequestId('x'.repeat(201)))
+  assert.ok(isSaneRequestId('!~'))
+  for (const value of ['a\u007fb', '\u007f', 'a b', 'a\tb']) assert.not.ok(isSaneRequestId(value), JSON.stringify(value))
+})
+
+RequestId('should keep a trusted one-line id with a comma whole: the line is the id, not a list', () => {
+  assert.is(requestIdFor('edge-1,edge-2', true, counter()), 'edge-1,edge-2')
+})
+
 RequestId.run()

@@ -130,4 +130,11 @@ Trust('should refuse what is not a trust list, naming the option and the element
     assert.is((error as StickyConfigError).option, 'routes[0].proxy.trustProxy')
   }
 })
+Trust('should read the named sets in any case, as CIDRs are read case-insensitively', () => {
+  const trust = parseTrustList('LOOPBACK, Private')
+  for (const a of ['127.0.0.1', '::1', '10.1.2.3', 'fd00::1']) assert.ok(trust.trusts(a), a)
+  assert.not.ok(trust.trusts('203.0.113.7'))
+  assert.ok(parseTrustList(['FD00::/8']).trusts('fd00::5'))
+})
+
 Trust.run()

@@ -234,6 +234,38 @@ Errors('should refuse an unreadable file naming --config', () => {
   )
 })
 
+Errors('should point at the key of a map value that starts on the next line, and at the first line of the top level', () => {
+  assert.match(
+    refusal(() => load('peers: [10.0.0.1:80]\nhealthCheck:\n  interval: 5s\n')),
+    /^proxy\.yaml:2: healthCheck: path is required/,
+  )
+  assert.match(
+    refusal(() => load('# a comment\n- 10.0.0.1:80\n')),
+    /^proxy\.yaml:2: \(top\): expected keys and values, got a list/,
+  )
+})
+
+Errors('should read an empty or comment-only file as one without keys', () => {
+  for (const text of ['', '# nothing yet\n'])
+    assert.match(
+      refusal(() => load(text)),
+      /^--upstream: at least one is required/,
+    )
+})
+
+Errors('should refuse a file whose aliases expand exponentially', () => {
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+    'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+  ].join('\n')
+  assert.match(
+    refusal(() => parseConfigText('proxy.yaml', bomb)),
+    /^proxy\.yaml:1: .*alias/i,
+  )
+})
+
 Errors.run()
 
 const Agreement = suite('schema and loader agree')
@@ -293,6 +325,34 @@ Agreement('property: a config the schema refuses is refused by the loader', () =
   )
 })
 
+Agreement('every key and every value of the pool: the loader checks exactly what the schema checks', () => {
+  const values: unknown[] = [
+    ...['10.0.0.1:80', '/api', 'text', '', 'auto', 'max', '10s', '1m30s', 'soon', 'md5', 'repin', 'json', 'Lax', '127.0.0.1:9100', '[::1]:9100', '200-399'],
+    ...[0, 1, 2, 99, 100, 502, 599, 600, 1024, 1025, 65_535, 65_536, 999_999, 1_000_000, -1, 1.5],
+    true,
+    null,
+    [],
+    ['10.0.0.1:80'],
+    [200],
+    {},
+  ]
+  for (const path of keysOf(CONFIG_SPEC)) {
+    if (path[0] === 'routes') continue
+    for (const value of values) {
+      const config: Record<string, unknown> = { peers: ['10.0.0.1:80'] }
+      let node = config
+      for (const key of path.slice(0, -1)) {
+        const next = (node[key] as Record<string, unknown> | undefined) ?? {}
+        node[key] = next
+        node = next
+      }
+      node[path[path.length - 1] ?? ''] = value
+      if (path[0] === 'healthCheck' && path.length > 1) node.path ??= '/hz'
+      assert.is(checkSpec(config, CONFIG_SPEC) === undefined, validateSchema(config), `${path.join('.')} = ${JSON.stringify(value)}`)
+    }
+  }
+})
+
 Agreement.run()
 
 const Nearest = suite('nearest key and routeFor')
@@ -328,6 +388,16 @@ Nearest('property: the route found is a prefix at a segment boundary and no long
     }),
     { seed },
   )
+})
+
+Nearest('should suggest a key two edits away, ignoring case, and none three away', () => {
+  assert.is(nearest('Peers', ['peers', 'proxy']), 'peers')
+  assert.is(nearest('HEALTHCHECK', ['healthCheck']), 'healthCheck')
+  assert.is(nearest('pers', ['peers']), 'peers')
+  assert.is(nearest('prs', ['peers']), 'peers')
+  assert.is(nearest('ps', ['peers']), undefined)
+  assert.is(nearest('hsh', ['hash', 'hmac']), 'hash', 'the closest, not the last within reach')
+  assert.is(nearest('xy', ['ab', 'cd']), 'ab', 'a tie goes to the first known key')
 })
 
 Nearest.run()

@@ -1,4 +1,4 @@
-import { createServer as createHttpsServer } from 'node:https'
+import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createBalancer, StickyConfigError } from 'sticky-core'
 import { deadPort, sleep, withScope } from 'sticky-conformance'
@@ -321,4 +321,119 @@ Checker('should refuse a checker without peers, or with both a balancer and peer
     }
   }
 })
+Checker('should refuse unknown options and options of the wrong type, naming them', () => {
+  const balancer = createBalancer({ peers: ['127.0.0.1:1'] })
+  const healthCheck = { path: '/' }
+  const cases: [Record<string, unknown>, string][] = [
+    [{ balancer, healthCheck, every: 5 }, 'every'],
+    [{ balancer: { peers: balancer.peers }, healthCheck }, 'balancer'],
+    [{ peers: 'a:1', healthCheck }, 'peers'],
+    [{ balancer, healthCheck, agent: {} }, 'agent'],
+    [{ balancer, healthCheck, onChange: true }, 'onChange'],
+    [{ balancer, healthCheck, onError: 'log' }, 'onError'],
+  ]
+  for (const [options, option] of cases) {
+    try {
+      createHealthChecker(options as never).close()
+      assert.unreachable(option)
+    } catch (error) {
+      assert.instance(error, StickyConfigError, option)
+      assert.is((error as StickyConfigError).option, option)
+    }
+  }
+})
+
+Checker('should pick up peers from a peers function that starts empty', () =>
+  withScope(async (scope) => {
+    const a = scope.defer(await flippable('a'), (u) => u.close())
+    const { peers } = createBalancer({ peers: [a.address] })
+    let list: typeof peers = []
+    scope.defer(createHealthChecker({ peers: () => list, healthCheck: { path: '/healthz', interval: 20, timeout: 20 } }), (c) => c.close())
+    list = peers
+    await until(() => a.checks > 0, 'a checked once the function returns it')
+  }),
+)
+
+Checker('should use an Agent the agent option returns as it is', () =>
+  withScope(async (scope) => {
+    const server = createHttpsServer({ key: TEST_KEY, cert: TEST_CERT }, (_req, res) => res.end('ok'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    scope.defer(server, (s) => new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve()))))
+    const agent = scope.defer(new HttpsAgent({ ca: TEST_CERT }), (a) => a.destroy())
+    const balancer = createBalancer({ peers: [`https://127.0.0.1:${(server.address() as AddressInfo).port}`] })
+    scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/', interval: 20, timeout: 20, falls: 1 }, agent: () => agent }), (c) => c.close())
+    await until(() => balancer.health(balancer.peers[0]!)?.checked !== 'unchecked', 'checked')
+    assert.is(balancer.health(balancer.peers[0]!)?.checked, 'up', 'the given agent trusts the test CA')
+  }),
+)
+
+Checker('should fail a check whose agent option throws, and keep checking', () =>
+  withScope(async (scope) => {
+    const a = scope.defer(await flippable('a'), (u) => u.close())
+    const balancer = createBalancer({ peers: [a.address] })
+    const changes: HealthCheckChange[] = []
+    let calls = 0
+    const agent = (): never => {
+      calls++
+      throw new Error('no agent')
+    }
+    scope.defer(
+      createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 20, timeout: 20, falls: 1 }, agent, onChange: (c) => changes.push(c) }),
+      (c) => c.close(),
+    )
+    await until(() => changes.length > 0 && calls > 1, 'down, and asked again')
+    assert.equal([changes[0]!.up, changes[0]!.detail], [false, 'proxy no agent'])
+  }),
+)
+
+Checker('should close the connection of a check that timed out', () =>
+  withScope(async (scope) => {
+    // Reads (and ignores) the request, so that it sees the checker close the connection.
+    const silent = scope.defer(await rawUpstream((socket) => socket.on('error', () => undefined).resume()), (u) => u.close())
+    const checker = scope.defer(
+      createHealthChecker({ peers: createBalancer({ peers: [silent.address] }).peers, healthCheck: { path: '/', interval: 20, timeout: 20 } }),
+      (c) => c.close(),
+    )
+    await until(() => silent.connections >= 4, 'several checks timed out')
+    await until(() => silent.sockets.size <= 1, 'no more open than the check in flight')
+    checker.close()
+    await until(() => silent.sockets.size === 0, 'every check connection closed')
+  }),
+)
+
+Checker('should pass a check once 64 KiB of an endless body arrived, and fail one whose response is cut', () =>
+  withScope(async (scope) => {
+    const endless = scope.defer(
+      await httpUpstream((req, res) => {
+        req.resume()
+        const chunk = Buffer.alloc(16 * 1024, 'x')
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump)
+        }
+        pump()
+      }),
+      (u) => u.close(),
+    )
+    const cut = scope.defer(
+      await rawUpstream((socket) => {
+        socket.on('error', () => undefined)
+        socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial'))
+      }),
+      (u) => u.close(),
+    )
+    const balancer = createBalancer({ peers: [endless.address, cut.address] })
+    const changes: HealthCheckChange[] = []
+    scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/', interval: 500, timeout: 500, falls: 1 }, onChange: (c) => changes.push(c) }), (c) =>
+      c.close(),
+    )
+    await until(() => balancer.health(endless.address)?.checked !== 'unchecked' && changes.length > 0, 'both checked')
+    assert.is(balancer.health(endless.address)?.checked, 'up')
+    assert.equal(
+      changes.map((c) => [c.peer.id, c.up, c.detail]),
+      [[cut.address, false, 'status 200, response cut']],
+    )
+  }),
+)
+
 Checker.run()

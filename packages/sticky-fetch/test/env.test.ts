@@ -328,6 +328,11 @@ fromEnv('should either read an env or throw a StickyConfigError, never anything 
     fcParams(),
   )
 })
+fromEnv('should read STICKY_REQUEST_ID switches in any case, not as header names', () => {
+  assert.equal(optionsFromEnv({ ...PEERS, STICKY_REQUEST_ID: 'TRUE' }).proxy, { requestId: true })
+  assert.equal(optionsFromEnv({ ...PEERS, STICKY_REQUEST_ID: 'Off' }).proxy, { requestId: false })
+})
+
 fromEnv.run()
 
 const entry = suite('parsePeerEntry')

@@ -56,9 +56,31 @@ export interface ExchangeEvent {
 
 /**
  * The request path of `target` (an origin-form request target or a URL's path and query) without
- * its query, for {@link ExchangeEvent.path}.
+ * its query, for {@link ExchangeEvent.path}. An absolute-form target (`GET http://host/a HTTP/1.1`,
+ * which servers must accept) loses its scheme and authority too: they are not the path, and the
+ * authority may carry credentials (`user:password@`) that no log line may show.
  */
 export function pathOf(target: string): string {
-  const query = target.indexOf('?')
-  return query === -1 ? target : target.slice(0, query)
+  let path = target
+  const scheme = absoluteFormScheme(target)
+  if (scheme > 0) {
+    // The authority ends at the first "/", "?" or "#" after "://"; nothing after it means the path "/".
+    let end = scheme + 3
+    while (end < target.length && target[end] !== '/' && target[end] !== '?' && target[end] !== '#') end++
+    path = target[end] === '/' ? target.slice(end) : `/${target.slice(end)}`
+  }
+  const query = path.indexOf('?')
+  return query === -1 ? path : path.slice(0, query)
+}
+
+/** The index of "://" when `target` starts with a URI scheme followed by it (RFC 3986 section 3.1), else -1. */
+function absoluteFormScheme(target: string): number {
+  const colon = target.indexOf('://')
+  if (colon < 1) return -1
+  for (let i = 0; i < colon; i++) {
+    const c = target.charCodeAt(i)
+    const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+    if (i === 0 ? !alpha : !(alpha || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)) return -1
+  }
+  return colon
 }

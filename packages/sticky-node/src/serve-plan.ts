@@ -1,9 +1,10 @@
-import { parseDuration, parsePeerLine, StickyConfigError, type PeerOptions, type StickyCookieOptions } from 'sticky-core'
+import { parseDuration, parsePeerLine, pathOf, StickyConfigError, type PeerOptions, type StickyCookieOptions } from 'sticky-core'
 import type { HmacKeySource, ListenAddress, ServeFlags } from './args'
 import { CliUsageError, DEFAULT_LISTEN, flagForOption, MAX_WORKERS, parseListen, parseServeFlags, readHmacKey, readTokenKeys } from './args'
 import { CONFIG_SPEC, checkSpec, type ConfigText, formatKeyPath, type KeyPath, parseConfigText } from './config-file'
 import type { StickyProxyOptions } from './options'
 import { createStickyProxy } from './proxy'
+import { originForm } from './upstream'
 
 /** One upstream group: requests whose path starts with `path` (segment boundary: `/api` matches `/api` and `/api/x`, not `/apix`; `/` matches all), each with its own balancer. */
 export interface RoutePlan {
@@ -312,6 +313,31 @@ function optionPath(option: string): KeyPath {
 
 function ifDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V })
+}
+
+/**
+ * The path a request is routed by: the path sent upstream (an absolute-form target's own path, so
+ * that `GET http://x/api/a` takes the `/api` route), without its query, and with its dot-segments
+ * (`.`, `..`, also percent-encoded) resolved as a peer that normalises its paths reads them: so
+ * `/api/../admin` is routed as `/admin` and cannot reach the `/api` group's peers with another path.
+ */
+export function routingPath(url: string | undefined): string {
+  const path = pathOf(originForm(url))
+  if (!path.startsWith('/') || !/\.|%2e/i.test(path)) return path
+  const kept: string[] = []
+  const segments = path.slice(1).split('/')
+  for (const [index, segment] of segments.entries()) {
+    const dots = segment.replace(/%2e/gi, '.')
+    const last = index === segments.length - 1
+    if (dots === '.' || dots === '..') {
+      if (dots === '..') kept.pop()
+      // A dot-segment at the end leaves a directory: `/a/b/..` is `/a/`.
+      if (last) kept.push('')
+      continue
+    }
+    kept.push(segment)
+  }
+  return `/${kept.join('/')}`
 }
 
 /** Longest matching prefix, by the segment-boundary rule above; undefined when none matches (the runner answers 404). */

@@ -6,13 +6,13 @@ import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { createSecureContext } from 'node:tls'
-import { pathOf, StickyConfigError } from 'sticky-core'
+import { StickyConfigError } from 'sticky-core'
 import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
 import { type AttemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
 import { createStickyProxy, type StickyProxy } from './proxy'
 import { peerChanges, readReload } from './reload'
-import { type PlanIo, type RoutePlan, routeFor, type ServePlan } from './serve-plan'
+import { type PlanIo, type RoutePlan, routeFor, routingPath, type ServePlan } from './serve-plan'
 
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
@@ -134,7 +134,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     })
     // A request that arrives on a kept-alive connection during shutdown is served, then its connection closed.
     if (stopping) res.shouldKeepAlive = false
-    const route = routeFor(routes, pathOf(req.url ?? '/'))
+    const route = routeFor(routes, routingPath(req.url))
     if (route === undefined) {
       notFound(req, res)
       return
@@ -162,7 +162,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     metrics?.response('-', fields)
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const route = routeFor(routes, pathOf(req.url ?? '/'))
+    const route = routeFor(routes, routingPath(req.url))
     if (route === undefined) {
       const started = performance.now()
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')

@@ -13,6 +13,7 @@ import { connect as tlsConnect } from 'node:tls'
 import WebSocket, { WebSocketServer } from 'ws'
 import { get, setCookieValue, spawnCli, startBackend, startCli, type CliProcess, type TestBackend } from './_cli-process'
 import { writeSelfSigned } from './_certificate'
+import { rawClient } from './_raw'
 import { TEST_CERT, TEST_KEY } from './_tls'
 
 /** Parsed Prometheus text: every sample as its metric name, labels and value. */
@@ -243,6 +244,36 @@ Metrics('should log and count a request that no route takes, as every other requ
         assert.is(sum(samples, 'sticky_requests_total'), 3)
         assert.is(sum(samples, 'sticky_requests_total', { route: '-', peer: '-', outcome: '-', status_class: '4xx' }), 2)
       } finally {
+        cli.kill()
+      }
+    })
+  })
+})
+
+Metrics('should route by the path sent upstream: an absolute-form target by its own path, a dot-segment resolved', async () => {
+  await withTempDir(async (dir) => {
+    await withBackends(['api'], async ([api]) => {
+      if (api === undefined) throw new Error('backend')
+      const config = join(dir, 'proxy.yaml')
+      writeFileSync(config, `routes:\n  - path: /api\n    peers: [${api.address}]\nlog:\n  format: json\n`)
+      const cli = await startCli(['--config', config])
+      const client = await rawClient(cli.port)
+      try {
+        // Once routed by its scheme and authority (no route: 404), and logged with its userinfo.
+        const absolute = await client.exchange('GET http://user:SECRETPW@elsewhere.example/api/x?q=1 HTTP/1.1\r\nHost: a\r\n\r\n')
+        assert.is(absolute.status, 200)
+        assert.equal(absolute.headers.get('x-backend'), ['api'])
+        // Once routed to /api's peer, which resolves it to /admin: no route takes /admin.
+        assert.is((await client.exchange('GET /api/../admin HTTP/1.1\r\nHost: a\r\n\r\n')).status, 404)
+        assert.is((await client.exchange('GET /api/%2e%2E/admin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).status, 404)
+        await cli.waitFor(/"path":"\/api\/%2e%2E\/admin"/)
+        const paths = jsonLines(cli.stdout())
+          .filter((line) => line['msg'] === 'request')
+          .map((line) => line['path'])
+        assert.equal(paths, ['/api/x', '/api/../admin', '/api/%2e%2E/admin'])
+        assert.not.match(cli.stdout(), /SECRETPW/)
+      } finally {
+        client.close()
         cli.kill()
       }
     })

@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CliUsageError } from '../src/args'
 import { CONFIG_SPEC, checkSpec, configJsonSchema, nearest, parseConfigText, type Spec } from '../src/config-file'
-import { loadServePlan, routeFor } from '../src/serve-plan'
+import { loadServePlan, routeFor, routingPath } from '../src/serve-plan'
 
 const seed = fastCheckSeed('config-file.test')
 const SCHEMA_FILE = join(__dirname, '..', 'schema', 'sticky-proxy.schema.json')
@@ -385,6 +385,37 @@ Nearest('property: the route found is a prefix at a segment boundary and no long
         assert.ok(matches(found.path))
         assert.ok(!prefixes.some((p) => matches(p) && p.length > found.path.length))
       }
+    }),
+    { seed },
+  )
+})
+
+Nearest('should route by the path sent upstream, its dot-segments resolved', () => {
+  const routes = [{ path: '/api' }]
+  // An absolute-form target once missed its route (and its userinfo reached the log).
+  assert.is(routingPath('http://user:pw@other.example/api/a?x=1'), '/api/a')
+  assert.is(routeFor(routes, routingPath('http://other.example/api/a'))?.path, '/api')
+  // A dot-segment once carried /api's route to a peer that resolves it to /admin.
+  assert.is(routingPath('/api/../admin'), '/admin')
+  assert.is(routeFor(routes, routingPath('/api/../admin')), undefined)
+  assert.is(routingPath('/api/%2E%2e/admin'), '/admin')
+  assert.is(routingPath('/api/./a/.'), '/api/a/')
+  assert.is(routingPath('/a/b/..'), '/a/')
+  assert.is(routingPath('/../../x'), '/x')
+  assert.is(routingPath('/a..b/.c/c.'), '/a..b/.c/c.', 'dots inside a segment are no dot-segment')
+  assert.is(routingPath('*'), '*')
+  assert.is(routingPath(undefined), '/')
+})
+
+Nearest('property: a routing path has no dot-segment, and a path without one is kept', () => {
+  const segment = fc.constantFrom('a', 'api', '.', '..', '%2e', '%2E%2e', 'a.b', '')
+  fc.assert(
+    fc.property(fc.array(segment, { maxLength: 6 }), (parts) => {
+      const path = `/${parts.join('/')}`
+      const routed = routingPath(path)
+      assert.ok(routed.startsWith('/'))
+      for (const part of routed.slice(1).split('/')) assert.not.ok(['.', '..'].includes(part.replace(/%2e/gi, '.')), routed)
+      if (!parts.some((part) => ['.', '..'].includes(part.replace(/%2e/gi, '.')))) assert.is(routed, path)
     }),
     { seed },
   )

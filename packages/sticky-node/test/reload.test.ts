@@ -1,0 +1,56 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { peerChanges, restartNeededFor } from '../src/reload'
+import { loadServePlan, type ServePlan } from '../src/serve-plan'
+
+const Reload = suite('restartNeededFor')
+
+const KEY = `${'a'.repeat(32)}\n`
+
+function plan(text: string): ServePlan {
+  return loadServePlan(['--config', 'proxy.yaml'], {
+    env: {},
+    readFile: (path) => Buffer.from(path === 'proxy.yaml' ? text : path === 'tls.pem' ? 'pem' : KEY),
+    cpus: () => 2,
+  })
+}
+
+const BASE = 'peers: [10.0.0.1:80]\n'
+
+Reload('should let a reload apply peers, log settings and the grace period', () => {
+  const running = plan(BASE)
+  for (const next of ['peers: [10.0.0.1:80, 10.0.0.2:80]\n', `${BASE}log: { format: json, quiet: true }\n`, `${BASE}grace: 30s\n`])
+    assert.is(restartNeededFor(running, plan(next)), undefined, next)
+})
+
+Reload('should name the first setting that needs a restart', () => {
+  const running = plan(BASE)
+  const cases: [string, string][] = [
+    [`${BASE}listen: 9090\n`, 'listen'],
+    [`${BASE}tls: { cert: tls.pem, key: tls.pem }\n`, 'tls'],
+    [`${BASE}workers: 2\n`, 'workers'],
+    [`${BASE}metrics: 127.0.0.1:9100\n`, 'metrics'],
+    ['routes: [{ path: /, peers: [10.0.0.1:80] }, { path: /api, cookie: { name: api }, peers: [10.0.0.2:80] }]\n', 'routes'],
+    [`${BASE}cookie: { name: other }\n`, 'cookie'],
+    [`${BASE}failover: strict\n`, 'failover'],
+    [`${BASE}healthCheck: { path: /healthz }\n`, 'healthCheck'],
+  ]
+  for (const [next, key] of cases) assert.is(restartNeededFor(running, plan(next)), key, next)
+})
+
+Reload('should name a route by its index when there are several', () => {
+  // The file lists the routes longest path first, as the plan keeps them, so that both number them alike.
+  const routes = (name: string): string =>
+    `routes:\n  - path: /api\n    cookie: { name: api }\n    peers: [10.0.0.2:80]\n  - path: /\n    cookie: { name: ${name} }\n    peers: [10.0.0.1:80]\n`
+  assert.is(restartNeededFor(plan(routes('web')), plan(routes('web2'))), 'routes[1].cookie')
+  assert.is(restartNeededFor(plan(routes('web')), plan(routes('web').replace('10.0.0.2:80', '10.0.0.3:80'))), undefined)
+})
+Reload.run()
+
+const Changes = suite('peerChanges')
+
+Changes('should list the peers added and removed, in their order', () => {
+  assert.equal(peerChanges(['a', 'b', 'c'], ['c', 'd', 'a', 'e']), { added: ['d', 'e'], removed: ['b'] })
+  assert.equal(peerChanges(['a'], ['a']), { added: [], removed: [] })
+})
+Changes.run()

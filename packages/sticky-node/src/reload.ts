@@ -69,7 +69,7 @@ export function restartNeededFor(running: ServePlan, next: ServePlan): string | 
     const keys = new Set([...Object.keys(fixed), ...Object.keys(nextFixed)])
     for (const key of keys) {
       if (!isDeepStrictEqual((fixed as Record<string, unknown>)[key], (nextFixed as Record<string, unknown>)[key])) {
-        return running.routes.length === 1 && route.path === '/' ? key : `routes[${index}].${key}`
+        return route.key === undefined ? key : `${route.key}.${key}`
       }
     }
   }

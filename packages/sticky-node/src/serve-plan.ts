@@ -9,6 +9,8 @@ import { originForm } from './upstream'
 /** One upstream group: requests whose path starts with `path` (segment boundary: `/api` matches `/api` and `/api/x`, not `/apix`; `/` matches all), each with its own balancer. */
 export interface RoutePlan {
   readonly path: string
+  /** Where the route stands in the config file (`routes[1]`), for messages; absent for the one route of a file or command line without `routes:`. */
+  readonly key?: string | undefined
   /** Ready for `createStickyProxy` (keys already read from their files/env); hooks are the runner's. */
   readonly options: DistributiveOmit<StickyProxyOptions, 'onResponse' | 'onError' | 'onAttempt' | 'onHealthChange'>
 }
@@ -101,7 +103,9 @@ export function loadServePlan(argv: readonly string[], io: PlanIo): ServePlan {
   return {
     listen,
     tls: flags.tls ?? (tlsFile === undefined ? undefined : { cert: tlsFile.cert, key: tlsFile.key }),
-    routes: plans.map(({ path, options }) => ({ path, options })).sort((a, b) => b.path.length - a.path.length),
+    routes: plans
+      .map(({ path, at, options }) => ({ path, options, ...(at.length === 0 ? {} : { key: formatKeyPath(at) }) }))
+      .sort((a, b) => b.path.length - a.path.length),
     log: {
       format: flags.logFormat ?? (log.format as 'text' | 'json' | undefined) ?? 'text',
       quiet: flags.quiet ?? (log.quiet as boolean | undefined) ?? false,

@@ -45,6 +45,13 @@ Reload('should name a route by its index when there are several', () => {
   assert.is(restartNeededFor(plan(routes('web')), plan(routes('web2'))), 'routes[1].cookie')
   assert.is(restartNeededFor(plan(routes('web')), plan(routes('web').replace('10.0.0.2:80', '10.0.0.3:80'))), undefined)
 })
+
+Reload('should name a route by its index in the file, whatever order the plan keeps (regression: named by plan order)', () => {
+  // The plan keeps the longest path first; the file lists / first, so /api is routes[1] there.
+  const routes = (name: string): string =>
+    `routes:\n  - path: /\n    cookie: { name: web }\n    peers: [10.0.0.1:80]\n  - path: /api\n    cookie: { name: ${name} }\n    peers: [10.0.0.2:80]\n`
+  assert.is(restartNeededFor(plan(routes('api')), plan(routes('api2'))), 'routes[1].cookie')
+})
 Reload.run()
 
 const Changes = suite('peerChanges')

@@ -122,6 +122,8 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
   let stopping = false
   let graceTimer: NodeJS.Timeout | undefined
   let finished = false
+  /** Set once the grace period ran out: the exit, run when the cut requests have been logged. */
+  let afterCut: (() => void) | undefined
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight += 1
@@ -130,7 +132,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
       inFlight -= 1
       metrics?.requestEnded()
       // After the proxy's own 'close' listener, which reports the exchange: its log line is written first.
-      if (stopping && inFlight === 0) setImmediate(() => finish())
+      if (stopping && inFlight === 0) setImmediate(() => (afterCut ?? finish)())
     })
     // A request that arrives on a kept-alive connection during shutdown is served, then its connection closed.
     if (stopping) res.shouldKeepAlive = false
@@ -244,12 +246,24 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     if (graceTimer !== undefined) clearTimeout(graceTimer)
     const cut = inFlight
     closeAll()
-    for (const route of routes) route.proxy.close()
     metricsServer?.close()
     metricsServer?.closeAllConnections()
     if (cut > 0) io.err(`sticky-proxy: grace period over, ${cut} request(s) cut`)
-    log.flush()
-    io.exit(cut > 0 ? EXIT_FAILURE : 0)
+    const exit = (): void => {
+      // The pools are closed after the clients' connections: a cut request is the client's end
+      // (logged as such, 499), not an upstream connection that the proxy's own close broke.
+      for (const route of routes) route.proxy.close()
+      log.flush()
+      io.exit(cut > 0 ? EXIT_FAILURE : 0)
+    }
+    if (inFlight === 0) {
+      exit()
+      return
+    }
+    // The cut requests are logged as their connections close, a turn of the event loop after
+    // closeAll; the exit waits for those lines (and for at most a second).
+    afterCut = exit
+    setTimeout(exit, 1_000)
   }
 
   function stop(signal: string, now: boolean): void {

@@ -174,6 +174,33 @@ Shutdown('should exit 1 when the grace ran out with a request cut', async () => 
   )
 })
 
+Shutdown('should log the requests the grace period cut, then exit 1', async () => {
+  await withBackends(
+    ['stuck'],
+    async (backends) => {
+      const cli = await startCli([...upstreams(backends), '--grace', '100ms', '--log-format', 'json'])
+      try {
+        const arrived = backends[0]?.slowArrived()
+        const inFlight = get(cli.port, '/slow').catch(() => undefined)
+        await arrived
+        cli.child.kill('SIGTERM')
+        assert.equal(await cli.exited(), { code: 1, signal: null })
+        await inFlight
+        // The cut request's line was once lost: the process exited before its connection's 'close'.
+        const requests = jsonLines(cli.stdout()).filter((line) => line['msg'] === 'request')
+        assert.equal(
+          requests.map((line) => [line['path'], line['status']]),
+          [['/slow', 499]],
+        )
+        await backends[0]?.close()
+      } finally {
+        cli.kill()
+      }
+    },
+    60_000,
+  )
+})
+
 Shutdown.run()
 
 const Metrics = suite('sticky-proxy --metrics')

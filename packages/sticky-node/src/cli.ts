@@ -54,7 +54,9 @@ function main(argv: readonly string[]): void {
       )
       return
     case 'serve':
-      serve(argv, loadPlan(argv))
+      // A worker's plan comes from the config text its primary accepted (see runWorker), not the file.
+      if (isWorker()) runWorker(argv, io)
+      else serve(argv, loadPlan(argv))
   }
 }
 
@@ -69,10 +71,6 @@ function loadPlan(argv: readonly string[]): ServePlan {
 }
 
 function serve(argv: readonly string[], plan: ServePlan): void {
-  if (isWorker()) {
-    runWorker(argv, plan, io)
-    return
-  }
   if (plan.workers > 1) {
     runPrimary(argv, plan, io)
     return

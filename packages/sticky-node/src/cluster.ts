@@ -3,25 +3,30 @@
 // handles the signals once for all of them, and serves the metrics of all of them.
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
-import { type Balancer, createBalancer } from 'sticky-core'
+import { type Balancer, createBalancer, StickyConfigError } from 'sticky-core'
 import { createHealthChecker, type HealthChecker } from './health-checker'
 import { createRequestLog } from './log'
 import { clusterCollector, serveMetrics } from './metrics'
-import { readReload } from './reload'
+import { readReload, recordingConfigText, withConfigText } from './reload'
 import { EXIT_FAILURE, type Runner, type RunnerIo, startRunner } from './serve'
-import type { ServePlan } from './serve-plan'
+import { parseServeFlags, usageMessage } from './args'
+import { loadServePlan, type ServePlan } from './serve-plan'
 
 /** What the primary and its workers tell each other (over the cluster IPC channel). */
 export type ClusterMessage =
   /** Worker → primary, first thing: send me the health checks' current verdicts before I listen. */
   | { readonly sticky: 'hello' }
-  /** Primary → worker: the verdicts so far (the answer to `hello`, and again after a reload). */
-  | { readonly sticky: 'checks'; readonly checks: readonly CheckVerdict[] }
+  /**
+   * Primary → worker: the verdicts so far (the answer to `hello`, and again after a reload), and, in
+   * the answer to `hello`, the config file's text in effect, from which the worker builds its plan.
+   */
+  | { readonly sticky: 'checks'; readonly checks: readonly CheckVerdict[]; readonly config?: string | undefined }
   /** Primary → every worker: the checks changed their verdict on one peer. */
   | ({ readonly sticky: 'check' } & CheckVerdict)
   | { readonly sticky: 'ready'; readonly notice: string }
   | { readonly sticky: 'blame'; readonly route: string; readonly peer: string }
-  | { readonly sticky: 'reload' }
+  /** Primary → every worker: apply this config file text, which the primary read and accepted. */
+  | { readonly sticky: 'reload'; readonly config?: string | undefined }
   | { readonly sticky: 'stop'; readonly signal: string; readonly now: boolean }
 
 /** What the primary's health checks say about one peer of one route. */
@@ -57,6 +62,20 @@ export function isWorker(): boolean {
  */
 export function runPrimary(argv: readonly string[], initial: ServePlan, io: RunnerIo): void {
   let plan = initial
+  // The config file's text in effect. Workers build their plans from it, never from the file as it is
+  // when they start or re-read it: a file changed (or broken) since it was accepted would otherwise give
+  // a replacement worker other peers than the rest, or fail it at start again and again.
+  let configText: string | undefined
+  if (plan.configFile !== undefined) {
+    const reading = recordingConfigText(io, plan.configFile)
+    try {
+      plan = loadServePlan(argv, reading.io)
+    } catch (error) {
+      io.err(`sticky-proxy: ${error instanceof StickyConfigError ? usageMessage(error) : error instanceof Error ? error.message : String(error)}`)
+      io.exit(2)
+    }
+    configText = reading.text()
+  }
   let stopping = false
   let announced = false
   let exitCode = 0
@@ -74,7 +93,7 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
     worker.on('message', (message: unknown) => {
       if (!isClusterMessage(message)) return
       if (message.sticky === 'hello') {
-        if (worker.isConnected()) worker.send({ sticky: 'checks', checks: verdicts(checks) } satisfies ClusterMessage)
+        if (worker.isConnected()) worker.send({ sticky: 'checks', checks: verdicts(checks), config: configText } satisfies ClusterMessage)
       } else if (message.sticky === 'ready') {
         ready.add(worker.id)
         if (!announced && ready.size >= plan.workers) {
@@ -137,7 +156,8 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
       io.err('sticky-proxy: SIGHUP: no --config file to re-read; nothing changed')
       return
     }
-    const reading = readReload(plan, argv, io)
+    const recording = recordingConfigText(io, plan.configFile)
+    const reading = readReload(plan, argv, recording.io)
     if (!reading.ok) {
       io.err(`sticky-proxy: SIGHUP: ${reading.message}; keeping the running configuration`)
       return
@@ -150,7 +170,8 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, io: Runn
       const peers = next.routes[index]?.options.peers
       if (peers !== undefined) route.balancer.setPeers(peers)
     }
-    broadcast({ sticky: 'reload' })
+    configText = recording.text()
+    broadcast({ sticky: 'reload', config: configText })
     // After the reload (messages to a worker arrive in order): a peer removed and added back is new to a
     // worker's balancer but may have kept its verdict here.
     broadcast({ sticky: 'checks', checks: verdicts(checks) })
@@ -199,7 +220,7 @@ function verdicts(checks: readonly RouteChecks[]): CheckVerdict[] {
  * its health-check verdicts from the primary (it starts listening once it has them), shares its
  * blames, and stops when the primary is gone.
  */
-export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo): void {
+export function runWorker(argv: readonly string[], io: RunnerIo): void {
   const send = (message: ClusterMessage): void => {
     if (process.connected) process.send?.(message)
   }
@@ -210,7 +231,7 @@ export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return
     if (message.sticky === 'checks') {
-      runner ??= startRunner(argv, plan, io, {
+      runner ??= startRunner(argv, workerPlan(argv, withConfigText(io, configOf(argv, io), message.config), io), io, {
         blamed: (route, peer) => send({ sticky: 'blame', route, peer }),
         listening: (notice) => send({ sticky: 'ready', notice }),
       })
@@ -228,7 +249,7 @@ export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo
     }
     if (message.sticky === 'check') runner.applyCheck(message.route, message.peer, message.up)
     else if (message.sticky === 'blame') runner.applyBlame(message.route, message.peer)
-    else if (message.sticky === 'reload') runner.reload()
+    else if (message.sticky === 'reload') runner.reload(message.config)
     else if (message.sticky === 'stop') runner.stop(message.signal, message.now)
   })
   process.on('disconnect', () => {
@@ -236,4 +257,24 @@ export function runWorker(argv: readonly string[], plan: ServePlan, io: RunnerIo
     else runner.stop('SIGTERM', false)
   })
   send({ sticky: 'hello' })
+}
+
+/** The `--config` file of the command line, or undefined (no file: nothing to take from the primary). */
+function configOf(argv: readonly string[], io: RunnerIo): string | undefined {
+  try {
+    return parseServeFlags(argv).config
+  } catch (error) {
+    io.err(`sticky-proxy: ${error instanceof Error ? error.message : String(error)}`)
+    return io.exit(2)
+  }
+}
+
+/** A worker's plan, from the config text the primary accepted; a refusal (a key file gone since) ends the worker. */
+function workerPlan(argv: readonly string[], planIo: RunnerIo, io: RunnerIo): ServePlan {
+  try {
+    return loadServePlan(argv, planIo)
+  } catch (error) {
+    io.err(`sticky-proxy: ${error instanceof Error ? error.message : String(error)}`)
+    return io.exit(2)
+  }
 }

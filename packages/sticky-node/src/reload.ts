@@ -82,3 +82,27 @@ export function peerChanges(before: readonly string[], after: readonly string[])
   const now = new Set(after)
   return { added: after.filter((id) => !was.has(id)), removed: before.filter((id) => !now.has(id)) }
 }
+
+/**
+ * `io` reading `text` for the config file `file` and every other file from disk: a cluster worker
+ * builds its plan from the text the primary accepted, not from the file as it is now (which may
+ * have changed since, or be invalid), so that all workers serve the same configuration.
+ */
+export function withConfigText<T extends PlanIo>(io: T, file: string | undefined, text: string | undefined): T {
+  if (file === undefined || text === undefined) return io
+  return { ...io, readFile: (path: string) => (path === file ? Buffer.from(text, 'utf8') : io.readFile(path)) }
+}
+
+/** `io` that remembers the text it read for the config file `file` (the primary's, to pass on to its workers). */
+export function recordingConfigText<T extends PlanIo>(io: T, file: string | undefined): { readonly io: T; text(): string | undefined } {
+  let text: string | undefined
+  const recording = {
+    ...io,
+    readFile: (path: string) => {
+      const bytes = io.readFile(path)
+      if (path === file) text = bytes.toString('utf8')
+      return bytes
+    },
+  }
+  return { io: recording, text: () => text }
+}

@@ -11,7 +11,7 @@ import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
 import { type AttemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
 import { createStickyProxy, type StickyProxy } from './proxy'
-import { peerChanges, readReload } from './reload'
+import { peerChanges, readReload, withConfigText } from './reload'
 import { type PlanIo, type RoutePlan, routeFor, routingPath, type ServePlan } from './serve-plan'
 
 export const EXIT_FAILURE = 1
@@ -45,8 +45,8 @@ interface LiveRoute {
 
 /** What the runner exposes to the process around it (signals, the cluster primary). */
 export interface Runner {
-  /** SIGHUP: re-read the config file and apply what can be applied. */
-  reload(): void
+  /** SIGHUP: re-read the config file (in a cluster worker: take `configText`, the text the primary accepted) and apply what can be applied. */
+  reload(configText?: string): void
   /** SIGTERM/SIGINT: the first stops accepting and drains; the second (`now`) cuts what is left. */
   stop(signal: string, now: boolean): void
   /** Another worker blamed a peer: count the failure here too. */
@@ -287,13 +287,13 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
   }
 
   // --- reload ---
-  function reload(): void {
+  function reload(configText?: string): void {
     const where = plan.configFile
     if (where === undefined) {
       io.err('sticky-proxy: SIGHUP: no --config file to re-read; nothing changed')
       return
     }
-    const reading = readReload(plan, argv, io)
+    const reading = readReload(plan, argv, withConfigText(io, where, configText))
     if (!reading.ok) {
       io.err(`sticky-proxy: SIGHUP: ${reading.message}; keeping the running configuration`)
       return

@@ -249,4 +249,46 @@ Cluster('should check a peer that SIGHUP added, once, for every worker', async (
   }
 })
 
+Cluster('should start a replacement worker from the configuration in effect, not the file as it is now', async () => {
+  const served = await startBackend('served')
+  const other = await startBackend('other')
+  const dir = mkdtempSync(join(tmpdir(), 'sticky-cli-cluster-'))
+  const config = join(dir, 'proxy.yaml')
+  writeFileSync(config, `peers: [${served.address}]\nworkers: 2\nlog:\n  format: json\n`)
+  const cli = await startCli(['--config', config])
+  try {
+    const send = requester(cli)
+    const before = new Set<number>()
+    for (let i = 0; i < 400 && before.size < 2; i += 1) before.add((await send()).line.pid)
+    const [victim] = [...before]
+    if (victim === undefined) throw new Error('no worker')
+    // Edited, not yet reloaded: first with other peers, then broken. A replacement once read it, and
+    // served other peers than its sibling, or failed at start again and again (exit 2, restarted).
+    writeFileSync(config, `peers: [${other.address}]\nworkers: 2\nlog:\n  format: json\n`)
+    process.kill(victim, 'SIGKILL')
+    await cli.waitFor(new RegExp(`worker ${victim} exited \\(SIGKILL\\); starting another`), 'stderr')
+    writeFileSync(config, 'peers: [\n')
+    let replacement: number | undefined
+    for (let i = 0; i < 400 && replacement === undefined; i += 1) {
+      const { reply, line } = await send().catch(() => ({ reply: undefined, line: undefined }))
+      if (line === undefined || before.has(line.pid)) continue
+      replacement = line.pid
+      assert.is(reply?.headers['x-backend'], 'served')
+    }
+    assert.ok(replacement !== undefined, 'the replacement worker took requests')
+    assert.not.match(cli.stderr(), /exited \(code/)
+    // The broken file is refused on SIGHUP once, by the primary; both workers keep serving.
+    cli.child.kill('SIGHUP')
+    await cli.waitFor(/SIGHUP: .*keeping the running configuration/, 'stderr')
+    for (let i = 0; i < 6; i += 1) assert.is((await send()).reply.headers['x-backend'], 'served')
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited(), { code: 0, signal: null })
+  } finally {
+    cli.kill()
+    await served.close()
+    await other.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 Cluster.run()

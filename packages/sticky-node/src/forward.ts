@@ -149,7 +149,9 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   }
 
   res.once('close', () => {
-    if (!res.writableFinished) exchange.abandon()
+    // The proxy did not finish the response, so the client went away. `writableEnded` matters for
+    // HTTP/2: node:http2 reports a stream the client reset (RST_STREAM) as `writableFinished`.
+    if (!res.writableFinished || !res.writableEnded) exchange.abandon()
     if (ctx.onResponse === undefined) return
     notifyResponse(ctx, req, {
       decision: exchange.decision,

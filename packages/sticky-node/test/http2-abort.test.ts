@@ -62,18 +62,10 @@ async function tlsProxy(peerAddress: string, attempts: AttemptRecord[]): Promise
 
 const Abort = suite('createStickyProxy: HTTP/2 streams reset by the client')
 
-// DEFECT (src/forward.ts, engineer E's file; left unfixed here): forwardRequest abandons the exchange
-// on the response's 'close' only `if (!res.writableFinished)`. node:http2's compatibility response
-// reports `writableFinished === true` when the client reset the stream (RST_STREAM, or nghttp2's
-// PROTOCOL_ERROR for a body longer or shorter than its content-length), and the request stream
-// ends (not errors) on such a reset. So the attempt is never abandoned: the upstream request stays
-// open (counted in `proxy.inFlight`, its connection held) until `proxy.timeout`, and then the peer is
-// blamed for `peer-silent`: a client can take peers out of rotation by resetting uploads. With
-// `timeout: 0` the upstream connection leaks for good. Possible fix: on 'close', abandon when the
-// response did not end by the proxy's own hand (e.g. `!res.writableEnded || req.aborted` / the h2
-// stream's `rstCode`), and do not end the upstream body on a request 'end' that follows 'aborted'.
-// The same holds for a request without a body (a GET reset while the peer thinks): its attempt is
-// closed only by the timeout, and the peer blamed.
+// Regression: node:http2's compatibility response reports a stream the client reset as
+// `writableFinished`, and the request stream of a reset upload ends instead of erroring; the proxy
+// took neither for a client gone, so the attempt stayed open until `proxy.timeout` and the peer was
+// blamed `peer-silent` (a client could take peers out of rotation by resetting streams).
 const POST = { ':path': '/upload', ':method': 'POST', 'content-length': '10' }
 const GET = { ':path': '/think', ':method': 'GET' }
 for (const [name, headers, send, peerSees] of [
@@ -86,7 +78,7 @@ for (const [name, headers, send, peerSees] of [
   ['a body longer than its content-length', POST, (stream: ClientHttp2Stream) => stream.end(Buffer.alloc(100)), 'aborted'],
   ['RST_STREAM of a GET while the peer thinks', GET, (stream: ClientHttp2Stream) => setTimeout(() => stream.close(constants.NGHTTP2_CANCEL), 50), 'complete'],
 ] as const) {
-  Abort.skip(`should close the attempt without blame when the client resets: ${name}`, () =>
+  Abort(`should close the attempt without blame when the client resets: ${name}`, () =>
     withScope(async (scope) => {
       const backend = scope.defer(await peer(), (p) => p.close())
       const attempts: AttemptRecord[] = []

@@ -41,6 +41,9 @@ export { parseTrustList } from './trust'
 export type { TrustList } from './trust'
 export { isSaneRequestId, requestIdFor } from './request-id'
 export { contentLength, relayableField, relayableReason } from './relay'
+export { requestRefusal } from './request-refusal'
+export type { RequestRefusal, RequestShape } from './request-refusal'
+export { callHook } from './hooks'
 export {
   createTokenCodec,
   type RejectedTokenReading,

@@ -11,36 +11,11 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import WebSocket, { WebSocketServer } from 'ws'
+import { parsePrometheus, type Sample, sum } from './_prometheus'
 import { get, setCookieValue, spawnCli, startBackend, startCli, type CliProcess, type TestBackend } from './_cli-process'
 import { writeSelfSigned } from './_certificate'
 import { rawClient } from './_raw'
 import { TEST_CERT, TEST_KEY } from './_tls'
-
-/** Parsed Prometheus text: every sample as its metric name, labels and value. */
-interface Sample {
-  readonly name: string
-  readonly labels: Readonly<Record<string, string>>
-  readonly value: number
-}
-
-function parsePrometheus(text: string): Sample[] {
-  const samples: Sample[] = []
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (match === null) throw new Error(`not a sample line: ${line}`)
-    const labels: Record<string, string> = {}
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1] ?? ''] = pair[2] ?? ''
-    samples.push({ name: match[1] ?? '', labels, value: Number(match[3]) })
-  }
-  return samples
-}
-
-function sum(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
-    .reduce((total, sample) => total + sample.value, 0)
-}
 
 async function scrape(port: number): Promise<Sample[]> {
   const reply = await get(port, '/metrics')

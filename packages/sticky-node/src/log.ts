@@ -30,15 +30,26 @@ export interface RequestLog {
   flush(): void
 }
 
-/** Writes to file descriptor 1 through `write` (text) or a pino destination (JSON), as the settings say. */
-export function createRequestLog(initial: LogSettings, write: (line: string) => void = (line) => process.stdout.write(line)): RequestLog {
+/** Where JSON lines go: a pino destination (sonic-boom), asynchronous, with a synchronous flush. */
+export type JsonDestination = ReturnType<typeof pino.destination>
+
+/**
+ * Writes to file descriptor 1 through `write` (text) or a pino destination (JSON), as the settings say.
+ *
+ * @param openJson opens the JSON destination, at the first JSON line (tests pass one on a file).
+ */
+export function createRequestLog(
+  initial: LogSettings,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+  openJson: () => JsonDestination = () => pino.destination({ dest: 1, sync: false }),
+): RequestLog {
   let settings = initial
   let json: { logger: Logger; flush: () => void } | undefined
 
   const jsonLogger = (): Logger => {
     if (json === undefined) {
       // Asynchronous writes (pino's fast path); flushSync before exit keeps the last lines.
-      const destination = pino.destination({ dest: 1, sync: false })
+      const destination = openJson()
       const logger = pino(
         {
           base: { pid: process.pid },

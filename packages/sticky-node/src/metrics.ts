@@ -13,6 +13,31 @@ export interface AttemptFacts {
   readonly blame: boolean
   /** Attempt start to response head or failure. */
   readonly durationMs: number
+  /**
+   * A second record of an attempt already counted: its response was cut after the head. Only its
+   * failure counts (the attempt and its latency were counted at the head).
+   */
+  readonly afterHead: boolean
+}
+
+/** The metrics' view of the library's `onAttempt` record: one mapping, used by the command and its tests. */
+export function attemptFacts(record: {
+  readonly peer: { readonly id: string }
+  readonly event: string
+  readonly retry: boolean
+  readonly resend: boolean
+  readonly afterHead: boolean
+  readonly durationMs: number
+  readonly verdict: { readonly blame: boolean }
+}): AttemptFacts {
+  return {
+    peer: record.peer,
+    kind: record.event,
+    retry: record.retry || record.resend,
+    blame: record.verdict.blame,
+    durationMs: record.durationMs,
+    afterHead: record.afterHead,
+  }
 }
 
 /**
@@ -126,6 +151,10 @@ export function createProxyMetrics(readPeers: () => readonly PeerReading[]): Pro
     },
     attempt(route, attempt) {
       const peer = attempt.peer.id
+      if (attempt.afterHead) {
+        if (attempt.blame) failures.inc({ route, peer, kind: attempt.kind })
+        return
+      }
       attempts.inc({ route, peer, kind: attempt.kind })
       if (attempt.retry) retries.inc({ route, peer })
       if (attempt.blame) failures.inc({ route, peer, kind: attempt.kind })

@@ -9,7 +9,7 @@ import { createSecureContext } from 'node:tls'
 import { StickyConfigError } from 'sticky-core'
 import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
-import { type AttemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
+import { type AttemptFacts, attemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
 import { createStickyProxy, type StickyProxy } from './proxy'
 import { peerChanges, readReload, withConfigText } from './reload'
 import { type PlanIo, type RoutePlan, routeFor, routingPath, type ServePlan } from './serve-plan'
@@ -95,14 +95,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
           log.request({ ...event, route: route.path })
           metrics?.response(route.path, event)
         },
-        onAttempt: (record) =>
-          attempted(route.path, {
-            peer: record.peer,
-            kind: record.event,
-            retry: record.retry || record.resend,
-            blame: record.verdict.blame,
-            durationMs: record.durationMs,
-          }),
+        onAttempt: (record) => attempted(route.path, attemptFacts(record)),
       })
       return { path: route.path, plan: route, proxy }
     } catch (error) {

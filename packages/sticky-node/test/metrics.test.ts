@@ -3,18 +3,13 @@ import fc from 'fast-check'
 import { deadPort, fastCheckSeed, withScope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type AttemptFacts, createProxyMetrics, type PeerReading, type ProxyMetrics, statusClass } from '../src/metrics'
+import { attemptFacts, createProxyMetrics, type PeerReading, type ProxyMetrics, statusClass } from '../src/metrics'
 import type { AttemptRecord, ProxyResponseEvent } from '../src/proxy'
 import { parsePrometheus, type Sample, sum } from './_prometheus'
 import { listenProxy, type ListeningProxy } from './_server'
 import { EventLog, fetchOnce, httpUpstream, rawUpstream } from './_upstream'
 
 const seed = fastCheckSeed('metrics.test')
-
-/** What `sticky-proxy` hands the metrics of an `onAttempt` record (serve.ts does the same). */
-function factsOf(record: AttemptRecord): AttemptFacts {
-  return { peer: record.peer, kind: record.event, retry: record.retry || record.resend, blame: record.verdict.blame, durationMs: record.durationMs }
-}
 
 async function scrape(metrics: ProxyMetrics): Promise<Sample[]> {
   return parsePrometheus(await metrics.registry.metrics())
@@ -32,7 +27,7 @@ async function meteredProxy(peers: string[], metrics: ProxyMetrics) {
     },
     onAttempt: (record) => {
       attempts.push(record)
-      metrics.attempt('/', factsOf(record))
+      metrics.attempt('/', attemptFacts(record))
     },
   })
   return { proxy, responses, attempts }
@@ -82,6 +77,35 @@ Metrics('should count a request a peer answered with a status outside 1xx-5xx un
   }),
 )
 
+Metrics('should count an attempt whose response was cut after its head once, and its failure (regression: counted twice)', () =>
+  withScope(async (scope) => {
+    const cut = scope.defer(
+      await rawUpstream((socket) => {
+        socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part'))
+      }),
+      (u) => u.close(),
+    )
+    const metrics = createProxyMetrics(noPeers)
+    const { proxy, responses, attempts } = await meteredProxy([cut.address], metrics)
+    scope.defer(proxy, (p) => p.close())
+    await fetchOnce(proxy.url).catch(() => undefined)
+    await responses.first(1)
+    // The library's records: the head (answered), then the cut after it (blamed).
+    assert.equal(
+      attempts.map((r) => [r.event, r.afterHead, r.verdict.blame]),
+      [
+        ['peer-answered', false, false],
+        ['peer-cut-response', true, true],
+      ],
+    )
+    const samples = await scrape(metrics)
+    const labels = { route: '/', peer: cut.address }
+    assert.is(sum(samples, 'sticky_upstream_attempts_total', labels), 1)
+    assert.is(sum(samples, 'sticky_upstream_duration_seconds_count', labels), 1)
+    assert.is(sum(samples, 'sticky_upstream_failures_total', { ...labels, kind: 'peer-cut-response' }), 1)
+  }),
+)
+
 Metrics('should count attempts by kind, the retry on its peer, the failure on the blamed peer only, latency in seconds', () =>
   withScope(async (scope) => {
     const dead = `127.0.0.1:${await deadPort()}`
@@ -121,9 +145,9 @@ Metrics('should count attempts by kind, the retry on its peer, the failure on th
 Metrics('should count a retry and a failure only when the attempt says so, and observe latency in seconds', async () => {
   const metrics = createProxyMetrics(noPeers)
   const peer = { id: '10.0.0.1:8080' }
-  metrics.attempt('/api', { peer, kind: 'peer-silent', retry: false, blame: true, durationMs: 250 })
-  metrics.attempt('/api', { peer, kind: 'peer-silent', retry: true, blame: false, durationMs: 40 })
-  metrics.attempt('/api', { peer, kind: 'client-gone', retry: false, blame: false, durationMs: -3 })
+  metrics.attempt('/api', { peer, kind: 'peer-silent', retry: false, blame: true, durationMs: 250, afterHead: false })
+  metrics.attempt('/api', { peer, kind: 'peer-silent', retry: true, blame: false, durationMs: 40, afterHead: false })
+  metrics.attempt('/api', { peer, kind: 'client-gone', retry: false, blame: false, durationMs: -3, afterHead: false })
   const samples = await scrape(metrics)
   const labels = { route: '/api', peer: peer.id }
   assert.is(sum(samples, 'sticky_upstream_attempts_total', { ...labels, kind: 'peer-silent' }), 2)
@@ -186,7 +210,7 @@ Metrics('should register exactly the metrics, types and labels the README table 
   const metrics = createProxyMetrics(() => [{ route: '/', peer: 'a:1', usable: true, inFlight: 1 }])
   metrics.requestStarted()
   metrics.response('/', { peer: { id: 'a:1' }, outcome: 'hit', status: 200 })
-  metrics.attempt('/', { peer: { id: 'a:1' }, kind: 'connect-failed', retry: true, blame: true, durationMs: 1 })
+  metrics.attempt('/', { peer: { id: 'a:1' }, kind: 'connect-failed', retry: true, blame: true, durationMs: 1, afterHead: false })
   const registered = new Map<string, { type: string; labels: string[] }>()
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     if (!metric.name.startsWith('sticky_')) continue

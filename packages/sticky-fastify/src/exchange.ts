@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { PassThrough } from 'node:stream'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { judgeAttempt } from 'sticky-core'
-import { pathOf } from 'sticky-core'
+import { callHook, judgeAttempt, pathOf } from 'sticky-core'
 import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer, ResolvedSharedProxyOptions } from 'sticky-core'
 import type { FastifyResponseEvent } from './options'
 import { cutEvent, failureEvent } from './attempt-event'
@@ -178,15 +177,7 @@ export class Exchange {
       upgrade: false,
       requestId: this.#requestId,
     }
-    try {
-      onResponse(event)
-    } catch (thrown) {
-      try {
-        this.#ctx.onError(thrown, this.#request)
-      } catch {
-        // The application's own error handler failed: nothing is left to tell.
-      }
-    }
+    callHook(onResponse, event, (thrown) => this.#ctx.onError(thrown, this.#request))
   }
 
   /** Does what the verdict says; `relay` is left to the caller, which holds the response. */

@@ -68,8 +68,9 @@ export interface StickyFastifyPluginOptions {
    */
   onResponse?: ((event: FastifyResponseEvent) => void) | undefined
   /**
-   * Receives what a callback of yours threw (`onResponse`), so that a bug there never takes the
-   * process down with every other request.
+   * Receives what a callback of yours threw (`onResponse`), or what the promise it returned rejected
+   * with, so that a bug there never takes the process down with every other request. What `onError`
+   * throws itself is dropped.
    * @default logs it with the request's logger, at level `error`
    */
   onError?: ((error: unknown, request: FastifyRequest | IncomingMessage) => void) | undefined

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
-import { judgeAttempt, pathOf } from 'sticky-core'
+import { callHook, judgeAttempt, pathOf } from 'sticky-core'
 import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer } from 'sticky-core'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
@@ -504,15 +504,7 @@ class Upgrade {
       upgrade: true,
       requestId: this.#requestId,
     }
-    try {
-      onResponse(event)
-    } catch (thrown) {
-      try {
-        this.#ctx.onError(thrown, this.#req)
-      } catch {
-        // The application's own error handler failed: nothing is left to tell.
-      }
-    }
+    callHook(onResponse, event, (thrown) => this.#ctx.onError(thrown, this.#req))
   }
 
   /** The peer's WebSocket URL: `ws:` for an http peer, `wss:` for https; a unix socket is reached by `createConnection`. */

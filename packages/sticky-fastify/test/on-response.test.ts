@@ -88,6 +88,22 @@ test('should report 502 unavailable when no peer is usable, and hand what onResp
     assert.is((await send(url, { path: '/', jar: new CookieJar() })).status, 502)
   }))
 
+test('should hand the rejection of an async onResponse to onError', () =>
+  withScope(async (scope) => {
+    const errors: unknown[] = []
+    const boom = new Error('async metrics bug')
+    const app = scope.defer(createApp(), (a) => a.close())
+    await app.register(stickyProxy, {
+      peers: [{ address: `127.0.0.1:${await deadPort()}`, down: true }],
+      onResponse: async () => Promise.reject(boom),
+      onError: (error) => errors.push(error),
+    })
+    const url = await listen(app)
+    assert.is((await send(url, { path: '/', jar: new CookieJar() })).status, 502)
+    for (let i = 0; i < 500 && errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(errors, [boom])
+  }))
+
 test('should refuse an onResponse or onError that is not a function', async () => {
   for (const key of ['onResponse', 'onError'] as const) {
     const app = createApp()

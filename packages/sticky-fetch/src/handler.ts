@@ -1,4 +1,4 @@
-import { contentLength, createBalancer, judgeAttempt, pathOf, requestIdFor, StickyConfigError } from 'sticky-core'
+import { callHook, contentLength, createBalancer, judgeAttempt, pathOf, requestIdFor, StickyConfigError } from 'sticky-core'
 import type { AttemptEvent, AttemptFacts, Balancer, Decision, ExchangeError, Peer } from 'sticky-core'
 import { attempt } from './attempt'
 import type { AttemptInput } from './attempt'
@@ -96,15 +96,7 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
       upgrade: false,
       requestId: requestId?.value,
     }
-    try {
-      hooks.onResponse(event)
-    } catch (thrown) {
-      try {
-        hooks.onError(thrown)
-      } catch {
-        // The application's own error handler failed: nothing is left to tell.
-      }
-    }
+    callHook(hooks.onResponse, event, hooks.onError)
   }
   const own = (status: number, error: ExchangeError): Response => {
     done(status, error)

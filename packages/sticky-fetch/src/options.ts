@@ -66,7 +66,8 @@ export type StickyFetchOptions = BalancerOptions & {
    */
   onResponse?: ((event: FetchResponseEvent) => void) | undefined
   /**
-   * Receives what a callback of yours threw (`onResponse`), so that a bug there never fails a request.
+   * Receives what a callback of yours threw (`onResponse`), or what the promise it returned rejected
+   * with, so that a bug there never fails a request. What `onError` throws itself is dropped.
    * @default `console.error`
    */
   onError?: ((error: unknown) => void) | undefined

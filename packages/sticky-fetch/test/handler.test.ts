@@ -218,6 +218,11 @@ onResponse('should hand what onResponse throws to onError, and answer anyway', a
   assert.is(response.status, 200)
   await response.text()
   assert.equal(errors, [boom])
+  // An async hook's rejection too: unhandled, it would end a Node process.
+  const rejecting = createStickyFetch({ peers: [backend.address], onResponse: async () => Promise.reject(boom), onError: (error) => errors.push(error) })
+  await (await rejecting(clientRequest('/'))).text()
+  for (let i = 0; i < 100 && errors.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 1))
+  assert.equal(errors, [boom, boom])
   assert.throws(
     () => createStickyFetch({ peers: [backend.address], onResponse: 'log' as never }),
     (e: unknown) => e instanceof StickyConfigError && e.option === 'onResponse',

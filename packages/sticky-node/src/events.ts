@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
+import { callHook } from 'sticky-core'
 import type { AttemptEvent, AttemptVerdict, Peer } from 'sticky-core'
 import type { ProxyContext } from './context'
-import { reportHookError } from './notify'
 
 /**
  * What `onAttempt` receives once per upstream attempt, when the core judged it (at the response head,
@@ -86,20 +86,12 @@ export function countInFlight(events: ProxyEvents, peer: Peer, open: boolean): v
 
 /** Hands a record to `onAttempt`; what it throws goes to `onError`. */
 export function emitAttempt(ctx: ProxyContext, events: ProxyEvents, record: AttemptRecord): void {
-  try {
-    events.onAttempt?.(record)
-  } catch (error) {
-    reportHookError(ctx, error)
-  }
+  callHook(events.onAttempt, record, ctx.onError)
 }
 
 /** Hands a change to `onHealthChange`; what it throws goes to `onError`. */
 export function emitHealthChange(ctx: ProxyContext, events: ProxyEvents, event: HealthChangeEvent): void {
-  try {
-    events.onHealthChange?.(event)
-  } catch (error) {
-    reportHookError(ctx, error)
-  }
+  callHook(events.onHealthChange, event, ctx.onError)
 }
 
 /**

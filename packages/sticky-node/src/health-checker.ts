@@ -2,6 +2,7 @@ import { Agent as HttpAgent, type Agent, type ClientRequest, type IncomingMessag
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https'
 import { performance } from 'node:perf_hooks'
 import {
+  callHook,
   expectsStatus,
   observeCheck,
   resolveHealthCheck,
@@ -46,7 +47,7 @@ export interface HealthCheckerOptions {
   /** Called when the checks change their verdict on a peer (after `rises`/`falls`). */
   onChange?: ((change: HealthCheckChange) => void) | undefined
   /**
-   * Receives what `onChange` threw.
+   * Receives what `onChange` threw, or what the promise it returned rejected with.
    * @default emits a process warning (code `STICKY_HOOK_ERROR`)
    */
   onError?: ((error: unknown) => void) | undefined
@@ -252,15 +253,7 @@ export function createHealthChecker(options: HealthCheckerOptions): HealthChecke
     // looks at the list is a new peer to the balancer, unchecked, while its probe kept the verdict.
     balancer?.setChecked(probe.peer, observed.tally.up)
     if (!observed.changed || onChange === undefined) return
-    try {
-      onChange({ peer: probe.peer, up: observed.tally.up, detail })
-    } catch (error) {
-      try {
-        ;(onError ?? warn)(error)
-      } catch {
-        // The application's own error handler failed: nothing is left to tell.
-      }
-    }
+    callHook(onChange, { peer: probe.peer, up: observed.tally.up, detail }, onError ?? warn)
   }
 
   sync()

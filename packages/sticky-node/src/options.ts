@@ -72,8 +72,9 @@ export type StickyProxyOptions = BalancerOptions & {
    */
   onHealthChange?: ((event: HealthChangeEvent) => void) | undefined
   /**
-   * Receives what a callback of yours threw (`onResponse`, `onAttempt`, `onHealthChange`), so that a
-   * bug there never takes the process down with every other request.
+   * Receives what a callback of yours threw (`onResponse`, `onAttempt`, `onHealthChange`), or what the
+   * promise it returned rejected with, so that a bug there never takes the process down with every
+   * other request. What `onError` throws itself is dropped.
    * @default emits a process warning (`process.emitWarning`, code `STICKY_HOOK_ERROR`)
    */
   onError?: ((error: unknown) => void) | undefined

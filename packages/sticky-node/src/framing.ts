@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import { requestRefusal, type RequestRefusal, type RequestShape } from 'sticky-core'
 
 /** Whether the request carries a body (RFC 9112 section 6.3: framed by Transfer-Encoding or Content-Length). */
 export function hasBody(headers: IncomingHttpHeaders): boolean {
@@ -38,33 +39,22 @@ export function requestFraming(req: IncomingMessage, withBody: boolean): string[
   return upstreamFraming(req.headers)
 }
 
-/** Why the proxy refuses a request itself, before asking the balancer for a peer. */
-export interface RequestDefect {
-  readonly status: 400 | 501
-  readonly reason: string
-}
+/** Why the proxy refuses a request itself, before asking the balancer for a peer (sticky-core's `RequestRefusal`). */
+export type RequestDefect = RequestRefusal
 
 /**
- * What nginx refuses before proxying: more than one `Host` (400; the peer and `X-Forwarded-Host`
- * could disagree on the site), more than one `Transfer-Encoding` (400), and a transfer coding other
- * than exactly `chunked` (501 Not Implemented: the peer would be handed coded bytes as plain ones).
+ * sticky-core's `requestRefusal` over what node:http keeps of the request: every field line apart, so
+ * that a second `Host` or `Transfer-Encoding` line is seen (node:http's parsed `headers` keep one).
  * node:http has already refused the framings it cannot parse.
  *
  * @param rawHeaders - the request's flat `[name, value, ...]` list, repeated fields apart
+ * @param request - `upgrade: true` for a request the proxy tunnels
  */
-export function requestDefect(rawHeaders: readonly string[]): RequestDefect | undefined {
-  let hosts = 0
-  const codings: string[] = []
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]?.toLowerCase()
-    if (name === 'host') hosts += 1
-    else if (name === 'transfer-encoding') codings.push(rawHeaders[i + 1] ?? '')
-  }
-  if (hosts > 1) return { status: 400, reason: 'more than one Host header' }
-  if (codings.length > 1) return { status: 400, reason: 'more than one Transfer-Encoding header' }
-  const coding = codings[0]
-  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
-    return { status: 501, reason: 'transfer codings other than chunked are not supported' }
-  }
-  return undefined
+export function requestDefect(rawHeaders: readonly string[], request?: RequestShape): RequestDefect | undefined {
+  return requestRefusal(fieldPairs(rawHeaders), request)
+}
+
+/** The `[name, value]` pairs of a flat `rawHeaders` list. */
+function* fieldPairs(rawHeaders: readonly string[]): Generator<readonly [string, string]> {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) yield [rawHeaders[i] ?? '', rawHeaders[i + 1] ?? '']
 }

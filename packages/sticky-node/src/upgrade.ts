@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { Peer } from 'sticky-core'
 import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
 import { Exchange } from './exchange'
-import { hasBody, requestDefect, type RequestDefect } from './framing'
+import { requestDefect } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import { appendPin } from './pin-headers'
 import { notifyResponse } from './notify'
@@ -121,19 +121,11 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     })
   })
 
-  const defect = requestDefect(req.rawHeaders) ?? upgradeDefect(req)
+  const defect = requestDefect(req.rawHeaders, { upgrade: true })
   if (defect !== undefined) {
     rejection = defect.reason
     exchange.answer(defect.status, 'rejected')
     return
   }
   exchange.attempt()
-}
-
-/**
- * An upgrade request with a body is refused: the body arrives with the tunnel's first bytes, so a
- * peer would wait for it forever and the proxy would blame the peer for the silence.
- */
-function upgradeDefect(req: IncomingMessage): RequestDefect | undefined {
-  return hasBody(req.headers) ? { status: 400, reason: 'an upgrade request cannot carry a body' } : undefined
 }

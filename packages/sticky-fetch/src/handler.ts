@@ -1,4 +1,4 @@
-import { callHook, contentLength, createBalancer, judgeAttempt, pathOf, requestIdFor, StickyConfigError } from 'sticky-core'
+import { callHook, contentLength, createBalancer, judgeAttempt, pathOf, requestIdFor, requestRefusal, StickyConfigError } from 'sticky-core'
 import type { AttemptEvent, AttemptFacts, Balancer, Decision, ExchangeError, Peer } from 'sticky-core'
 import { attempt } from './attempt'
 import type { AttemptInput } from './attempt'
@@ -7,7 +7,7 @@ import { watchDownload } from './download'
 import { upstreamRequestHeaders } from './headers'
 import { resolveProxyOptions } from './options'
 import type { FetchResponseEvent, ResolvedProxyOptions, StickyFetchOptions } from './options'
-import { ownAnswer, relayed, unrelayable, type OwnStatus } from './responses'
+import { ownAnswer, refusedAnswer, relayed, unrelayable, type OwnStatus } from './responses'
 
 /**
  * A fetch handler: `export default { fetch }` in a Worker, `Deno.serve(handler)`, `Bun.serve({ fetch })`.
@@ -103,9 +103,15 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
     return ownAnswer(status as OwnStatus, error === 'rejected' ? 'client-body' : error, requestId)
   }
 
-  // A body whose length cannot be known is refused before any peer sees it, as nginx does (400):
-  // workerd's listener passes a negative Content-Length through, and the body never ends.
-  if (contentLength(request.headers.get('content-length')) === 'invalid') return own(400, 'rejected')
+  // sticky-core's request rules, over what a fetch Request shows: its Headers join repeated fields, so a
+  // second Host line is not seen here (one value `a, b`), differing Content-Length lines are (one list),
+  // and two Transfer-Encoding lines are one coding list (501). workerd's listener passes a negative
+  // Content-Length through, and the body would never end.
+  const refusal = requestRefusal(request.headers)
+  if (refusal !== undefined) {
+    done(refusal.status, 'rejected')
+    return refusedAnswer(refusal, requestId)
+  }
   let peer = decision.peer
   if (peer === null) return own(decision.status ?? 502, 'unavailable')
 

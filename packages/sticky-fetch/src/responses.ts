@@ -1,5 +1,5 @@
 import { contentLength, relayableReason } from 'sticky-core'
-import type { AttemptError, AttemptEvent, AttemptVerdict } from 'sticky-core'
+import type { AttemptError, AttemptEvent, AttemptVerdict, RequestRefusal } from 'sticky-core'
 import { downstreamResponseHeaders, type RequestIdField } from './headers'
 
 /**
@@ -67,6 +67,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   408: 'Request Timeout',
   499: 'Client Closed Request',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -89,4 +90,11 @@ export function ownAnswer(status: OwnStatus, why: AttemptError | 'unavailable', 
   const headers = new Headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
   if (requestId !== undefined) headers.set(requestId.name, requestId.value)
   return new Response(`${STATUS_TEXT[status] ?? 'Error'}: ${REASONS[why] ?? 'proxy error'}\n`, { status, headers })
+}
+
+/** The handler's answer to a request sticky-core's `requestRefusal` refuses: its status, and why in one line. */
+export function refusedAnswer(refusal: RequestRefusal, requestId?: RequestIdField | undefined): Response {
+  const headers = new Headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+  if (requestId !== undefined) headers.set(requestId.name, requestId.value)
+  return new Response(`${STATUS_TEXT[refusal.status] ?? 'Error'}: ${refusal.reason}\n`, { status: refusal.status, headers })
 }

@@ -52,6 +52,63 @@ test('should refuse a request whose Content-Length is invalid with 400, before a
   assert.is(requests, 1, 'only the request with a valid length reached the peer')
 })
 
+test("should refuse what sticky-core's requestRefusal refuses of the Headers it sees, and say why", async () => {
+  let requests = 0
+  const backend = await started(
+    listen((_req, res) => {
+      requests += 1
+      res.end('ok')
+    }),
+  )
+  const events: FetchResponseEvent[] = []
+  const handler = createStickyFetch({ peers: [backend.address], onResponse: (event) => events.push(event) })
+  const cases: ReadonlyArray<{ headers: [string, string][]; status: number; body: string }> = [
+    { headers: [['transfer-encoding', 'gzip, chunked']], status: 501, body: 'Not Implemented: transfer codings other than chunked are not supported\n' },
+    // Two Transfer-Encoding lines are one coding list in a Headers object: refused, as a list (501).
+    {
+      headers: [
+        ['transfer-encoding', 'chunked'],
+        ['transfer-encoding', 'chunked'],
+      ],
+      status: 501,
+      body: 'Not Implemented: transfer codings other than chunked are not supported\n',
+    },
+    {
+      headers: [
+        ['content-length', '3'],
+        ['content-length', '4'],
+      ],
+      status: 400,
+      body: 'Bad Request: invalid Content-Length\n',
+    },
+  ]
+  for (const { headers, status, body } of cases) {
+    const response = await handler(clientRequest('/', { method: 'POST', headers, body: 'abc' }))
+    assert.is(response.status, status, JSON.stringify(headers))
+    assert.is(await response.text(), body)
+    assert.is(response.headers.get('set-cookie'), null, 'nobody was pinned')
+  }
+  assert.equal(
+    events.map((e) => [e.status, e.error, e.attempts]),
+    cases.map((c) => [c.status, 'rejected', 0]),
+  )
+  // Two Host lines are one Host in a Headers object: this rule cannot see them (the runtime's listener refuses them).
+  assert.is(
+    (
+      await handler(
+        clientRequest('/', {
+          headers: [
+            ['host', 'a'],
+            ['host', 'b'],
+          ],
+        }),
+      )
+    ).status,
+    200,
+  )
+  assert.is(requests, 1, 'only the request with one Host value reached the peer')
+})
+
 test('should pass redirects to the client instead of following them', async () => {
   const backend = await started(
     listen((req, res) => {

@@ -14,7 +14,7 @@ import { recovery } from './recovery'
 import { fastCheckSeed } from './seed'
 import type { AdapterFactory, Capabilities } from './types'
 
-const ALL: Capabilities = { retries: true, expectContinue: true, chunkedRequests: true, timeout: true, injectedClock: true, readsEarlyAnswerWhole: true }
+const ALL: Capabilities = { retries: true, expectContinue: true, chunkedRequests: true, timeout: true, injectedClock: true, limits: {} }
 
 /**
  * Registers and runs the conformance suite `name` against the adapter `factory` builds: real

@@ -1,4 +1,5 @@
 import type { BalancerOptions } from 'sticky-core'
+import type { HostileLimit } from './hostile/types'
 
 /** What the suite asks an adapter factory to build. */
 export interface AdapterOptions {
@@ -43,11 +44,10 @@ export interface Capabilities {
    */
   readonly injectedClock: boolean
   /**
-   * The runtime's HTTP client reads a peer's early answer before the peer's reset can discard it.
-   * False where it races (workerd): the peer's `Connection: close` under an unread upload ends in a
-   * reset, and bytes of the answer the client had not read yet are lost with it (TCP discards them).
-   * The early-answer cases then accept a 413 whose body was lost, saying so, and do not hold the
-   * peer's health against the adapter in that run. @default true
+   * The runtime's limits, each with why it cannot be helped: the same named limits as the hostile kits'
+   * (see {@link HostileLimit}). The suite reads `early-answer-lost-to-reset` (workerd): the early-answer
+   * cases then accept a 413 whose body was lost, saying so, and do not hold the peer's health against
+   * the adapter in that run. @default {}
    */
-  readonly readsEarlyAnswerWhole: boolean
+  readonly limits: Readonly<Partial<Record<HostileLimit, string>>>
 }

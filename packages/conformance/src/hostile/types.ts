@@ -85,6 +85,10 @@ export interface HostileFactory {
  *   complete: the peer is still blamed, but the client cannot tell the cut.
  * - `bad-chunk-ends-body`: the runtime ends a chunked body at a chunk size it cannot read, as if
  *   the body were over, without an error the adapter could see: only the safety checks hold.
+ * - `early-answer-lost-to-reset` (read by the conformance suite's early-answer cases): the HTTP client
+ *   reads a peer's early answer late enough that the peer's reset can discard it: the peer's
+ *   `Connection: close` under an unread upload ends in a reset, and bytes of the answer the client had
+ *   not read yet are lost with it (TCP discards them). A 413 whose body was lost is accepted, saying so.
  */
 export type HostileLimit =
   | 'refuses-interim-100'
@@ -94,6 +98,7 @@ export type HostileLimit =
   | 'lenient-content-length'
   | 'cut-ends-cleanly'
   | 'bad-chunk-ends-body'
+  | 'early-answer-lost-to-reset'
 
 /** Where adapters differ. */
 export interface HostileCapabilities {

@@ -3,7 +3,17 @@ import { PassThrough } from 'node:stream'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { callHook, judgeAttempt, pathOf } from 'sticky-core'
-import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer, ResolvedSharedProxyOptions } from 'sticky-core'
+import type {
+  AttemptEvent,
+  AttemptVerdict,
+  Balancer,
+  Decision,
+  ExchangeError,
+  ForwardedSelection,
+  Peer,
+  RequestRefusal,
+  ResolvedSharedProxyOptions,
+} from 'sticky-core'
 import type { FastifyResponseEvent } from './options'
 import { cutEvent, failureEvent } from './attempt-event'
 import { clientGone } from './client'
@@ -153,6 +163,18 @@ export class Exchange {
   /** A request refused before any peer was asked (a path reply-from will not send). */
   reject(): void {
     this.#error = 'rejected'
+  }
+
+  /**
+   * Answers a request sticky-core's `requestRefusal` refuses, in place of {@link start}: the balancer
+   * decides (for `onResponse` and `request.sticky`), no peer is asked, nobody is pinned.
+   */
+  refuse(refusal: RequestRefusal): void {
+    if (this.#ctx.onResponse !== undefined) this.#reply.raw.once('close', () => this.#notify())
+    const { balancer } = this.#ctx
+    this.#request.sticky = balancer.decide(this.#request.headers.cookie, { header: carriedPin(balancer, this.#request.headers) })
+    this.#error = 'rejected'
+    answerOwn(this.#reply, refusal.status, refusal.status === 501 ? 'STICKY_UNSUPPORTED_CODING' : 'STICKY_BAD_REQUEST', [])
   }
 
   /** Hands the finished exchange to `onResponse`; what it throws goes to `onError`. */

@@ -10,6 +10,8 @@ export type GatewayErrorCode =
   | 'STICKY_BAD_BODY'
   | 'STICKY_BODY_TIMEOUT'
   | 'STICKY_PROXY_FAILED'
+  | 'STICKY_BAD_REQUEST'
+  | 'STICKY_UNSUPPORTED_CODING'
 
 const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
   STICKY_NO_PEER: 'No usable upstream peer',
@@ -20,6 +22,8 @@ const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
   STICKY_BAD_BODY: 'The request body could not be read',
   STICKY_BODY_TIMEOUT: 'The request body did not arrive in time',
   STICKY_PROXY_FAILED: 'The proxy could not complete the request',
+  STICKY_BAD_REQUEST: 'The request is malformed: more than one Host or Transfer-Encoding header, an invalid Content-Length, or an upgrade with a body',
+  STICKY_UNSUPPORTED_CODING: 'The request uses a transfer coding other than chunked',
 }
 
 /**
@@ -29,11 +33,11 @@ const MESSAGES: Readonly<Record<GatewayErrorCode, string>> = {
  */
 export class StickyGatewayError extends Error {
   /** The HTTP status Fastify answers with. */
-  readonly statusCode: 400 | 408 | 502 | 503 | 504
+  readonly statusCode: 400 | 408 | 501 | 502 | 503 | 504
   /** A stable machine-readable reason. */
   readonly code: GatewayErrorCode
 
-  constructor(statusCode: 400 | 408 | 502 | 503 | 504, code: GatewayErrorCode, options?: { cause?: unknown }) {
+  constructor(statusCode: 400 | 408 | 501 | 502 | 503 | 504, code: GatewayErrorCode, options?: { cause?: unknown }) {
     super(MESSAGES[code], options)
     this.name = 'StickyGatewayError'
     this.statusCode = statusCode

@@ -1,11 +1,12 @@
 import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { StickyConfigError } from 'sticky-core'
+import { requestRefusal, StickyConfigError } from 'sticky-core'
 import { Exchange } from './exchange'
 import { observedTransport } from './http-transport'
 import type { ExchangeContext } from './exchange'
 import type { ResolvedOptions } from './options'
 import { originForm } from './origin-form'
+import { fieldPairs } from './raw-fields'
 import { upstreamPath } from './prefix'
 import { ClientBody } from './request-body'
 import { answerOwn } from './respond'
@@ -52,6 +53,12 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
     // The router matched the prefix; the raw URL still carries it as the client sent it.
     const path = upstreamPath(originForm(request.url), prefix, rewritePrefix)
     const exchange = new Exchange(ctx, request, reply, path, bodies.get(request))
+    // node:http keeps every field line apart in rawHeaders: a second Host line is seen here.
+    const refusal = requestRefusal(fieldPairs(request.raw.rawHeaders))
+    if (refusal !== undefined) {
+      exchange.refuse(refusal)
+      return
+    }
     try {
       exchange.start()
     } catch (error) {

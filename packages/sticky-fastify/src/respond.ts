@@ -3,7 +3,7 @@ import { StickyGatewayError } from './gateway-error'
 import type { GatewayErrorCode } from './gateway-error'
 
 /** The statuses the proxy answers itself: the core's verdicts' (and the balancer's 502, or 503 under `strictStatus: 503`). */
-export type OwnStatus = 400 | 408 | 499 | 502 | 503 | 504
+export type OwnStatus = 400 | 408 | 499 | 501 | 502 | 503 | 504
 
 /**
  * Answers the proxy's own `status` through Fastify's error handling ({@link ownError}); 499 (the

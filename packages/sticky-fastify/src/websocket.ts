@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
-import { callHook, judgeAttempt, pathOf } from 'sticky-core'
+import { callHook, judgeAttempt, pathOf, requestRefusal } from 'sticky-core'
 import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer } from 'sticky-core'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
@@ -19,6 +19,7 @@ import type { HeaderMap } from './hop-by-hop'
 import { logHookError } from './options'
 import type { FastifyUpgradeEvent, ResolvedOptions } from './options'
 import { originForm } from './origin-form'
+import { fieldPairs } from './raw-fields'
 import { isUnderPrefix, upstreamPath } from './prefix'
 import { appendPin, carriedPin } from './set-cookie'
 
@@ -261,6 +262,11 @@ class Upgrade {
     this.#accept = accept
     const decision = this.#ctx.balancer.decide(this.#req.headers.cookie, { header: carriedPin(this.#ctx.balancer, this.#req.headers) })
     this.#decision = decision
+    const refusal = requestRefusal(fieldPairs(this.#req.rawHeaders), { upgrade: true })
+    if (refusal !== undefined) {
+      this.refused(refusal.status, refusal.reason)
+      return
+    }
     if (decision.peer === null) {
       this.#error = 'unavailable'
       this.#answer(decision.status ?? 502, 'STICKY_NO_PEER')
@@ -269,8 +275,8 @@ class Upgrade {
     this.#attempt(decision, decision.peer)
   }
 
-  /** ws refused the client's handshake itself (`wsClientError`): no peer was asked. */
-  refused(status: 400 | 405, reason: string): void {
+  /** ws refused the client's handshake itself (`wsClientError`), or sticky-core's `requestRefusal` did: no peer was asked. */
+  refused(status: 400 | 405 | 501, reason: string): void {
     this.#error = 'rejected'
     this.#status = status
     writeAndClose(this.#socket, status, this.#ownHeaders({ 'Content-Type': 'text/plain; charset=utf-8' }), Buffer.from(`${reason}\n`))

@@ -53,6 +53,6 @@ export async function typeChecks(sharedShape: boolean): Promise<void> {
   await app.register(stickyProxy, { prefix: '/app' })
 
   const error = new StickyGatewayError(502, 'STICKY_NO_PEER')
-  const status: 400 | 408 | 502 | 503 | 504 = error.statusCode
+  const status: 400 | 408 | 501 | 502 | 503 | 504 = error.statusCode
   void status
 }

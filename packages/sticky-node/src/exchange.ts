@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage } from 'node:http'
+import { ClientRequest, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { judgeAttempt, type AttemptEvent, type AttemptVerdict, type Decision, type Peer } from 'sticky-core'
@@ -19,10 +19,24 @@ import type { ProxyError } from './options'
  */
 export type ExchangePhase = 'routing' | 'connecting' | 'sending' | 'relaying' | 'answered' | 'abandoned'
 
+/**
+ * An attempt sent through a pooled client (undici) rather than node:http: it reports its progress
+ * itself, through the exchange's `pooled*` methods.
+ */
+export interface PooledUpstream {
+  /** Sends the request; called once the exchange holds it as its current attempt. */
+  start(): void
+  /** Ends the attempt (its connection is not reused); nothing more is reported for it. */
+  destroy(): void
+}
+
+/** The request of one attempt. */
+export type Upstream = ClientRequest | PooledUpstream
+
 /** What a kind of exchange (a request, an upgrade) does on the wire; the {@link Exchange} decides when. */
 export interface ExchangeIo {
   /** Builds the request to `peer`. It may throw (a user's agent factory): no peer was contacted then. */
-  open(peer: Peer): ClientRequest
+  open(peer: Peer): Upstream
   /**
    * The attempt's connection is established: start sending what follows the head. Undefined when
    * nothing follows it: then an attempt on a kept-alive connection waits for no event.
@@ -49,7 +63,7 @@ export class Exchange {
   error: ProxyError | undefined
   readonly started: number = performance.now()
   #resent = false
-  #upstream: ClientRequest | undefined
+  #upstream: Upstream | undefined
   #timedOut = false
   /** Attempts opened so far, resends included. */
   #attempts = 0
@@ -71,7 +85,7 @@ export class Exchange {
   }
 
   /** The upstream request of the current attempt, if one is open. */
-  get upstream(): ClientRequest | undefined {
+  get upstream(): Upstream | undefined {
     return this.#upstream
   }
 
@@ -93,18 +107,20 @@ export class Exchange {
     this.#attempts++
     const events = this.#events
     if (events?.onAttempt !== undefined) this.#attemptStarted = performance.now()
-    let up: ClientRequest
+    let opened: Upstream
     try {
-      up = this.#io.open(peer)
+      opened = this.#io.open(peer)
     } catch {
       // The request could not even be built (a throwing agent factory): no peer saw anything.
       this.settle(peer, 'proxy-failed')
       return
     }
-    this.#upstream = up
+    this.#upstream = opened
     this.#timedOut = false
     if (events !== undefined) countInFlight(events, peer, true)
     this.phase = 'connecting'
+    if (!(opened instanceof ClientRequest)) return opened.start()
+    const up = opened
     if (up.reusedSocket && this.#io.connected === undefined) {
       // The agent handed out a kept-alive connection (it says so while building the request): it is
       // established already, and nothing waits for it.
@@ -135,6 +151,55 @@ export class Exchange {
       if (up !== this.#upstream || (this.phase !== 'connecting' && this.phase !== 'sending')) return
       this.settle(peer, this.#classify(up, cause))
     })
+  }
+
+  /** The proxy's connection pools (a pooled attempt asks whether its connection is a fresh one). */
+  get ctxAgents(): ProxyContext['agents'] {
+    return this.#ctx.agents
+  }
+
+  /** A pooled attempt's request went onto its connection: what follows is sending. */
+  pooledConnected(up: PooledUpstream): void {
+    if (up === this.#upstream && this.phase === 'connecting') this.phase = 'sending'
+  }
+
+  /**
+   * A pooled attempt failed. Before the response head, the failure is judged here; after it, the
+   * caller ends the relay (`relayEnded`), which reads whether the peer fell silent.
+   * @param reused - whether the attempt's connection had carried an exchange before
+   */
+  pooledFailed(up: PooledUpstream, peer: Peer, cause: unknown, reused: boolean): void {
+    if (up !== this.#upstream) return
+    if (isPooledTimeout(cause)) this.#timedOut = true
+    if (this.phase === 'connecting' || this.phase === 'sending') this.settle(peer, this.#classifyPooled(cause, reused))
+  }
+
+  /** A pooled attempt is over, whatever its end: it no longer counts as in flight. */
+  pooledClosed(peer: Peer): void {
+    if (this.#events !== undefined) countInFlight(this.#events, peer, false)
+  }
+
+  /** What undici's error means, in the core's words. */
+  #classifyPooled(cause: unknown, reused: boolean): AttemptEvent {
+    const connecting = this.phase === 'connecting'
+    const { code, message, name } = (cause ?? {}) as { code?: unknown; message?: unknown; name?: unknown }
+    // The request could not be built or sent by the client (the proxy was closed meanwhile).
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED' || code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') return 'proxy-failed'
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect-timeout'
+    if (this.#timedOut) return connecting ? 'connect-timeout' : 'peer-silent'
+    // An interim 100 or 101 nobody asked for: the peer broke the protocol.
+    // undici's parser errors carry no code when llhttp's is unknown to it.
+    if (
+      isProtocolError(cause) ||
+      name === 'HTTPParserError' ||
+      code === 'UND_ERR_HEADERS_OVERFLOW' ||
+      (code === 'UND_ERR_SOCKET' && (message === 'bad response' || message === 'bad upgrade'))
+    ) {
+      return 'peer-protocol-error'
+    }
+    if (connecting) return 'connect-failed'
+    if (reused && (isConnectionReset(cause) || code === 'UND_ERR_SOCKET')) return 'stale-connection'
+    return 'peer-reset'
   }
 
   /** Whether the current attempt's socket timed out (then a cut response is the peer's silence). */
@@ -246,4 +311,10 @@ export class Exchange {
     if (up.reusedSocket && isConnectionReset(cause)) return 'stale-connection'
     return connecting ? 'connect-failed' : 'peer-reset'
   }
+}
+
+/** undici's own timers: connecting, or the peer silent before its head or within its body. */
+function isPooledTimeout(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | null)?.code
+  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
 }

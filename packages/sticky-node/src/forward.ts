@@ -1,9 +1,10 @@
-import type { ClientRequest, IncomingMessage, InformationEvent, ServerResponse } from 'node:http'
+import { ClientRequest, type IncomingMessage, type InformationEvent, type ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { relayableField, type Peer } from 'sticky-core'
+import type { Dispatcher, Pool } from 'undici'
 import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
-import { Exchange } from './exchange'
-import { relayBody, type BodyRelay } from './body-relay'
+import { Exchange, type PooledUpstream, type Upstream } from './exchange'
+import { pooledBody, relayBody, type BodyRelay, type PooledBody } from './body-relay'
 import { requestDefect, requestFraming, requestHasBody } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import { appendPin } from './pin-headers'
@@ -40,14 +41,24 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   let piped: BodyRelay | undefined
   let upRes: IncomingMessage | undefined
   let rejection = ''
+  let side: ClientSide | undefined
 
   const exchange = new Exchange(ctx, req, {
-    open(peer: Peer): ClientRequest {
+    open(peer: Peer): Upstream {
       piped?.stop()
       piped = undefined
       upRes = undefined
+      // undici takes origin-form targets only (`OPTIONS *` goes through node:http).
+      const pool = path.charCodeAt(0) === 47 /* / */ ? ctx.agents.pool(peer) : undefined
       const headers = upstreamHeaders(ctx, req, peer, REQUEST_DROP, requestId)
-      for (const field of requestFraming(req, withBody)) headers.push(field)
+      const framing = requestFraming(req, withBody)
+      if (pool !== undefined) {
+        // undici frames the body itself: chunked unless the length is stated.
+        if (framing[0] === 'Content-Length') headers.push(framing[0], framing[1] as string)
+        side ??= { ctx, req, res, exchange, http2, withBody, requestId, bodyRead: () => (bodyLeft = true) }
+        return new PooledRequest(side, peer, pool, { method: req.method ?? 'GET', path, headers })
+      }
+      for (const field of framing) headers.push(field)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
       if (!withBody) up.end()
@@ -88,7 +99,10 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   // upload bytes from the client, or for a slow client to read the response, the clock stops. The
   // attempt's request arms it once; it is touched again only when one of those waits begins or ends.
   const arm = (): void => {
-    const socket = exchange.upstream?.socket
+    const up = exchange.upstream
+    // A pooled attempt's clock is undici's: it stops while the response is paused for the client.
+    if (!(up instanceof ClientRequest)) return
+    const socket = up.socket
     if (socket === null || socket === undefined || !exchange.live) return
     const waitingOnClient = (piped !== undefined && !req.readableEnded && !req.isPaused()) || upRes?.isPaused() === true
     socket.setTimeout(waitingOnClient ? 0 : ctx.options.timeout)
@@ -174,6 +188,174 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
     return
   }
   exchange.attempt()
+}
+
+/** What the attempts of one pooled request share: the client's side of the exchange. */
+interface ClientSide {
+  readonly ctx: ProxyContext
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly exchange: Exchange
+  readonly http2: boolean
+  readonly withBody: boolean
+  readonly requestId: string | undefined
+  /** A chunk of the body left the client's stream. */
+  readonly bodyRead: () => void
+}
+
+/** What differs between two pooled attempts of a request. */
+interface PooledInit {
+  readonly method: string
+  readonly path: string
+  readonly headers: string[]
+}
+
+/**
+ * One attempt through the peer's undici `Pool`, as the pool's handler object: no stream between
+ * the peer's response and the client's, backpressure by pausing the pool's parser (which stops
+ * undici's body timer too: a slow client is not the peer's silence), and what happens reported
+ * to the {@link Exchange} in sticky-core's words.
+ */
+class PooledRequest implements PooledUpstream {
+  readonly #side: ClientSide
+  readonly #peer: Peer
+  readonly #pool: Pool
+  readonly #init: PooledInit
+  #abort: ((error?: Error) => void) | undefined
+  /** The attempt is over for this object: completed, failed, or destroyed by the exchange. */
+  #done = false
+  /** Whether the connection had carried an exchange before this one. */
+  #reused = false
+  /** The response head was relayed: what follows is its body. */
+  #relaying = false
+  #body: PooledBody | undefined
+  #resume: (() => void) | undefined
+
+  constructor(side: ClientSide, peer: Peer, pool: Pool, init: PooledInit) {
+    this.#side = side
+    this.#peer = peer
+    this.#pool = pool
+    this.#init = init
+  }
+
+  start(): void {
+    const side = this.#side
+    const timeout = side.ctx.options.timeout
+    let body: PooledBody['stream'] | null = null
+    if (side.withBody) {
+      this.#body = pooledBody(side.req, side.bodyRead)
+      body = this.#body.stream
+    }
+    const options: Dispatcher.DispatchOptions = {
+      method: this.#init.method as Dispatcher.HttpMethod,
+      path: this.#init.path,
+      headers: this.#init.headers,
+      body,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    }
+    try {
+      this.#pool.dispatch(options, this)
+    } catch (error) {
+      this.onError(error as Error)
+    }
+  }
+
+  destroy(): void {
+    if (this.#done) return
+    this.#finish()
+    this.#abort?.()
+  }
+
+  #finish(): void {
+    this.#done = true
+    this.#body?.stop()
+    this.#side.exchange.pooledClosed(this.#peer)
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    const fresh = this.#side.ctx.agents.takeFresh()
+    if (this.#done) return abort()
+    this.#abort = abort
+    this.#reused = !fresh
+    this.#side.exchange.pooledConnected(this)
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.#done) return false
+    const { ctx, res, exchange, requestId } = this.#side
+    if (status < 200) {
+      relayInterim(res, status, raw)
+      return true
+    }
+    const headers = withRequestId(ctx, appendPin(endToEndHeaders(latin1(raw)), exchange.decision, ctx.balancer), requestId)
+    if (!writeHead(res, status, this.#side.http2 ? undefined : statusText, headers)) {
+      this.destroy()
+      exchange.settle(this.#peer, 'peer-protocol-error')
+      return false
+    }
+    this.#resume = resume
+    this.#relaying = true
+    exchange.settle(this.#peer, 'peer-answered')
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    const res = this.#side.res
+    if (this.#done || res.writableEnded || res.write(chunk)) return true
+    res.once('drain', this.#resume as () => void)
+    return false
+  }
+
+  onComplete(trailers: (Buffer | string)[] | null): void {
+    if (this.#done) return
+    this.#finish()
+    const { req, res, http2, withBody } = this.#side
+    const pairsOf = trailers === null || trailers.length === 0 ? [] : pairs(latin1(trailers))
+    // node:http2's compatibility response takes trailers as an object only.
+    if (pairsOf.length > 0) res.addTrailers(http2 ? trailerObject(pairsOf) : pairsOf)
+    res.end()
+    // An early answer (a 413 while the upload still arrives): undici closes the connection, which
+    // carries a half-sent request; node:http reads and discards the rest of the client's body once
+    // the response is over, and a paused stream would stall it.
+    if (withBody && !req.complete) req.resume()
+  }
+
+  onError(error: Error): void {
+    if (this.#done) return
+    this.#finish()
+    const { res, exchange } = this.#side
+    exchange.pooledFailed(this, this.#peer, error, this.#reused)
+    if (this.#relaying && !exchange.relayEnded(this.#peer, false)) res.destroy()
+  }
+
+  onUpgrade(): void {
+    // Never asked for: upgrades go through node:http.
+  }
+}
+
+/** undici's raw fields as node:http gives them: latin-1 strings. */
+function latin1(raw: readonly (Buffer | string)[]): string[] {
+  const out: string[] = new Array(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const field = raw[i] as Buffer | string
+    out[i] = typeof field === 'string' ? field : field.toString('latin1')
+  }
+  return out
+}
+
+/** {@link relayInformation} from undici's raw fields of an interim response. */
+function relayInterim(res: ServerResponse, status: number, raw: readonly Buffer[]): void {
+  if (status !== 102 && status !== 103) return
+  let link: string | undefined
+  if (status === 103) {
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if ((raw[i] as Buffer).toString('latin1').toLowerCase() !== 'link') continue
+      const value = (raw[i + 1] as Buffer).toString('latin1')
+      link = link === undefined ? value : `${link}, ${value}`
+    }
+  }
+  relayInformation(res, { statusCode: status, headers: link === undefined ? {} : { link } } as unknown as InformationEvent)
 }
 
 /**

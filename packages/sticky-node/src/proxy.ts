@@ -70,7 +70,7 @@ export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
     if (hook !== undefined && typeof hook !== 'function') throw new StickyConfigError(name, hook, 'expected a function')
   }
   const balancer = createBalancer(balancerOptions)
-  const agents = new AgentPool(resolved.agent, () => balancer.peers)
+  const agents = new AgentPool(resolved.agent, () => balancer.peers, resolved.timeout)
   const events: ProxyEvents = { onAttempt, onHealthChange, inFlight: new Map(), passiveDown: new Set() }
   const ctx: EventedContext = { balancer, options: resolved, agents, onResponse, onError: onError ?? warn, events }
   const healthChecker =

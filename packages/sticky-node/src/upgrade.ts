@@ -1,10 +1,11 @@
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Pool } from 'undici'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import type { Peer } from 'sticky-core'
 import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
-import { Exchange } from './exchange'
+import { Exchange, type PooledUpstream, type Upstream } from './exchange'
 import { requestDefect } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import { appendPin } from './pin-headers'
@@ -43,9 +44,45 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   let rejection = ''
   const requestId = requestIdOf(ctx, req)
 
+  /** The peer switched protocols: the tunnel opens, both ways. */
+  const tunnelled = (
+    peer: Peer,
+    upSocket: Duplex,
+    code: number,
+    message: string | undefined,
+    rawHeaders: readonly string[],
+    upgrade: string | undefined,
+    upHead: Buffer,
+  ): void => {
+    exchange.settle(peer, 'peer-answered')
+    tunnel = upSocket
+    status = code
+    const headers = withRequestId(ctx, appendPin(endToEndHeaders(rawHeaders), exchange.decision, ctx.balancer), requestId)
+    headers.push('Connection', 'Upgrade', 'Upgrade', upgrade ?? protocol)
+    socket.write(rawHead(status, message, headers))
+    if (upHead.length > 0) socket.write(upHead)
+    if (head.length > 0) upSocket.write(head)
+    upSocket.on('error', () => upSocket.destroy())
+    upSocket.once('close', (hadError: boolean) => closeAfterFlush(socket, hadError))
+    upSocket.pipe(socket)
+    socket.pipe(upSocket)
+  }
+
+  /** The peer declined the upgrade: its answer is relayed as a normal response, then the connection closes. */
+  const declined = (peer: Peer, code: number, message: string | undefined, rawHeaders: readonly string[]): void => {
+    exchange.settle(peer, 'peer-answered')
+    status = code
+    const headers = withRequestId(ctx, appendPin(endToEndHeaders(rawHeaders), exchange.decision, ctx.balancer), requestId)
+    headers.push('Connection', 'close')
+    socket.write(rawHead(status, message, headers))
+  }
+
   const exchange = new Exchange(ctx, req, {
-    open(peer: Peer): ClientRequest {
+    open(peer: Peer): Upstream {
+      const pool = protocol !== '' && path.charCodeAt(0) === 47 /* / */ ? ctx.agents.pool(peer) : undefined
       const headers = upstreamHeaders(ctx, req, peer, UPGRADE_DROP, requestId)
+      if (pool !== undefined)
+        return new PooledUpgrade(pool, peer, { method: req.method ?? 'GET', path, headers, protocol, timeout: ctx.options.timeout }, pooledSide)
       headers.push('Connection', 'Upgrade', 'Upgrade', protocol)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
@@ -69,20 +106,9 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
         exchange.abandon()
         return void upSocket.destroy()
       }
-      exchange.settle(peer, 'peer-answered')
-      tunnel = upSocket
       // An open tunnel may idle legitimately (WebSocket); proxy.timeout governs the handshake only.
       upSocket.setTimeout(0)
-      status = upRes.statusCode ?? 101
-      const headers = withRequestId(ctx, appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer), requestId)
-      headers.push('Connection', 'Upgrade', 'Upgrade', upRes.headers.upgrade ?? protocol)
-      socket.write(rawHead(status, upRes.statusMessage, headers))
-      if (upHead.length > 0) socket.write(upHead)
-      if (head.length > 0) upSocket.write(head)
-      upSocket.on('error', () => upSocket.destroy())
-      upSocket.once('close', (hadError: boolean) => closeAfterFlush(socket, hadError))
-      upSocket.pipe(socket)
-      socket.pipe(upSocket)
+      tunnelled(peer, upSocket, upRes.statusCode ?? 101, upRes.statusMessage, upRes.rawHeaders, upRes.headers.upgrade, upHead)
     })
 
     // The peer declined the upgrade: relay its answer as a normal response, then close.
@@ -92,11 +118,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
         exchange.abandon()
         return void upRes.resume()
       }
-      exchange.settle(peer, 'peer-answered')
-      status = upRes.statusCode ?? 502
-      const headers = withRequestId(ctx, appendPin(endToEndHeaders(upRes.rawHeaders), exchange.decision, ctx.balancer), requestId)
-      headers.push('Connection', 'close')
-      socket.write(rawHead(status, upRes.statusMessage, headers))
+      declined(peer, upRes.statusCode ?? 502, upRes.statusMessage, upRes.rawHeaders)
       upRes.on('error', () => undefined)
       upRes.once('close', () => {
         if (!exchange.relayEnded(peer, upRes.complete)) socket.destroy()
@@ -104,6 +126,8 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
       upRes.pipe(socket)
     })
   }
+
+  const pooledSide: UpgradeSide = { exchange, socket, tunnelled, declined }
 
   socket.on('error', () => socket.destroy())
   socket.once('close', (hadError: boolean) => {
@@ -128,4 +152,152 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     return
   }
   exchange.attempt()
+}
+
+/** What the attempts of one pooled upgrade share. */
+interface UpgradeSide {
+  readonly exchange: Exchange
+  readonly socket: Duplex
+  tunnelled(
+    peer: Peer,
+    upSocket: Duplex,
+    status: number,
+    message: string | undefined,
+    rawHeaders: readonly string[],
+    upgrade: string | undefined,
+    upHead: Buffer,
+  ): void
+  declined(peer: Peer, status: number, message: string | undefined, rawHeaders: readonly string[]): void
+}
+
+interface UpgradeInit {
+  readonly method: string
+  readonly path: string
+  readonly headers: string[]
+  readonly protocol: string
+  readonly timeout: number
+}
+
+const NO_BYTES = Buffer.alloc(0)
+
+/**
+ * One upgrade attempt through the peer's undici `Pool` (so that it may take a kept-alive
+ * connection, and a stale one is resent like a request's): undici sends `Connection: upgrade` and
+ * `Upgrade`, hands over the socket on a 101, or relays a declining answer as a normal response.
+ */
+class PooledUpgrade implements PooledUpstream {
+  readonly #pool: Pool
+  readonly #peer: Peer
+  readonly #init: UpgradeInit
+  readonly #side: UpgradeSide
+  #abort: ((error?: Error) => void) | undefined
+  #done = false
+  #reused = false
+  #relaying = false
+
+  constructor(pool: Pool, peer: Peer, init: UpgradeInit, side: UpgradeSide) {
+    this.#pool = pool
+    this.#peer = peer
+    this.#init = init
+    this.#side = side
+  }
+
+  start(): void {
+    const init = this.#init
+    try {
+      this.#pool.dispatch(
+        {
+          method: init.method as 'GET',
+          path: init.path,
+          headers: init.headers,
+          upgrade: init.protocol,
+          headersTimeout: init.timeout,
+          bodyTimeout: init.timeout,
+        },
+        this,
+      )
+    } catch (error) {
+      this.onError(error as Error)
+    }
+  }
+
+  destroy(): void {
+    if (this.#done) return
+    this.#finish()
+    this.#abort?.()
+  }
+
+  #finish(): void {
+    this.#done = true
+    this.#side.exchange.pooledClosed(this.#peer)
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    const fresh = this.#side.exchange.ctxAgents.takeFresh()
+    if (this.#done) return abort()
+    this.#abort = abort
+    this.#reused = !fresh
+    this.#side.exchange.pooledConnected(this)
+  }
+
+  onUpgrade(status: number, raw: (Buffer | string)[] | null, upSocket: Duplex): void {
+    if (this.#done) return void upSocket.destroy()
+    this.#finish()
+    const { exchange, socket } = this.#side
+    if (exchange.upstream !== this || !exchange.live) return void upSocket.destroy()
+    if (socket.destroyed) {
+      exchange.abandon()
+      return void upSocket.destroy()
+    }
+    const fields = latin1(raw ?? [])
+    let upgrade: string | undefined
+    for (let i = 0; i + 1 < fields.length; i += 2) if ((fields[i] as string).toLowerCase() === 'upgrade') upgrade = fields[i + 1]
+    this.#side.tunnelled(this.#peer, upSocket, status, undefined, fields, upgrade, NO_BYTES)
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.#done || status < 200) return !this.#done
+    const { exchange, socket } = this.#side
+    if (socket.destroyed) {
+      exchange.abandon()
+      return false
+    }
+    this.#relaying = true
+    this.#side.declined(this.#peer, status, statusText, latin1(raw))
+    this.#resumeOnDrain = resume
+    return true
+  }
+
+  #resumeOnDrain: (() => void) | undefined
+
+  onData(chunk: Buffer): boolean {
+    const socket = this.#side.socket
+    if (this.#done || socket.destroyed || socket.write(chunk)) return true
+    socket.once('drain', this.#resumeOnDrain as () => void)
+    return false
+  }
+
+  onComplete(): void {
+    if (this.#done) return
+    this.#finish()
+    const socket = this.#side.socket
+    if (!socket.destroyed) socket.end()
+  }
+
+  onError(error: Error): void {
+    if (this.#done) return
+    this.#finish()
+    const { exchange, socket } = this.#side
+    exchange.pooledFailed(this, this.#peer, error, this.#reused)
+    if (this.#relaying && !exchange.relayEnded(this.#peer, false)) socket.destroy()
+  }
+}
+
+function latin1(raw: readonly (Buffer | string)[]): string[] {
+  const out: string[] = new Array(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const field = raw[i] as Buffer | string
+    out[i] = typeof field === 'string' ? field : field.toString('latin1')
+  }
+  return out
 }

@@ -185,6 +185,8 @@ export class Exchange {
     const { code, message, name } = (cause ?? {}) as { code?: unknown; message?: unknown; name?: unknown }
     // The request could not be built or sent by the client (the proxy was closed meanwhile).
     if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED' || code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') return 'proxy-failed'
+    // undici refuses an interim 100 ('bad response'): its own limit, not the peer's fault.
+    if (code === 'UND_ERR_SOCKET' && message === 'bad response') return 'proxy-failed'
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect-timeout'
     if (this.#timedOut) return connecting ? 'connect-timeout' : 'peer-silent'
     // An interim 100 or 101 nobody asked for: the peer broke the protocol.

@@ -74,6 +74,17 @@ export class AgentPool {
     return pool
   }
 
+  /**
+   * `peer` answered with an interim 100, which undici refuses (it closes the connection): its
+   * origin's requests go through node:http from now on, as long as the peer stays in the list.
+   */
+  refusedInterim(peer: Peer): void {
+    const key = poolKey(peer)
+    const pool = this.#pools.get(key)
+    this.#pools.set(key, null)
+    if (pool !== undefined && pool !== null) retire(pool)
+  }
+
   /** Whether the request whose handler's `onConnect` runs now is on a connection established for it. */
   takeFresh(): boolean {
     const fresh = this.#fresh

@@ -63,6 +63,8 @@ export class Exchange {
   error: ProxyError | undefined
   readonly started: number = performance.now()
   #resent = false
+  /** The next attempt goes to the current peer again, as the same attempt (see `pooledFailed`). */
+  #again = false
   #upstream: Upstream | undefined
   #timedOut = false
   /** Attempts opened so far, resends included. */
@@ -103,7 +105,8 @@ export class Exchange {
   attempt(): void {
     const peer = this.decision.peer
     if (peer === null) return this.answer(this.decision.status ?? 502, 'unavailable')
-    if (!this.#resent) this.tried.push(peer)
+    if (!this.#resent && !this.#again) this.tried.push(peer)
+    this.#again = false
     this.#attempts++
     const events = this.#events
     if (events?.onAttempt !== undefined) this.#attemptStarted = performance.now()
@@ -171,7 +174,17 @@ export class Exchange {
   pooledFailed(up: PooledUpstream, peer: Peer, cause: unknown, reused: boolean): void {
     if (up !== this.#upstream) return
     if (isPooledTimeout(cause)) this.#timedOut = true
-    if (this.phase === 'connecting' || this.phase === 'sending') this.settle(peer, this.#classifyPooled(cause, reused))
+    if (this.phase !== 'connecting' && this.phase !== 'sending') return
+    if (refusedInterim(cause) && this.#io.bodyReplayable()) {
+      // undici refuses any interim 100 (it closes the connection), which node:http relays past: the
+      // request is sent again, as the same attempt, through node:http, and so are the peer's next ones.
+      // Only requests that can be sent again take the pool (see AgentPool.pool), so this holds.
+      this.#ctx.agents.refusedInterim(peer)
+      this.#again = true
+      this.attempt()
+      return
+    }
+    this.settle(peer, this.#classifyPooled(cause, reused))
   }
 
   /** A pooled attempt is over, whatever its end: it no longer counts as in flight. */
@@ -185,17 +198,19 @@ export class Exchange {
     const { code, message, name } = (cause ?? {}) as { code?: unknown; message?: unknown; name?: unknown }
     // The request could not be built or sent by the client (the proxy was closed meanwhile).
     if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED' || code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') return 'proxy-failed'
-    // undici refuses an interim 100 ('bad response'): its own limit, not the peer's fault.
-    if (code === 'UND_ERR_SOCKET' && message === 'bad response') return 'proxy-failed'
+    // undici refused an interim 100 of a request that cannot be sent again: its limit, not the peer's fault.
+    if (refusedInterim(cause)) return 'proxy-failed'
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect-timeout'
     if (this.#timedOut) return connecting ? 'connect-timeout' : 'peer-silent'
-    // An interim 100 or 101 nobody asked for: the peer broke the protocol.
-    // undici's parser errors carry no code when llhttp's is unknown to it.
+    // An unasked 101 ('bad upgrade'), or a head whose length cannot be read (before any head was
+    // relayed, a length mismatch is one: `Content-Length` with `Transfer-Encoding`, or out of range):
+    // the peer broke the protocol. undici's parser errors carry no code when llhttp's is unknown to it.
     if (
       isProtocolError(cause) ||
       name === 'HTTPParserError' ||
       code === 'UND_ERR_HEADERS_OVERFLOW' ||
-      (code === 'UND_ERR_SOCKET' && (message === 'bad response' || message === 'bad upgrade'))
+      code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+      (code === 'UND_ERR_SOCKET' && message === 'bad upgrade')
     ) {
       return 'peer-protocol-error'
     }
@@ -313,6 +328,12 @@ export class Exchange {
     if (up.reusedSocket && isConnectionReset(cause)) return 'stale-connection'
     return connecting ? 'connect-failed' : 'peer-reset'
   }
+}
+
+/** undici closed the connection on an interim 100 (it refuses any, whatever its options). */
+function refusedInterim(cause: unknown): boolean {
+  const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown }
+  return code === 'UND_ERR_SOCKET' && message === 'bad response'
 }
 
 /** undici's own timers: connecting, or the peer silent before its head or within its body. */

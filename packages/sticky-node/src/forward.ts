@@ -1,10 +1,10 @@
 import { ClientRequest, type IncomingMessage, type InformationEvent, type ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { relayableField, type Peer } from 'sticky-core'
+import { isIdempotent, relayableField, type Peer } from 'sticky-core'
 import type { Dispatcher, Pool } from 'undici'
 import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
 import { Exchange, type PooledUpstream, type Upstream } from './exchange'
-import { pooledBody, relayBody, type BodyRelay, type PooledBody } from './body-relay'
+import { relayBody, type BodyRelay } from './body-relay'
 import { requestDefect, requestFraming, requestHasBody } from './framing'
 import { endToEndHeaders } from './hop-by-hop'
 import { appendPin } from './pin-headers'
@@ -42,23 +42,23 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   let upRes: IncomingMessage | undefined
   let rejection = ''
   let side: ClientSide | undefined
+  // undici takes the requests that can always be sent again (idempotent, no body), so that its
+  // refusal of an interim 100 costs nothing but a resend through node:http (see Exchange.pooledFailed),
+  // and origin-form targets only (`OPTIONS *` goes through node:http).
+  const pooled = !withBody && isIdempotent(req.method ?? 'GET') && path.charCodeAt(0) === 47 /* / */
 
   const exchange = new Exchange(ctx, req, {
     open(peer: Peer): Upstream {
       piped?.stop()
       piped = undefined
       upRes = undefined
-      // undici takes origin-form targets only (`OPTIONS *` goes through node:http).
-      const pool = path.charCodeAt(0) === 47 /* / */ ? ctx.agents.pool(peer) : undefined
+      const pool = pooled ? ctx.agents.pool(peer) : undefined
       const headers = upstreamHeaders(ctx, req, peer, REQUEST_DROP, requestId)
-      const framing = requestFraming(req, withBody)
       if (pool !== undefined) {
-        // undici frames the body itself: chunked unless the length is stated.
-        if (framing[0] === 'Content-Length') headers.push(framing[0], framing[1] as string)
-        side ??= { ctx, req, res, exchange, http2, withBody, requestId, bodyRead: () => (bodyLeft = true) }
+        side ??= { ctx, res, exchange, http2, requestId }
         return new PooledRequest(side, peer, pool, { method: req.method ?? 'GET', path, headers })
       }
-      for (const field of framing) headers.push(field)
+      for (const field of requestFraming(req, withBody)) headers.push(field)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
       if (!withBody) up.end()
@@ -193,14 +193,10 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
 /** What the attempts of one pooled request share: the client's side of the exchange. */
 interface ClientSide {
   readonly ctx: ProxyContext
-  readonly req: IncomingMessage
   readonly res: ServerResponse
   readonly exchange: Exchange
   readonly http2: boolean
-  readonly withBody: boolean
   readonly requestId: string | undefined
-  /** A chunk of the body left the client's stream. */
-  readonly bodyRead: () => void
 }
 
 /** What differs between two pooled attempts of a request. */
@@ -228,7 +224,6 @@ class PooledRequest implements PooledUpstream {
   #reused = false
   /** The response head was relayed: what follows is its body. */
   #relaying = false
-  #body: PooledBody | undefined
   #resume: (() => void) | undefined
 
   constructor(side: ClientSide, peer: Peer, pool: Pool, init: PooledInit) {
@@ -241,16 +236,10 @@ class PooledRequest implements PooledUpstream {
   start(): void {
     const side = this.#side
     const timeout = side.ctx.options.timeout
-    let body: PooledBody['stream'] | null = null
-    if (side.withBody) {
-      this.#body = pooledBody(side.req, side.bodyRead)
-      body = this.#body.stream
-    }
     const options: Dispatcher.DispatchOptions = {
       method: this.#init.method as Dispatcher.HttpMethod,
       path: this.#init.path,
       headers: this.#init.headers,
-      body,
       headersTimeout: timeout,
       bodyTimeout: timeout,
     }
@@ -269,7 +258,6 @@ class PooledRequest implements PooledUpstream {
 
   #finish(): void {
     this.#done = true
-    this.#body?.stop()
     this.#side.exchange.pooledClosed(this.#peer)
   }
 
@@ -310,15 +298,11 @@ class PooledRequest implements PooledUpstream {
   onComplete(trailers: (Buffer | string)[] | null): void {
     if (this.#done) return
     this.#finish()
-    const { req, res, http2, withBody } = this.#side
+    const { res, http2 } = this.#side
     const pairsOf = trailers === null || trailers.length === 0 ? [] : pairs(latin1(trailers))
     // node:http2's compatibility response takes trailers as an object only.
     if (pairsOf.length > 0) res.addTrailers(http2 ? trailerObject(pairsOf) : pairsOf)
     res.end()
-    // An early answer (a 413 while the upload still arrives): undici closes the connection, which
-    // carries a half-sent request; node:http reads and discards the rest of the client's body once
-    // the response is over, and a paused stream would stall it.
-    if (withBody && !req.complete) req.resume()
   }
 
   onError(error: Error): void {

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import type { Pool } from 'undici'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
-import type { Peer } from 'sticky-core'
+import { isIdempotent, type Peer } from 'sticky-core'
 import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
 import { Exchange, type PooledUpstream, type Upstream } from './exchange'
 import { requestDefect } from './framing'
@@ -79,7 +79,8 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
 
   const exchange = new Exchange(ctx, req, {
     open(peer: Peer): Upstream {
-      const pool = protocol !== '' && path.charCodeAt(0) === 47 /* / */ ? ctx.agents.pool(peer) : undefined
+      // Only requests that can be sent again take the pool (see forwardRequest).
+      const pool = protocol !== '' && isIdempotent(req.method ?? 'GET') && path.charCodeAt(0) === 47 /* / */ ? ctx.agents.pool(peer) : undefined
       const headers = upstreamHeaders(ctx, req, peer, UPGRADE_DROP, requestId)
       if (pool !== undefined)
         return new PooledUpgrade(pool, peer, { method: req.method ?? 'GET', path, headers, protocol, timeout: ctx.options.timeout }, pooledSide)

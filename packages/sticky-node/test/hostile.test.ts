@@ -25,13 +25,6 @@ const build: HostileBuild = async (options) => {
 // child's own stack trace instead of killing the test runner.
 if (!serveIfChild(build)) {
   const factory = childFactory(__filename)
-  runHostilePeers('sticky-node', factory, {
-    upgrade: true,
-    onResponse: true,
-    limits: {
-      'refuses-interim-100':
-        "undici's HTTP/1.1 client (the default upstream client) closes the connection on any interim 100 ('bad response'), whatever its options; node:http's (an http.Agent returned by proxy.agent) takes it",
-    },
-  })
+  runHostilePeers('sticky-node', factory, { upgrade: true, onResponse: true })
   runHostileClients('sticky-node', factory)
 }

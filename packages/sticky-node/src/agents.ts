@@ -2,7 +2,8 @@ import { Agent as HttpAgent, type Agent } from 'node:http'
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https'
 import type { Socket } from 'node:net'
 import type { Peer } from 'sticky-core'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
+import UndiciPool from 'undici/lib/dispatcher/pool.js'
 
 /**
  * How long an idle pooled connection is kept open. Below the 5 s keep-alive timeout of node:http
@@ -220,9 +221,9 @@ function createPool(peer: Peer, given: AgentOptions, connectTimeout: number): Po
   if (typeof given.maxSockets === 'number' && Number.isFinite(given.maxSockets)) options.connections = given.maxSockets
   if (target.kind === 'unix') {
     options.socketPath = target.socketPath
-    return new Pool('http://localhost', options)
+    return new UndiciPool('http://localhost', options)
   }
-  return new Pool(target.origin, options)
+  return new UndiciPool(target.origin, options)
 }
 
 /** Closes a pool once its requests in flight are over; nothing waits for it. */

@@ -65,6 +65,8 @@ export class Exchange {
   #resent = false
   /** The next attempt goes to the current peer again, as the same attempt (see `pooledFailed`). */
   #again = false
+  /** The request was sent again past undici's refusal of an interim 100: never twice. */
+  #pastInterim = false
   #upstream: Upstream | undefined
   #timedOut = false
   /** Attempts opened so far, resends included. */
@@ -175,11 +177,12 @@ export class Exchange {
     if (up !== this.#upstream) return
     if (isPooledTimeout(cause)) this.#timedOut = true
     if (this.phase !== 'connecting' && this.phase !== 'sending') return
-    if (refusedInterim(cause) && this.#io.bodyReplayable()) {
+    if (refusedInterim(cause) && !this.#pastInterim && this.#io.bodyReplayable()) {
       // undici refuses any interim 100 (it closes the connection), which node:http relays past: the
       // request is sent again, as the same attempt, through node:http, and so are the peer's next ones.
-      // Only requests that can be sent again take the pool (see AgentPool.pool), so this holds.
+      // Only requests that can be sent again take the pool (see forwardRequest), so this holds.
       this.#ctx.agents.refusedInterim(peer)
+      this.#pastInterim = true
       this.#again = true
       this.attempt()
       return

@@ -91,7 +91,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
       return up
     },
     connected: undefined,
-    // An upgrade request never has a body (see `upgradeDefect`).
+    // An upgrade request never has a body (`requestDefect` refuses one).
     bodyReplayable: () => true,
     answer(code: number, error): void {
       if (socket.destroyed) return

@@ -51,6 +51,8 @@ export function renderBarChart(chart: BarChart): string {
   const height = legendY + 24
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    // Read aloud by screen readers and shown as a tooltip: the chart's title.
+    `<title>${escapeXml(chart.title)}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="10" y="24" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`,
   ]

@@ -310,6 +310,8 @@ chart('should be well-formed for any labels and values, one bar per value, scale
           series: [{ name: 'a"b', color: '#123456', values: rows.map(([, v]) => v) }],
         })
         assertWellFormed(svg)
+        // The title is the SVG's accessible name (screen readers, tooltips), escaped like every text.
+        assert.ok(svg.includes(`<title>${escapeXml(title)}</title>`), 'the chart names itself')
         const widths = [...svg.matchAll(/<rect x="230" y="\d+" width="(\d+\.\d)" height="12"/g)].map((m) => Number(m[1]))
         assert.is(widths.length, rows.length)
         const finite = rows.map(([, v]) => v).filter(Number.isFinite)

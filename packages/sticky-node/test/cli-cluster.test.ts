@@ -88,8 +88,11 @@ async function scrapeUntil(metricsPort: number, done: (text: string) => boolean,
 Cluster('should honour in the other worker a failure that one worker saw', async () => {
   const alive = await startBackend('alive')
   const dead = await deadAddress()
-  const cli = await startCli(['--upstream', dead, '--upstream', alive.address, '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'])
+  // Declared before the start, so that the backends are closed even when the command does not start.
+  let running: CliProcess | undefined
   try {
+    const cli = await startCli(['--upstream', dead, '--upstream', alive.address, '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'])
+    running = cli
     const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
     const send = requester(cli)
     // New clients until one was sent to the dead peer and retried on the live one: that worker blamed it.
@@ -113,7 +116,7 @@ Cluster('should honour in the other worker a failure that one worker saw', async
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited(), { code: 0, signal: null })
   } finally {
-    cli.kill()
+    running?.kill()
     await alive.close()
   }
 })
@@ -123,11 +126,14 @@ Cluster('should check each peer once for all workers, and take a failing peer ou
   const steady = await startBackend('steady')
   const interval = 100
   const started = Date.now()
-  const cli = await startCli([
-    ...['--upstream', checked.address, '--upstream', steady.address, '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'],
-    ...['--health-check', '/healthz', '--health-interval', `${interval}ms`, '--health-rises', '1', '--health-falls', '1'],
-  ])
+  // Declared before the start, so that the backends are closed even when the command does not start.
+  let running: CliProcess | undefined
   try {
+    const cli = await startCli([
+      ...['--upstream', checked.address, '--upstream', steady.address, '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'],
+      ...['--health-check', '/healthz', '--health-interval', `${interval}ms`, '--health-rises', '1', '--health-falls', '1'],
+    ])
+    running = cli
     const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
     const send = requester(cli)
     const usable = (text: string): number => sampleOn(text, 'sticky_peer_usable', checked.address)
@@ -199,7 +205,7 @@ Cluster('should check each peer once for all workers, and take a failing peer ou
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited(), { code: 0, signal: null })
   } finally {
-    cli.kill()
+    running?.kill()
     await checked.close()
     await steady.close()
   }
@@ -217,8 +223,11 @@ Cluster('should check a peer that SIGHUP added, once, for every worker', async (
       `peers: [${peers.join(', ')}]\nworkers: 2\nmetrics: 127.0.0.1:0\nlog:\n  format: json\nhealthCheck:\n  path: /healthz\n  interval: 100ms\n  rises: 1\n  falls: 1\n`,
     )
   write([steady.address])
-  const cli = await startCli(['--config', config])
+  // Declared before the start, so that the backends are closed even when the command does not start.
+  let running: CliProcess | undefined
   try {
+    const cli = await startCli(['--config', config])
+    running = cli
     const metricsPort = Number((await cli.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
     write([steady.address, sick.address])
     cli.child.kill('SIGHUP')
@@ -242,7 +251,7 @@ Cluster('should check a peer that SIGHUP added, once, for every worker', async (
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited(), { code: 0, signal: null })
   } finally {
-    cli.kill()
+    running?.kill()
     await steady.close()
     await sick.close()
     rmSync(dir, { recursive: true, force: true })
@@ -255,8 +264,11 @@ Cluster('should start a replacement worker from the configuration in effect, not
   const dir = mkdtempSync(join(tmpdir(), 'sticky-cli-cluster-'))
   const config = join(dir, 'proxy.yaml')
   writeFileSync(config, `peers: [${served.address}]\nworkers: 2\nlog:\n  format: json\n`)
-  const cli = await startCli(['--config', config])
+  // Declared before the start, so that the backends are closed even when the command does not start.
+  let running: CliProcess | undefined
   try {
+    const cli = await startCli(['--config', config])
+    running = cli
     const send = requester(cli)
     const before = new Set<number>()
     for (let i = 0; i < 400 && before.size < 2; i += 1) before.add((await send()).line.pid)
@@ -284,7 +296,7 @@ Cluster('should start a replacement worker from the configuration in effect, not
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited(), { code: 0, signal: null })
   } finally {
-    cli.kill()
+    running?.kill()
     await served.close()
     await other.close()
     rmSync(dir, { recursive: true, force: true })

@@ -1,3 +1,4 @@
+/// <reference path="./undici-pool.d.ts" />
 import { Agent as HttpAgent, type Agent } from 'node:http'
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https'
 import type { Socket } from 'node:net'

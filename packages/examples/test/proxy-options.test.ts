@@ -2,7 +2,7 @@
 // refuses unknown keys at every level of its options with a StickyConfigError naming the key.
 import Fastify from 'fastify'
 import { resolveSharedProxyOptions, StickyConfigError } from 'sticky-core'
-import type { SharedProxyOptions } from 'sticky-core'
+import type { ResolvedSharedProxyOptions, SharedProxyOptions } from 'sticky-core'
 import { stickyProxy } from 'sticky-fastify'
 import { createStickyFetch } from 'sticky-fetch'
 import { createStickyProxy } from 'sticky-node'
@@ -15,15 +15,20 @@ import { resolveProxyOptions as resolveNode } from '../../sticky-node/src/option
 
 const peers = ['127.0.0.1:9']
 
+/** Addresses that tell two trust lists apart by what they trust (a resolved list is a function, not data). */
+const PROBES = ['127.0.0.1', '::1', '10.1.2.3', '192.168.0.9', '203.0.113.7', '2001:db8::1', undefined] as const
+
+type SharedView = Omit<ResolvedSharedProxyOptions, 'trustProxy'> & { trusts: boolean[] }
+
+/** Every shared key of a resolution, the trust list by what it trusts. */
+function view({ timeout, retries, xForwarded, trustProxy, requestId }: ResolvedSharedProxyOptions): SharedView {
+  return { timeout, retries, xForwarded, requestId, trusts: PROBES.map((address) => trustProxy.trusts(address)) }
+}
+
 /** The shared part of what each adapter resolved from `proxy`. */
-function resolvedBy(proxy: SharedProxyOptions | undefined): Record<'node' | 'fetch' | 'fastify', object> {
-  const shared = ({ timeout, retries, xForwarded }: { timeout: number; retries: number | undefined; xForwarded: object }): object => ({
-    timeout,
-    retries,
-    xForwarded,
-  })
+function resolvedBy(proxy: SharedProxyOptions | undefined): Record<'node' | 'fetch' | 'fastify', SharedView> {
   const fastify = resolveFastify(proxy === undefined ? { peers } : { peers, proxy })
-  return { node: shared(resolveNode(proxy)), fetch: shared(resolveFetch(proxy)), fastify: shared(fastify) }
+  return { node: view(resolveNode(proxy)), fetch: view(resolveFetch(proxy)), fastify: view(fastify) }
 }
 
 const Same = suite('one proxy object for every adapter')
@@ -36,10 +41,12 @@ const proxies: ReadonlyArray<SharedProxyOptions | undefined> = [
   { retries: 2, xForwarded: false },
   { xForwarded: { host: false } },
   { timeout: 0, retries: 1, xForwarded: { for: false, proto: true } },
+  { trustProxy: 'loopback, 10.0.0.0/8', requestId: true },
+  { trustProxy: ['private'], requestId: 'X-Correlation-Id', xForwarded: { forwarded: true } },
 ]
 for (const proxy of proxies) {
   Same(`should resolve ${JSON.stringify(proxy)} to the same values in sticky-node, sticky-fetch and sticky-fastify`, () => {
-    const expected = resolveSharedProxyOptions(proxy)
+    const expected = view(resolveSharedProxyOptions(proxy))
     const got = resolvedBy(proxy)
     assert.equal(got.node, expected, 'sticky-node')
     assert.equal(got.fetch, expected, 'sticky-fetch')
@@ -47,9 +54,19 @@ for (const proxy of proxies) {
   })
 }
 
-Same('should apply the same defaults: 60 s, every other peer once, every X-Forwarded-* field', () => {
+Same('should apply the same defaults: 60 s, every other peer once, every X-Forwarded-* field, nobody trusted, no request ids', () => {
   for (const [adapter, resolved] of Object.entries(resolvedBy(undefined))) {
-    assert.equal(resolved, { timeout: 60_000, retries: undefined, xForwarded: { for: true, proto: true, host: true } }, adapter)
+    assert.equal(
+      resolved,
+      {
+        timeout: 60_000,
+        retries: undefined,
+        xForwarded: { for: true, proto: true, host: true, forwarded: false },
+        requestId: undefined,
+        trusts: PROBES.map(() => false),
+      },
+      adapter,
+    )
   }
 })
 

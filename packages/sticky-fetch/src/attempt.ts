@@ -121,6 +121,8 @@ function refusedInterim(error: unknown): boolean {
 function isMalformedAnswer(error: unknown): boolean {
   if (error instanceof Error && /^(internal error\b|invalid\b)/i.test(error.message)) return true
   const cause = error instanceof Error ? error.cause : undefined
+  // llhttp's refusals of some heads (a space before the first field line) carry no `code`, only the name.
+  if (cause instanceof Error && cause.name === 'HTTPParserError') return true
   if (!(cause instanceof Error) || !('code' in cause) || typeof cause.code !== 'string') return false
   const code = cause.code
   if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'ERR_ASSERTION') return true

@@ -44,6 +44,18 @@ test('should answer 502 and blame the peer for a status no Response can carry', 
   assert.is(handler.balancer.decide(cookie).outcome, 'repinned')
 })
 
+test('should answer 502, blame the peer and never retry a head Node fetch refuses without an error code (regression: retried as a connection failure)', async () => {
+  // llhttp refuses a space before the first field line with an HTTPParserError that has no `code`.
+  const peer = await started(answering(Buffer.from('HTTP/1.1 410 OK\r\n X-Leading-Space: b\r\nContent-Length: 2\r\n\r\nok')))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address] })
+  const cookie = pinnedTo(handler, peer)
+  const response = await handler(clientRequest('/', { headers: { cookie } }))
+  assert.is(response.status, 502)
+  assert.is(other.connections(), 0, 'peer-protocol-error is never retried')
+  assert.is(handler.balancer.decide(cookie).outcome, 'repinned')
+})
+
 test('should answer 502, never reject, when the transport hands back something that is not a Response', async () => {
   const handler = createStickyFetch({
     peers: ['127.0.0.1:9'],

@@ -10,7 +10,7 @@ import { endToEndHeaders } from './hop-by-hop'
 import { appendPin } from './pin-headers'
 import { errorBody, errorHeaders, errorReason, reasonPhrase, standardReason, writeRawHead } from './respond'
 import { notifyResponse } from './notify'
-import { originForm, requestUpstream } from './upstream'
+import { latin1Fields, originForm, requestUpstream } from './upstream'
 
 /**
  * Dropped from the client's fields: `Expect` (the 100 Continue was already answered to the client, by
@@ -276,7 +276,7 @@ class PooledRequest implements PooledUpstream {
       relayInterim(res, status, raw)
       return true
     }
-    const headers = withRequestId(ctx, appendPin(endToEndHeaders(latin1(raw)), exchange.decision, ctx.balancer), requestId)
+    const headers = withRequestId(ctx, appendPin(endToEndHeaders(latin1Fields(raw)), exchange.decision, ctx.balancer), requestId)
     if (!writeHead(res, status, this.#side.http2 ? undefined : statusText, headers)) {
       this.destroy()
       exchange.settle(this.#peer, 'peer-protocol-error')
@@ -299,7 +299,7 @@ class PooledRequest implements PooledUpstream {
     if (this.#done) return
     this.#finish()
     const { res, http2 } = this.#side
-    const pairsOf = trailers === null || trailers.length === 0 ? [] : pairs(latin1(trailers))
+    const pairsOf = trailers === null || trailers.length === 0 ? [] : pairs(latin1Fields(trailers))
     // node:http2's compatibility response takes trailers as an object only.
     if (pairsOf.length > 0) res.addTrailers(http2 ? trailerObject(pairsOf) : pairsOf)
     res.end()
@@ -314,18 +314,8 @@ class PooledRequest implements PooledUpstream {
   }
 
   onUpgrade(): void {
-    // Never asked for: upgrades go through node:http.
+    // Never asked for: this dispatch has no `upgrade` option (upgrades are PooledUpgrade's).
   }
-}
-
-/** undici's raw fields as node:http gives them: latin-1 strings. */
-function latin1(raw: readonly (Buffer | string)[]): string[] {
-  const out: string[] = new Array(raw.length)
-  for (let i = 0; i < raw.length; i++) {
-    const field = raw[i] as Buffer | string
-    out[i] = typeof field === 'string' ? field : field.toString('latin1')
-  }
-  return out
 }
 
 /** {@link relayInformation} from undici's raw fields of an interim response. */

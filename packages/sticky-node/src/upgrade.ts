@@ -11,7 +11,7 @@ import { endToEndHeaders } from './hop-by-hop'
 import { appendPin } from './pin-headers'
 import { notifyResponse } from './notify'
 import { errorReason, rawError, rawHead } from './respond'
-import { originForm, requestUpstream } from './upstream'
+import { latin1Fields, originForm, requestUpstream } from './upstream'
 
 /** Nothing of the client's fields beyond the forwarding ones: one array, so the names built from it are cached. */
 const UPGRADE_DROP: readonly string[] = []
@@ -250,7 +250,7 @@ class PooledUpgrade implements PooledUpstream {
       exchange.abandon()
       return void upSocket.destroy()
     }
-    const fields = latin1(raw ?? [])
+    const fields = latin1Fields(raw ?? [])
     let upgrade: string | undefined
     for (let i = 0; i + 1 < fields.length; i += 2) if ((fields[i] as string).toLowerCase() === 'upgrade') upgrade = fields[i + 1]
     this.#side.tunnelled(this.#peer, upSocket, status, undefined, fields, upgrade, NO_BYTES)
@@ -264,7 +264,7 @@ class PooledUpgrade implements PooledUpstream {
       return false
     }
     this.#relaying = true
-    this.#side.declined(this.#peer, status, statusText, latin1(raw))
+    this.#side.declined(this.#peer, status, statusText, latin1Fields(raw))
     this.#resumeOnDrain = resume
     return true
   }
@@ -292,13 +292,4 @@ class PooledUpgrade implements PooledUpstream {
     exchange.pooledFailed(this, this.#peer, error, this.#reused)
     if (this.#relaying && !exchange.relayEnded(this.#peer, false)) socket.destroy()
   }
-}
-
-function latin1(raw: readonly (Buffer | string)[]): string[] {
-  const out: string[] = new Array(raw.length)
-  for (let i = 0; i < raw.length; i++) {
-    const field = raw[i] as Buffer | string
-    out[i] = typeof field === 'string' ? field : field.toString('latin1')
-  }
-  return out
 }

@@ -90,3 +90,13 @@ export function originForm(url: string | undefined): string {
 function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
 }
+
+/** undici's raw fields (Buffers, or strings) as node:http gives them: latin-1 strings. */
+export function latin1Fields(raw: readonly (Buffer | string)[]): string[] {
+  const out: string[] = new Array(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const field = raw[i] as Buffer | string
+    out[i] = typeof field === 'string' ? field : field.toString('latin1')
+  }
+  return out
+}

@@ -151,13 +151,11 @@ export function createProxyMetrics(readPeers: () => readonly PeerReading[]): Pro
     },
     attempt(route, attempt) {
       const peer = attempt.peer.id
-      if (attempt.afterHead) {
-        if (attempt.blame) failures.inc({ route, peer, kind: attempt.kind })
-        return
-      }
+      if (attempt.blame) failures.inc({ route, peer, kind: attempt.kind })
+      // A cut after the head: the attempt and its latency were counted with the head's record.
+      if (attempt.afterHead) return
       attempts.inc({ route, peer, kind: attempt.kind })
       if (attempt.retry) retries.inc({ route, peer })
-      if (attempt.blame) failures.inc({ route, peer, kind: attempt.kind })
       latency.observe({ route, peer }, Math.max(0, attempt.durationMs) / 1000)
     },
   }

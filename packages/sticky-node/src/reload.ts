@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import { isDeepStrictEqual } from 'node:util'
-import { createBalancer, StickyConfigError } from 'sticky-core'
+import { StickyConfigError } from 'sticky-core'
 import { CliUsageError, usageMessage } from './args'
 import { loadServePlan, type PlanIo, type ServePlan } from './serve-plan'
 
@@ -13,7 +13,7 @@ export type ReloadReading =
 /**
  * Everything a reload checks before it changes anything, written once for the single process and
  * the cluster primary: the file is re-read through the same command line, nothing that needs a
- * restart changed ({@link restartNeededFor}), every route's peer list makes a balancer, and the
+ * restart changed ({@link restartNeededFor}), the plan loads (which checks every route's options), and the
  * certificate pair makes a TLS context. A reload then applies whole or not at all. Never throws: a
  * SIGHUP must not take the running proxy down.
  */
@@ -28,11 +28,9 @@ export function readReload(running: ServePlan, argv: readonly string[], io: Plan
   }
   const fixed = restartNeededFor(running, next)
   if (fixed !== undefined) return { ok: false, message: `${where}: ${fixed}: changed, which needs a restart` }
+  // The routes' options were checked by loadServePlan (it builds each route's proxy); the certificate
+  // pair is what it leaves to the runner.
   try {
-    for (const route of next.routes) {
-      const { proxy: _proxy, healthCheck: _healthCheck, ...balancerOptions } = route.options
-      createBalancer(balancerOptions)
-    }
     const tls = next.tls === undefined ? undefined : { cert: readFileSync(next.tls.cert), key: readFileSync(next.tls.key) }
     if (tls !== undefined) createSecureContext(tls)
     return { ok: true, plan: next, tls }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { forwardedFields, forwardedNames, requestIdFor, upstreamHost, type Balancer, type Peer } from 'sticky-core'
+import { forwardedFields, forwardedNames, requestIdFor, upstreamHost, type Balancer, type Decision, type Peer } from 'sticky-core'
 import type { AgentPool } from './agents'
+import type { ProxyEvents } from './events'
 import { endToEndHeaders } from './hop-by-hop'
+import { appendPin } from './pin-headers'
 import type { ProxyResponseEvent, ResolvedProxyOptions } from './options'
 
 /** What one proxy instance shares between its requests. */
@@ -13,33 +15,72 @@ export interface ProxyContext {
   readonly onResponse: ((event: ProxyResponseEvent) => void) | undefined
   /** Where an exception thrown by a user's callback goes, instead of crashing the process. */
   readonly onError: (error: unknown) => void
+  readonly events: ProxyEvents
+  readonly names: FieldNames
+}
+
+/** Field names the options fix, lower-cased once per proxy so that no request lower-cases them again. */
+export interface FieldNames {
+  /** The client's fields a plain request's peer never gets as sent (see {@link fieldNames}). */
+  readonly request: ReadonlySet<string>
+  /** The same for an upgrade, which has no body to frame. */
+  readonly upgrade: ReadonlySet<string>
+  /** The peer's fields the client never gets as sent: the request-id field, which the proxy sets itself. */
+  readonly response: ReadonlySet<string>
+  /** The request-id field (`proxy.requestId`) in lower case, or undefined when it is off. */
+  readonly requestId: string | undefined
+}
+
+/**
+ * The names of {@link FieldNames}. Left out of the client's fields: the forwarding fields (stated again
+ * by sticky-core's rules), `Host` (the peer's is sent), the request-id field (the proxy's id is sent);
+ * for a plain request also `Expect` (the 100 Continue was already answered to the client, by node:http or
+ * the application's 'checkContinue' handler, and the body is streamed right away) and `Content-Length`
+ * (the framing is stated again by `requestFraming`).
+ */
+export function fieldNames(options: ResolvedProxyOptions): FieldNames {
+  const requestId = options.requestId?.toLowerCase()
+  const upgrade = new Set(forwardedNames(options.xForwarded))
+  upgrade.add('host')
+  if (requestId !== undefined) upgrade.add(requestId)
+  const request = new Set(upgrade)
+  request.add('expect')
+  request.add('content-length')
+  return { request, upgrade, response: new Set(requestId === undefined ? [] : [requestId]), requestId }
+}
+
+/**
+ * Whether the client's address is one of `proxy.trustProxy`: then its forwarding fields and request id
+ * are kept. Read once per request.
+ */
+export function trustsClient(ctx: ProxyContext, req: IncomingMessage): boolean {
+  return ctx.options.trustProxy.trusts(req.socket?.remoteAddress)
 }
 
 /**
  * The request's id when `proxy.requestId` is on (sticky-core's `requestIdFor`: a trusted hop's own,
  * else a new random UUID); read once per request, so that every attempt and the response carry the same.
  */
-export function requestIdOf(ctx: ProxyContext, req: IncomingMessage): string | undefined {
-  const name = ctx.options.requestId
+export function requestIdOf(ctx: ProxyContext, req: IncomingMessage, trusted: boolean): string | undefined {
+  const name = ctx.names.requestId
   if (name === undefined) return undefined
-  return requestIdFor(fieldLines(req.rawHeaders, name.toLowerCase()), ctx.options.trustProxy.trusts(req.socket?.remoteAddress), randomUUID)
+  return requestIdFor(fieldLines(req.rawHeaders, name), trusted, randomUUID)
 }
 
 /**
- * The client's headers as the peer gets them: end-to-end fields only, minus `drop`, HTTP/2
- * pseudo-headers and the client's `Host`, then the forwarding fields (kept and extended from a
- * trusted proxy, replaced otherwise), the request id and the peer's `Host` (sticky-core's header rules).
+ * The client's headers as every peer gets them, but for `Host`: end-to-end fields only, minus `drop`
+ * and HTTP/2 pseudo-headers, then the forwarding fields (kept and extended from a trusted proxy,
+ * replaced otherwise) and the request id (sticky-core's header rules). Built once per request;
+ * {@link toPeer} adds each attempt's `Host`.
  */
-export function upstreamHeaders(ctx: ProxyContext, req: IncomingMessage, peer: Peer, drop: readonly string[], requestId: string | undefined): string[] {
+export function clientHeaders(ctx: ProxyContext, req: IncomingMessage, drop: ReadonlySet<string>, requestId: string | undefined, trusted: boolean): string[] {
   const xf = ctx.options.xForwarded
-  let dropped = droppedNames(ctx, drop)
+  let dropped = drop
   // HTTP/2 may split `Cookie` into one field per pair (RFC 9113 section 8.2.3); HTTP/1.1 allows one line.
   const crumbs = req.httpVersionMajor >= 2 ? fieldLines(req.rawHeaders, 'cookie') : []
   if (crumbs.length > 1) dropped = new Set([...dropped, 'cookie'])
   const headers = endToEndHeaders(req.rawHeaders, dropped)
   if (crumbs.length > 1) headers.push('Cookie', crumbs.join('; '))
-  const client = req.socket?.remoteAddress
-  const trusted = ctx.options.trustProxy.trusts(client)
   // An untrusted client's forwarding fields are replaced, never read: no scan for them.
   const forwarded = forwardedFields(
     {
@@ -47,7 +88,7 @@ export function upstreamHeaders(ctx: ProxyContext, req: IncomingMessage, peer: P
       forwardedProto: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-proto') : undefined,
       forwardedHost: trusted ? fieldLines(req.rawHeaders, 'x-forwarded-host') : undefined,
       forwarded: trusted ? fieldLines(req.rawHeaders, 'forwarded') : undefined,
-      client,
+      client: req.socket?.remoteAddress,
       proto: isEncrypted(req) ? 'https' : 'http',
       host: clientHost(req),
       trusted,
@@ -57,30 +98,26 @@ export function upstreamHeaders(ctx: ProxyContext, req: IncomingMessage, peer: P
   for (let i = 0; i < forwarded.length; i++) headers.push(forwarded[i] as string)
   const idField = ctx.options.requestId
   if (idField !== undefined && requestId !== undefined) headers.push(idField, requestId)
-  headers.push('Host', hostOf(peer))
   return headers
 }
 
-/** The lower-cased names {@link upstreamHeaders} leaves out, per proxy and `drop` list: built once, read per request. */
-const droppedCache = new WeakMap<ProxyContext, Map<readonly string[], ReadonlySet<string>>>()
+/** One attempt's header list: {@link clientHeaders} and the peer's `Host` (a new list: an attempt may add its framing). */
+export function toPeer(headers: readonly string[], peer: Peer): string[] {
+  const out = headers.slice()
+  out.push('Host', hostOf(peer))
+  return out
+}
 
-function droppedNames(ctx: ProxyContext, drop: readonly string[]): ReadonlySet<string> {
-  let byDrop = droppedCache.get(ctx)
-  if (byDrop === undefined) {
-    byDrop = new Map()
-    droppedCache.set(ctx, byDrop)
-  }
-  let dropped = byDrop.get(drop)
-  if (dropped === undefined) {
-    const names = new Set(forwardedNames(ctx.options.xForwarded))
-    names.add('host')
-    for (const name of drop) names.add(name)
-    const idField = ctx.options.requestId
-    if (idField !== undefined) names.add(idField.toLowerCase())
-    dropped = names
-    byDrop.set(drop, dropped)
-  }
-  return dropped
+/**
+ * A response head's fields as the client gets them: end-to-end fields only, the decision's pin
+ * appended (sticky-core's `Set-Cookie`, the header carrier), and the request id set to `requestId`,
+ * replacing a peer's copy, so that the client sees one id, the one the proxy logged.
+ */
+export function responseHeaders(ctx: ProxyContext, rawHeaders: readonly string[], decision: Decision, requestId: string | undefined): string[] {
+  const headers = appendPin(endToEndHeaders(rawHeaders, ctx.names.response), decision, ctx.balancer)
+  const name = ctx.options.requestId
+  if (name !== undefined && requestId !== undefined) headers.push(name, requestId)
+  return headers
 }
 
 /** The peer's `Host` value (sticky-core's `upstreamHost`), computed once per peer object. */
@@ -93,22 +130,6 @@ function hostOf(peer: Peer): string {
     hosts.set(peer, host)
   }
   return host
-}
-
-/**
- * A response head's fields with the request id set to `requestId`, replacing a peer's copy so that
- * the client sees one id, the one the proxy logged.
- */
-export function withRequestId(ctx: ProxyContext, headers: string[], requestId: string | undefined): string[] {
-  const name = ctx.options.requestId
-  if (name === undefined || requestId === undefined) return headers
-  const lower = name.toLowerCase()
-  const out: string[] = []
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    if ((headers[i] as string).toLowerCase() !== lower) out.push(headers[i] as string, headers[i + 1] as string)
-  }
-  out.push(name, requestId)
-  return out
 }
 
 /** The host the client asked for: `Host`, or HTTP/2's `:authority`. */

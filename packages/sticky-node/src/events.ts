@@ -67,16 +67,6 @@ export interface ProxyEvents {
   readonly passiveDown: Set<string>
 }
 
-/** A {@link ProxyContext} that carries the proxy's events (the proxy builds its context so). */
-export interface EventedContext extends ProxyContext {
-  readonly events: ProxyEvents
-}
-
-/** The events of the proxy that owns `ctx`, if it has any. */
-export function eventsOf(ctx: ProxyContext): ProxyEvents | undefined {
-  return (ctx as Partial<EventedContext>).events
-}
-
 /** Counts an attempt to `peer` as open (`open = true`) or over. */
 export function countInFlight(events: ProxyEvents, peer: Peer, open: boolean): void {
   const n = (events.inFlight.get(peer.id) ?? 0) + (open ? 1 : -1)
@@ -85,13 +75,13 @@ export function countInFlight(events: ProxyEvents, peer: Peer, open: boolean): v
 }
 
 /** Hands a record to `onAttempt`; what it throws goes to `onError`. */
-export function emitAttempt(ctx: ProxyContext, events: ProxyEvents, record: AttemptRecord): void {
-  callHook(events.onAttempt, record, ctx.onError)
+export function emitAttempt(ctx: ProxyContext, record: AttemptRecord): void {
+  callHook(ctx.events.onAttempt, record, ctx.onError)
 }
 
 /** Hands a change to `onHealthChange`; what it throws goes to `onError`. */
-export function emitHealthChange(ctx: ProxyContext, events: ProxyEvents, event: HealthChangeEvent): void {
-  callHook(events.onHealthChange, event, ctx.onError)
+export function emitHealthChange(ctx: ProxyContext, event: HealthChangeEvent): void {
+  callHook(ctx.events.onHealthChange, event, ctx.onError)
 }
 
 /**
@@ -99,19 +89,20 @@ export function emitHealthChange(ctx: ProxyContext, events: ProxyEvents, event: 
  * when a peer so taken out answers again while usable (its failure window over). Without the hook it is
  * the plain report: nothing more is read per request.
  */
-export function reportPassive(ctx: ProxyContext, events: ProxyEvents | undefined, peer: Peer, ok: boolean): void {
+export function reportPassive(ctx: ProxyContext, peer: Peer, ok: boolean): void {
   const balancer = ctx.balancer
-  if (events?.onHealthChange === undefined) return balancer.report(peer, ok)
+  const events = ctx.events
+  if (events.onHealthChange === undefined) return balancer.report(peer, ok)
   if (ok) {
     balancer.report(peer, true)
     if (events.passiveDown.size === 0 || !events.passiveDown.has(peer.id) || !balancer.isUsable(peer)) return
     events.passiveDown.delete(peer.id)
-    emitHealthChange(ctx, events, { peer, usable: true, reason: 'passive', checked: undefined, detail: 'success' })
+    emitHealthChange(ctx, { peer, usable: true, reason: 'passive', checked: undefined, detail: 'success' })
     return
   }
   const was = balancer.isUsable(peer)
   balancer.report(peer, false)
   if (!was || balancer.isUsable(peer)) return
   events.passiveDown.add(peer.id)
-  emitHealthChange(ctx, events, { peer, usable: false, reason: 'passive', checked: undefined, detail: 'failure' })
+  emitHealthChange(ctx, { peer, usable: false, reason: 'passive', checked: undefined, detail: 'failure' })
 }

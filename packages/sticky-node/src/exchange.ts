@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { judgeAttempt, type AttemptEvent, type AttemptVerdict, type Decision, type Peer } from 'sticky-core'
 import type { ProxyContext } from './context'
-import { countInFlight, emitAttempt, eventsOf, reportPassive, type ProxyEvents } from './events'
+import { countInFlight, emitAttempt, reportPassive, type ProxyEvents } from './events'
 import { isConnectionReset, isProtocolError, UpstreamTimeoutError } from './failure'
 import { carriedPin } from './pin-headers'
 import type { ProxyError } from './options'
@@ -75,7 +75,7 @@ export class Exchange {
   #attemptStarted = 0
   /** Whether the failure after the head was recorded: a cut response is not also a client gone. */
   #endRecorded = false
-  readonly #events: ProxyEvents | undefined
+  readonly #events: ProxyEvents
   readonly #ctx: ProxyContext
   readonly #req: IncomingMessage
   readonly #io: ExchangeIo
@@ -84,7 +84,7 @@ export class Exchange {
     this.#ctx = ctx
     this.#req = req
     this.#io = io
-    this.#events = eventsOf(ctx)
+    this.#events = ctx.events
     this.decision = ctx.balancer.decide(req.headers.cookie, { header: carriedPin(ctx.balancer, req.headers) })
   }
 
@@ -111,7 +111,7 @@ export class Exchange {
     this.#again = false
     this.#attempts++
     const events = this.#events
-    if (events?.onAttempt !== undefined) this.#attemptStarted = performance.now()
+    if (events.onAttempt !== undefined) this.#attemptStarted = performance.now()
     let opened: Upstream
     try {
       opened = this.#io.open(peer)
@@ -122,7 +122,7 @@ export class Exchange {
     }
     this.#upstream = opened
     this.#timedOut = false
-    if (events !== undefined) countInFlight(events, peer, true)
+    countInFlight(events, peer, true)
     this.phase = 'connecting'
     if (!(opened instanceof ClientRequest)) return opened.start()
     const up = opened
@@ -148,7 +148,7 @@ export class Exchange {
     // node:http closes some attempts without an error (an unasked 101 when nobody listens for
     // upgrades): an attempt that ends before any answer is a peer that broke the protocol.
     up.once('close', () => {
-      if (events !== undefined) countInFlight(events, peer, false)
+      countInFlight(events, peer, false)
       if (up === this.#upstream && (this.phase === 'connecting' || this.phase === 'sending')) this.settle(peer, 'peer-protocol-error')
     })
     up.on('error', (cause: unknown) => {
@@ -192,7 +192,7 @@ export class Exchange {
 
   /** A pooled attempt is over, whatever its end: it no longer counts as in flight. */
   pooledClosed(peer: Peer): void {
-    if (this.#events !== undefined) countInFlight(this.#events, peer, false)
+    countInFlight(this.#events, peer, false)
   }
 
   /** What undici's error means, in the core's words. */
@@ -234,8 +234,8 @@ export class Exchange {
   settle(peer: Peer, event: AttemptEvent): boolean {
     const ctx = this.#ctx
     const verdict = this.#judge(event, this.#io.bodyReplayable())
-    if (verdict.blame) reportPassive(ctx, this.#events, peer, false)
-    if (verdict.credit) reportPassive(ctx, this.#events, peer, true)
+    if (verdict.blame) reportPassive(ctx, peer, false)
+    if (verdict.credit) reportPassive(ctx, peer, true)
     this.#record(peer, event, verdict, false)
     switch (verdict.next) {
       case 'relay':
@@ -265,7 +265,7 @@ export class Exchange {
   relayEnded(peer: Peer, complete: boolean): boolean {
     if (complete || !this.live) return complete
     const verdict = this.#judge('peer-cut-response', false)
-    if (verdict.blame) reportPassive(this.#ctx, this.#events, peer, false)
+    if (verdict.blame) reportPassive(this.#ctx, peer, false)
     this.#record(peer, 'peer-cut-response', verdict, true)
     this.error ??= this.#timedOut ? 'timeout' : verdict.error
     return false
@@ -279,7 +279,7 @@ export class Exchange {
     this.phase = 'abandoned'
     const peer = this.peer
     const verdict = this.#judge('client-gone', false)
-    if (peer !== null && verdict.blame) reportPassive(this.#ctx, this.#events, peer, false)
+    if (peer !== null && verdict.blame) reportPassive(this.#ctx, peer, false)
     if (peer !== null && open) this.#record(peer, 'client-gone', verdict, afterHead)
     this.error ??= verdict.error
     this.#upstream?.destroy()
@@ -288,9 +288,9 @@ export class Exchange {
   /** Hands the attempt's judgement to `onAttempt`, if there is one. */
   #record(peer: Peer, event: AttemptEvent, verdict: AttemptVerdict, afterHead: boolean): void {
     const events = this.#events
-    if (events?.onAttempt === undefined || (afterHead && this.#endRecorded)) return
+    if (events.onAttempt === undefined || (afterHead && this.#endRecorded)) return
     if (afterHead) this.#endRecorded = true
-    emitAttempt(this.#ctx, events, {
+    emitAttempt(this.#ctx, {
       peer,
       event,
       verdict,

@@ -2,23 +2,13 @@ import { ClientRequest, type IncomingMessage, type InformationEvent, type Server
 import { performance } from 'node:perf_hooks'
 import { isIdempotent, relayableField, type Peer } from 'sticky-core'
 import type { Dispatcher, Pool } from 'undici'
-import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
+import { clientHeaders, requestIdOf, responseHeaders, toPeer, trustsClient, type ProxyContext } from './context'
 import { Exchange, type PooledUpstream, type Upstream } from './exchange'
 import { relayBody, type BodyRelay } from './body-relay'
 import { requestDefect, requestFraming, requestHasBody } from './framing'
-import { endToEndHeaders } from './hop-by-hop'
-import { appendPin } from './pin-headers'
 import { errorBody, errorHeaders, errorReason, reasonPhrase, standardReason, writeRawHead } from './respond'
 import { notifyResponse } from './notify'
 import { latin1Fields, originForm, requestUpstream } from './upstream'
-
-/**
- * Dropped from the client's fields: `Expect` (the 100 Continue was already answered to the client, by
- * node:http or the application's 'checkContinue' handler, and the body is streamed right away) and
- * `Content-Length` (the framing is stated again by `requestFraming`). One array, so the names built from
- * it are cached per proxy.
- */
-const REQUEST_DROP: readonly string[] = ['expect', 'content-length']
 
 /**
  * Proxies one request: asks the balancer, forwards to the peer it names, streams both bodies,
@@ -33,8 +23,11 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   const withBody = requestHasBody(req)
   // HTTP/2 has no reason phrase (RFC 9113 section 8.3.2): node:http2's compatibility layer warns on one.
   const http2 = req.httpVersionMajor >= 2
-  const requestId = requestIdOf(ctx, req)
+  const trusted = trustsClient(ctx, req)
+  const requestId = requestIdOf(ctx, req, trusted)
   const path = originForm(req.url)
+  // Every attempt sends the same fields but `Host`: built at the first attempt, once.
+  let fields: string[] | undefined
   // Whether a byte of the body left the client's stream: then the request cannot be sent again.
   let bodyLeft = false
   let watched = false
@@ -53,7 +46,8 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       piped = undefined
       upRes = undefined
       const pool = pooled ? ctx.agents.pool(peer) : undefined
-      const headers = upstreamHeaders(ctx, req, peer, REQUEST_DROP, requestId)
+      fields ??= clientHeaders(ctx, req, ctx.names.request, requestId, trusted)
+      const headers = toPeer(fields, peer)
       if (pool !== undefined) {
         side ??= { ctx, res, exchange, http2, requestId }
         return new PooledRequest(side, peer, pool, { method: req.method ?? 'GET', path, headers })
@@ -81,7 +75,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       }
       const body = errorBody(status, error === 'rejected' ? rejection : errorReason(error))
       const headers = errorHeaders(body)
-      if (requestId !== undefined && ctx.options.requestId !== undefined) headers[ctx.options.requestId.toLowerCase()] = requestId
+      if (requestId !== undefined && ctx.names.requestId !== undefined) headers[ctx.names.requestId] = requestId
       // An unread upload would otherwise be drained before the connection could be reused; after a
       // malformed request the connection is not trusted for another one. HTTP/2 has no such field
       // (RFC 9113 section 8.2.2): its stream ends alone.
@@ -121,7 +115,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   const relay = (up: ClientRequest, peer: Peer, response: IncomingMessage): void => {
     if (up !== exchange.upstream || !exchange.live) return void response.resume()
     const status = response.statusCode ?? 0
-    const headers = withRequestId(ctx, appendPin(endToEndHeaders(response.rawHeaders), exchange.decision, ctx.balancer), requestId)
+    const headers = responseHeaders(ctx, response.rawHeaders, exchange.decision, requestId)
     if (!writeHead(res, status, http2 ? undefined : response.statusMessage, headers)) {
       response.resume()
       exchange.settle(peer, 'peer-protocol-error')
@@ -276,7 +270,7 @@ class PooledRequest implements PooledUpstream {
       relayInterim(res, status, raw)
       return true
     }
-    const headers = withRequestId(ctx, appendPin(endToEndHeaders(latin1Fields(raw)), exchange.decision, ctx.balancer), requestId)
+    const headers = responseHeaders(ctx, latin1Fields(raw), exchange.decision, requestId)
     if (!writeHead(res, status, this.#side.http2 ? undefined : statusText, headers)) {
       this.destroy()
       exchange.settle(this.#peer, 'peer-protocol-error')

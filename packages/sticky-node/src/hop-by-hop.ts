@@ -14,8 +14,15 @@ function connectionNamed(rawHeaders: readonly string[]): ReadonlySet<string> {
     lines ??= []
     lines.push(rawHeaders[i + 1] ?? '')
   }
-  return lines === undefined ? NONE : connectionTokens(lines)
+  if (lines === undefined || (lines.length === 1 && ONLY_FIXED.test(lines[0] as string))) return NONE
+  return connectionTokens(lines)
 }
+
+/**
+ * A `Connection` value that names only a field every message drops anyway (`Keep-Alive`, as nearly
+ * every kept-alive answer says): nothing more to drop, no set to build.
+ */
+const ONLY_FIXED = /^[ \t]*keep-alive[ \t]*$/i
 
 /**
  * `rawHeaders` (the flat `[name, value, ...]` list of `node:http`) without hop-by-hop fields (the

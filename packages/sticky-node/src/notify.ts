@@ -13,5 +13,20 @@ export type ExchangeEnd = Omit<ProxyResponseEvent, 'request' | 'method' | 'path'
 export function notifyResponse(ctx: ProxyContext, request: IncomingMessage, end: ExchangeEnd): void {
   const onResponse = ctx.onResponse
   if (onResponse === undefined) return
-  callHook(onResponse, { ...end, request, method: request.method ?? '', path: pathOf(request.url ?? ''), outcome: end.decision.outcome }, ctx.onError)
+  // Written out, not spread: one object of one shape per response.
+  const event: ProxyResponseEvent = {
+    request,
+    method: request.method ?? '',
+    path: pathOf(request.url ?? ''),
+    decision: end.decision,
+    outcome: end.decision.outcome,
+    status: end.status,
+    peer: end.peer,
+    attempts: end.attempts,
+    durationMs: end.durationMs,
+    error: end.error,
+    upgrade: end.upgrade,
+    requestId: end.requestId,
+  }
+  callHook(onResponse, event, ctx.onError)
 }

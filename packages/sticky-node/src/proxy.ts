@@ -3,7 +3,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import { createBalancer, StickyConfigError, type Balancer, type Peer } from 'sticky-core'
 import { AgentPool } from './agents'
-import { emitHealthChange, type EventedContext, type ProxyEvents } from './events'
+import { fieldNames, type ProxyContext } from './context'
+import { emitHealthChange, type ProxyEvents } from './events'
 import { forwardRequest } from './forward'
 import { createHealthChecker, type HealthChecker } from './health-checker'
 import { resolveProxyOptions, type StickyProxyOptions } from './options'
@@ -72,7 +73,7 @@ export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
   const balancer = createBalancer(balancerOptions)
   const agents = new AgentPool(resolved.agent, () => balancer.peers, resolved.timeout)
   const events: ProxyEvents = { onAttempt, onHealthChange, inFlight: new Map(), passiveDown: new Set() }
-  const ctx: EventedContext = { balancer, options: resolved, agents, onResponse, onError: onError ?? warn, events }
+  const ctx: ProxyContext = { balancer, options: resolved, agents, onResponse, onError: onError ?? warn, events, names: fieldNames(resolved) }
   const healthChecker =
     healthCheck === undefined
       ? undefined
@@ -81,7 +82,7 @@ export function createStickyProxy(options: StickyProxyOptions): StickyProxy {
           healthCheck,
           agent: resolved.agent,
           onChange: ({ peer, up, detail }) =>
-            emitHealthChange(ctx, events, { peer, usable: balancer.isUsable(peer), reason: 'check', checked: up ? 'up' : 'down', detail }),
+            emitHealthChange(ctx, { peer, usable: balancer.isUsable(peer), reason: 'check', checked: up ? 'up' : 'down', detail }),
           onError: ctx.onError,
         })
   // The request path reads only what node:http and node:http2's compatibility objects share.

@@ -4,17 +4,12 @@ import type { Pool } from 'undici'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { isIdempotent, type Peer } from 'sticky-core'
-import { requestIdOf, upstreamHeaders, withRequestId, type ProxyContext } from './context'
+import { clientHeaders, requestIdOf, responseHeaders, toPeer, trustsClient, type ProxyContext } from './context'
 import { Exchange, type PooledUpstream, type Upstream } from './exchange'
 import { requestDefect } from './framing'
-import { endToEndHeaders } from './hop-by-hop'
-import { appendPin } from './pin-headers'
 import { notifyResponse } from './notify'
 import { errorReason, rawError, rawHead } from './respond'
 import { latin1Fields, originForm, requestUpstream } from './upstream'
-
-/** Nothing of the client's fields beyond the forwarding ones: one array, so the names built from it are cached. */
-const UPGRADE_DROP: readonly string[] = []
 
 /**
  * Ends `stream` once what was written to it is flushed; a stream that had an error is destroyed
@@ -42,7 +37,9 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   let tunnel: Duplex | undefined
   let status = 0
   let rejection = ''
-  const requestId = requestIdOf(ctx, req)
+  const trusted = trustsClient(ctx, req)
+  const requestId = requestIdOf(ctx, req, trusted)
+  let fields: string[] | undefined
 
   /** The peer switched protocols: the tunnel opens, both ways. */
   const tunnelled = (
@@ -57,7 +54,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     exchange.settle(peer, 'peer-answered')
     tunnel = upSocket
     status = code
-    const headers = withRequestId(ctx, appendPin(endToEndHeaders(rawHeaders), exchange.decision, ctx.balancer), requestId)
+    const headers = responseHeaders(ctx, rawHeaders, exchange.decision, requestId)
     headers.push('Connection', 'Upgrade', 'Upgrade', upgrade ?? protocol)
     socket.write(rawHead(status, message, headers))
     if (upHead.length > 0) socket.write(upHead)
@@ -72,7 +69,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   const declined = (peer: Peer, code: number, message: string | undefined, rawHeaders: readonly string[]): void => {
     exchange.settle(peer, 'peer-answered')
     status = code
-    const headers = withRequestId(ctx, appendPin(endToEndHeaders(rawHeaders), exchange.decision, ctx.balancer), requestId)
+    const headers = responseHeaders(ctx, rawHeaders, exchange.decision, requestId)
     headers.push('Connection', 'close')
     socket.write(rawHead(status, message, headers))
   }
@@ -81,7 +78,8 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     open(peer: Peer): Upstream {
       // Only requests that can be sent again take the pool (see forwardRequest).
       const pool = protocol !== '' && isIdempotent(req.method ?? 'GET') && path.charCodeAt(0) === 47 /* / */ ? ctx.agents.pool(peer) : undefined
-      const headers = upstreamHeaders(ctx, req, peer, UPGRADE_DROP, requestId)
+      fields ??= clientHeaders(ctx, req, ctx.names.upgrade, requestId, trusted)
+      const headers = toPeer(fields, peer)
       if (pool !== undefined)
         return new PooledUpgrade(pool, peer, { method: req.method ?? 'GET', path, headers, protocol, timeout: ctx.options.timeout }, pooledSide)
       headers.push('Connection', 'Upgrade', 'Upgrade', protocol)

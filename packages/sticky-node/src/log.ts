@@ -24,6 +24,8 @@ export interface RequestLogFields extends Omit<AccessLogFields, 'outcome'> {
  */
 export interface RequestLog {
   request(fields: RequestLogFields): void
+  /** Whether request lines are written (not `--quiet`): a caller need not build one otherwise. */
+  readonly enabled: boolean
   /** A line for the operator on stdout: in JSON mode an object with `msg`. */
   notice(message: string): void
   apply(settings: LogSettings): void
@@ -73,6 +75,9 @@ export function createRequestLog(
   }
 
   return {
+    get enabled() {
+      return !settings.quiet
+    },
     request(fields) {
       if (settings.quiet) return
       if (settings.format === 'text') {

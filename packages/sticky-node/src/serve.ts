@@ -10,7 +10,7 @@ import { StickyConfigError } from 'sticky-core'
 import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
 import { type AttemptFacts, attemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
-import { createStickyProxy, type StickyProxy } from './proxy'
+import { type AttemptRecord, createStickyProxy, type StickyProxy } from './proxy'
 import { peerChanges, readReload, withConfigText } from './reload'
 import { type PlanIo, type RoutePlan, routeFor, routingPath, type ServePlan } from './serve-plan'
 
@@ -92,10 +92,11 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
         ...options,
         ...(link === undefined ? { healthCheck } : {}),
         onResponse: (event) => {
-          log.request({ ...event, route: route.path })
+          if (log.enabled) log.request({ ...event, route: route.path })
           metrics?.response(route.path, event)
         },
-        onAttempt: (record) => attempted(route.path, attemptFacts(record)),
+        // Attempts are read only by the metrics and the other workers: without them, none is recorded.
+        ...(metrics !== undefined || link !== undefined ? { onAttempt: (record: AttemptRecord) => attempted(route.path, attemptFacts(record)) } : {}),
       })
       return { path: route.path, plan: route, proxy }
     } catch (error) {
@@ -108,6 +109,12 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
   function attempted(route: string, attempt: AttemptFacts): void {
     metrics?.attempt(route, attempt)
     if (attempt.blame) link?.blamed(route, attempt.peer.id)
+  }
+
+  /** The route of a request; a plan whose one route is `/` takes every request without reading its path. */
+  const routeOf = (url: string | undefined): LiveRoute | undefined => {
+    const only = routes.length === 1 ? routes[0] : undefined
+    return only !== undefined && only.path === '/' ? only : routeFor(routes, routingPath(url))
   }
 
   // --- the listener ---
@@ -129,7 +136,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     })
     // A request that arrives on a kept-alive connection during shutdown is served, then its connection closed.
     if (stopping) res.shouldKeepAlive = false
-    const route = routeFor(routes, routingPath(req.url))
+    const route = routeOf(req.url)
     if (route === undefined) {
       notFound(req, res)
       return
@@ -157,7 +164,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     metrics?.response('-', fields)
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const route = routeFor(routes, routingPath(req.url))
+    const route = routeOf(req.url)
     if (route === undefined) {
       const started = performance.now()
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')

@@ -73,6 +73,12 @@ export interface ProxiesBudget {
   readonly rounds: number
   readonly seconds: number
   readonly warmupSeconds: number
+  /**
+   * Cookie-hit load before each proxy's measured runs in every round, not measured: a proxy that sat idle
+   * while the others ran (V8 may have dropped compiled code, idle upstream connections closed) is warm
+   * again, so the first workload of a round does not carry the restart for all the others.
+   */
+  readonly reheatSeconds: number
 }
 
 /** One wrk run against one proxy, with what the proxy and the backends did meanwhile. */
@@ -413,6 +419,18 @@ async function startSubject(subject: ProxySubject, ports: readonly number[], roo
   }
 }
 
+/** How long the backends must see nothing before a run starts. */
+const QUIET_MS = 150
+
+/** Waits until no request reaches the backends any more (at most about 4 s), and resets their counters there. */
+async function settled(backends: Backends): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS))
+    const seen = await backends.counts()
+    if (seen.every((n) => n === 0)) return
+  }
+}
+
 /**
  * Runs the comparison: three nginx backends, every subject started once, then `rounds` interleaved
  * rounds (each subject, each workload, in turn) of wrk against it. Runs that fail a check are kept
@@ -436,7 +454,12 @@ export async function measureProxies(subjects: readonly ProxySubject[], budget: 
     const runs = new Map<Running, Record<Workload, ProxyRun[]>>(running.map((r) => [r, { hit: [], new: [] }]))
     for (let round = 0; round < budget.rounds; round++) {
       for (const r of running) {
+        if (budget.reheatSeconds > 0)
+          await runWrk({ url: url(r), connections: budget.connections, seconds: budget.reheatSeconds, cookie: cookieOf(r, 'hit') }, root)
         for (const w of WORKLOADS) {
+          // Requests still in flight in the proxy when wrk stopped (a queue behind a slow proxy) reach the
+          // backends later: they are counted before this run starts, not in its spread.
+          await settled(backends)
           const before = await treeCpuSeconds(r.pid)
           const load = await runWrk({ url: url(r), connections: budget.connections, seconds: budget.seconds, cookie: cookieOf(r, w) }, root)
           const spread = await backends.counts()

@@ -158,11 +158,6 @@ export class Exchange {
     })
   }
 
-  /** The proxy's connection pools (a pooled attempt asks whether its connection is a fresh one). */
-  get ctxAgents(): ProxyContext['agents'] {
-    return this.#ctx.agents
-  }
-
   /** A pooled attempt's request went onto its connection: what follows is sending. */
   pooledConnected(up: PooledUpstream): void {
     if (up === this.#upstream && this.phase === 'connecting') this.phase = 'sending'

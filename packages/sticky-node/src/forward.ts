@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks'
 import { isIdempotent, relayableField, type Peer } from 'sticky-core'
 import type { Dispatcher, Pool } from 'undici'
 import { clientHeaders, requestIdOf, responseHeaders, toPeer, trustsClient, type ProxyContext } from './context'
-import { Exchange, type PooledUpstream, type Upstream } from './exchange'
+import { Exchange, type Upstream } from './exchange'
+import { PooledAttempt, poolable } from './pooled-attempt'
 import { relayBody, type BodyRelay } from './body-relay'
 import { requestDefect, requestFraming, requestHasBody } from './framing'
 import { errorBody, errorHeaders, errorReason, reasonPhrase, standardReason, writeRawHead } from './respond'
@@ -35,10 +36,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   let upRes: IncomingMessage | undefined
   let rejection = ''
   let side: ClientSide | undefined
-  // undici takes the requests that can always be sent again (idempotent, no body), so that its
-  // refusal of an interim 100 costs nothing but a resend through node:http (see Exchange.pooledFailed),
-  // and origin-form targets only (`OPTIONS *` goes through node:http).
-  const pooled = !withBody && isIdempotent(req.method ?? 'GET') && path.charCodeAt(0) === 47 /* / */
+  const pooled = poolable(isIdempotent(req.method ?? 'GET'), withBody, path)
 
   const exchange = new Exchange(ctx, req, {
     open(peer: Peer): Upstream {
@@ -49,8 +47,10 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       fields ??= clientHeaders(ctx, req, ctx.names.request, requestId, trusted)
       const headers = toPeer(fields, peer)
       if (pool !== undefined) {
-        side ??= { ctx, res, exchange, http2, requestId }
-        return new PooledRequest(side, peer, pool, { method: req.method ?? 'GET', path, headers })
+        side ??= { ctx, res, http2, requestId }
+        const timeout = ctx.options.timeout
+        const options = { method: (req.method ?? 'GET') as Dispatcher.HttpMethod, path, headers, headersTimeout: timeout, bodyTimeout: timeout }
+        return new PooledRequest(side, exchange, peer, pool, options)
       }
       for (const field of requestFraming(req, withBody)) headers.push(field)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
@@ -188,84 +188,23 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
 interface ClientSide {
   readonly ctx: ProxyContext
   readonly res: ServerResponse
-  readonly exchange: Exchange
   readonly http2: boolean
   readonly requestId: string | undefined
 }
 
-/** What differs between two pooled attempts of a request. */
-interface PooledInit {
-  readonly method: string
-  readonly path: string
-  readonly headers: string[]
-}
-
-/**
- * One attempt through the peer's undici `Pool`, as the pool's handler object: no stream between
- * the peer's response and the client's, backpressure by pausing the pool's parser (which stops
- * undici's body timer too: a slow client is not the peer's silence), and what happens reported
- * to the {@link Exchange} in sticky-core's words.
- */
-class PooledRequest implements PooledUpstream {
+/** One attempt of a request through the peer's undici `Pool`: relays the peer's answer to `res`. */
+class PooledRequest extends PooledAttempt {
   readonly #side: ClientSide
-  readonly #peer: Peer
-  readonly #pool: Pool
-  readonly #init: PooledInit
-  #abort: ((error?: Error) => void) | undefined
-  /** The attempt is over for this object: completed, failed, or destroyed by the exchange. */
-  #done = false
-  /** Whether the connection had carried an exchange before this one. */
-  #reused = false
-  /** The response head was relayed: what follows is its body. */
-  #relaying = false
-  #resume: (() => void) | undefined
 
-  constructor(side: ClientSide, peer: Peer, pool: Pool, init: PooledInit) {
+  constructor(side: ClientSide, exchange: Exchange, peer: Peer, pool: Pool, options: Dispatcher.DispatchOptions) {
+    super(exchange, side.ctx.agents, peer, pool, options)
     this.#side = side
-    this.#peer = peer
-    this.#pool = pool
-    this.#init = init
-  }
-
-  start(): void {
-    const side = this.#side
-    const timeout = side.ctx.options.timeout
-    const options: Dispatcher.DispatchOptions = {
-      method: this.#init.method as Dispatcher.HttpMethod,
-      path: this.#init.path,
-      headers: this.#init.headers,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    }
-    try {
-      this.#pool.dispatch(options, this)
-    } catch (error) {
-      this.onError(error as Error)
-    }
-  }
-
-  destroy(): void {
-    if (this.#done) return
-    this.#finish()
-    this.#abort?.()
-  }
-
-  #finish(): void {
-    this.#done = true
-    this.#side.exchange.pooledClosed(this.#peer)
-  }
-
-  onConnect(abort: (error?: Error) => void): void {
-    const fresh = this.#side.ctx.agents.takeFresh()
-    if (this.#done) return abort()
-    this.#abort = abort
-    this.#reused = !fresh
-    this.#side.exchange.pooledConnected(this)
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    if (this.#done) return false
-    const { ctx, res, exchange, requestId } = this.#side
+    if (this.done) return false
+    const { ctx, res, requestId } = this.#side
+    const exchange = this.exchange
     if (status < 200) {
       relayInterim(res, status, raw)
       return true
@@ -273,25 +212,21 @@ class PooledRequest implements PooledUpstream {
     const headers = responseHeaders(ctx, latin1Fields(raw), exchange.decision, requestId)
     if (!writeHead(res, status, this.#side.http2 ? undefined : statusText, headers)) {
       this.destroy()
-      exchange.settle(this.#peer, 'peer-protocol-error')
+      exchange.settle(this.peer, 'peer-protocol-error')
       return false
     }
-    this.#resume = resume
-    this.#relaying = true
-    exchange.settle(this.#peer, 'peer-answered')
+    this.relayingBody(resume)
+    exchange.settle(this.peer, 'peer-answered')
     return true
   }
 
   onData(chunk: Buffer): boolean {
-    const res = this.#side.res
-    if (this.#done || res.writableEnded || res.write(chunk)) return true
-    res.once('drain', this.#resume as () => void)
-    return false
+    return this.relayChunk(this.#side.res, chunk)
   }
 
   onComplete(trailers: (Buffer | string)[] | null): void {
-    if (this.#done) return
-    this.#finish()
+    if (this.done) return
+    this.finish()
     const { res, http2 } = this.#side
     const pairsOf = trailers === null || trailers.length === 0 ? [] : pairs(latin1Fields(trailers))
     // node:http2's compatibility response takes trailers as an object only.
@@ -299,16 +234,12 @@ class PooledRequest implements PooledUpstream {
     res.end()
   }
 
-  onError(error: Error): void {
-    if (this.#done) return
-    this.#finish()
-    const { res, exchange } = this.#side
-    exchange.pooledFailed(this, this.#peer, error, this.#reused)
-    if (this.#relaying && !exchange.relayEnded(this.#peer, false)) res.destroy()
-  }
-
   onUpgrade(): void {
     // Never asked for: this dispatch has no `upgrade` option (upgrades are PooledUpgrade's).
+  }
+
+  protected cutClient(): void {
+    this.#side.res.destroy()
   }
 }
 

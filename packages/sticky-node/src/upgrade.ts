@@ -1,11 +1,13 @@
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Pool } from 'undici'
+import type { Dispatcher, Pool } from 'undici'
+import type { AgentPool } from './agents'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { isIdempotent, type Peer } from 'sticky-core'
 import { clientHeaders, requestIdOf, responseHeaders, toPeer, trustsClient, type ProxyContext } from './context'
-import { Exchange, type PooledUpstream, type Upstream } from './exchange'
+import { Exchange, type Upstream } from './exchange'
+import { PooledAttempt, poolable } from './pooled-attempt'
 import { requestDefect } from './framing'
 import { notifyResponse } from './notify'
 import { errorReason, rawError, rawHead } from './respond'
@@ -40,6 +42,8 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   const trusted = trustsClient(ctx, req)
   const requestId = requestIdOf(ctx, req, trusted)
   let fields: string[] | undefined
+  // An upgrade has no body (`requestDefect` refuses one): the pool takes it when its method may be sent again.
+  const pooled = protocol !== '' && poolable(isIdempotent(req.method ?? 'GET'), false, path)
 
   /** The peer switched protocols: the tunnel opens, both ways. */
   const tunnelled = (
@@ -76,12 +80,21 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
 
   const exchange = new Exchange(ctx, req, {
     open(peer: Peer): Upstream {
-      // Only requests that can be sent again take the pool (see forwardRequest).
-      const pool = protocol !== '' && isIdempotent(req.method ?? 'GET') && path.charCodeAt(0) === 47 /* / */ ? ctx.agents.pool(peer) : undefined
+      const pool = pooled ? ctx.agents.pool(peer) : undefined
       fields ??= clientHeaders(ctx, req, ctx.names.upgrade, requestId, trusted)
       const headers = toPeer(fields, peer)
-      if (pool !== undefined)
-        return new PooledUpgrade(pool, peer, { method: req.method ?? 'GET', path, headers, protocol, timeout: ctx.options.timeout }, pooledSide)
+      if (pool !== undefined) {
+        const timeout = ctx.options.timeout
+        const options = {
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          path,
+          headers,
+          upgrade: protocol,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        }
+        return new PooledUpgrade(pooledSide, exchange, ctx.agents, peer, pool, options)
+      }
       headers.push('Connection', 'Upgrade', 'Upgrade', protocol)
       const up = requestUpstream(peer, { method: req.method ?? 'GET', path, headers, agent: ctx.agents.get(peer), timeout: ctx.options.timeout })
       wire(up, peer)
@@ -126,7 +139,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     })
   }
 
-  const pooledSide: UpgradeSide = { exchange, socket, tunnelled, declined }
+  const pooledSide: UpgradeSide = { socket, tunnelled, declined }
 
   socket.on('error', () => socket.destroy())
   socket.once('close', (hadError: boolean) => {
@@ -155,7 +168,6 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
 
 /** What the attempts of one pooled upgrade share. */
 interface UpgradeSide {
-  readonly exchange: Exchange
   readonly socket: Duplex
   tunnelled(
     peer: Peer,
@@ -169,14 +181,6 @@ interface UpgradeSide {
   declined(peer: Peer, status: number, message: string | undefined, rawHeaders: readonly string[]): void
 }
 
-interface UpgradeInit {
-  readonly method: string
-  readonly path: string
-  readonly headers: string[]
-  readonly protocol: string
-  readonly timeout: number
-}
-
 const NO_BYTES = Buffer.alloc(0)
 
 /**
@@ -184,65 +188,19 @@ const NO_BYTES = Buffer.alloc(0)
  * connection, and a stale one is resent like a request's): undici sends `Connection: upgrade` and
  * `Upgrade`, hands over the socket on a 101, or relays a declining answer as a normal response.
  */
-class PooledUpgrade implements PooledUpstream {
-  readonly #pool: Pool
-  readonly #peer: Peer
-  readonly #init: UpgradeInit
+class PooledUpgrade extends PooledAttempt {
   readonly #side: UpgradeSide
-  #abort: ((error?: Error) => void) | undefined
-  #done = false
-  #reused = false
-  #relaying = false
 
-  constructor(pool: Pool, peer: Peer, init: UpgradeInit, side: UpgradeSide) {
-    this.#pool = pool
-    this.#peer = peer
-    this.#init = init
+  constructor(side: UpgradeSide, exchange: Exchange, agents: AgentPool, peer: Peer, pool: Pool, options: Dispatcher.DispatchOptions) {
+    super(exchange, agents, peer, pool, options)
     this.#side = side
   }
 
-  start(): void {
-    const init = this.#init
-    try {
-      this.#pool.dispatch(
-        {
-          method: init.method as 'GET',
-          path: init.path,
-          headers: init.headers,
-          upgrade: init.protocol,
-          headersTimeout: init.timeout,
-          bodyTimeout: init.timeout,
-        },
-        this,
-      )
-    } catch (error) {
-      this.onError(error as Error)
-    }
-  }
-
-  destroy(): void {
-    if (this.#done) return
-    this.#finish()
-    this.#abort?.()
-  }
-
-  #finish(): void {
-    this.#done = true
-    this.#side.exchange.pooledClosed(this.#peer)
-  }
-
-  onConnect(abort: (error?: Error) => void): void {
-    const fresh = this.#side.exchange.ctxAgents.takeFresh()
-    if (this.#done) return abort()
-    this.#abort = abort
-    this.#reused = !fresh
-    this.#side.exchange.pooledConnected(this)
-  }
-
   onUpgrade(status: number, raw: (Buffer | string)[] | null, upSocket: Duplex): void {
-    if (this.#done) return void upSocket.destroy()
-    this.#finish()
-    const { exchange, socket } = this.#side
+    if (this.done) return void upSocket.destroy()
+    this.finish()
+    const exchange = this.exchange
+    const socket = this.#side.socket
     if (exchange.upstream !== this || !exchange.live) return void upSocket.destroy()
     if (socket.destroyed) {
       exchange.abandon()
@@ -251,43 +209,32 @@ class PooledUpgrade implements PooledUpstream {
     const fields = latin1Fields(raw ?? [])
     let upgrade: string | undefined
     for (let i = 0; i + 1 < fields.length; i += 2) if ((fields[i] as string).toLowerCase() === 'upgrade') upgrade = fields[i + 1]
-    this.#side.tunnelled(this.#peer, upSocket, status, undefined, fields, upgrade, NO_BYTES)
+    this.#side.tunnelled(this.peer, upSocket, status, undefined, fields, upgrade, NO_BYTES)
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    if (this.#done || status < 200) return !this.#done
-    const { exchange, socket } = this.#side
-    if (socket.destroyed) {
-      exchange.abandon()
+    if (this.done || status < 200) return !this.done
+    if (this.#side.socket.destroyed) {
+      this.exchange.abandon()
       return false
     }
-    this.#relaying = true
-    this.#side.declined(this.#peer, status, statusText, latin1Fields(raw))
-    this.#resumeOnDrain = resume
+    this.relayingBody(resume)
+    this.#side.declined(this.peer, status, statusText, latin1Fields(raw))
     return true
   }
 
-  #resumeOnDrain: (() => void) | undefined
-
   onData(chunk: Buffer): boolean {
-    const socket = this.#side.socket
-    if (this.#done || socket.destroyed || socket.write(chunk)) return true
-    socket.once('drain', this.#resumeOnDrain as () => void)
-    return false
+    return this.relayChunk(this.#side.socket, chunk)
   }
 
   onComplete(): void {
-    if (this.#done) return
-    this.#finish()
+    if (this.done) return
+    this.finish()
     const socket = this.#side.socket
     if (!socket.destroyed) socket.end()
   }
 
-  onError(error: Error): void {
-    if (this.#done) return
-    this.#finish()
-    const { exchange, socket } = this.#side
-    exchange.pooledFailed(this, this.#peer, error, this.#reused)
-    if (this.#relaying && !exchange.relayEnded(this.#peer, false)) socket.destroy()
+  protected cutClient(): void {
+    this.#side.socket.destroy()
   }
 }

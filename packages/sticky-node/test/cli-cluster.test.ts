@@ -244,7 +244,7 @@ Cluster('should check a peer that SIGHUP added, once, for every worker', async (
     const seen = new Map<number, number>()
     for (let i = 0; i < 400 && (seen.size < 2 || [...seen.values()].some((count) => count < 5)); i += 1) {
       const { reply, line } = await send()
-      assert.is(reply.headers['x-backend'], 'steady')
+      assert.is(reply.headers['x-backend'], 'steady', `status ${reply.status}, peer ${String(line.peer)}, worker ${line.pid}`)
       seen.set(line.pid, (seen.get(line.pid) ?? 0) + 1)
     }
     assert.is(seen.size, 2)

@@ -8,12 +8,13 @@ import { isConnectionReset, isProtocolError } from '../src/failure'
 import { endToEndHeaders } from '../src/hop-by-hop'
 import { resolveProxyOptions } from '../src/options'
 import { errorBody, rawError, rawHead } from '../src/respond'
+import { poolable } from '../src/pooled-attempt'
 import { originForm } from '../src/upstream'
 
 const HOP = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade', 'Proxy-Authorization', 'Proxy-Authenticate']
 
 const headerName = fc.constantFrom('Host', 'Accept', 'X-A', 'x-b', 'Set-Cookie', 'Cookie', ...HOP, 'KEEP-ALIVE', 'te', 'X-Private')
-const headerValue = fc.constantFrom('1', 'close', 'x-a', 'X-Private, x-b', ' keep-alive , te ', '', 'a=b; c=d')
+const headerValue = fc.constantFrom('1', 'close', 'x-a', 'X-Private, x-b', ' keep-alive , te ', '', 'a=b; c=d', 'keep-alive', ' Keep-Alive\t', 'keep-alive, x-a')
 const rawList = fc.array(fc.tuple(headerName, headerValue), { maxLength: 12 })
 
 // ----------------------------------------------------------------------------------------------
@@ -72,7 +73,28 @@ e2e('should keep exactly the end-to-end pairs, in order (property)', () => {
     { seed: fastCheckSeed('endToEndHeaders') },
   )
 })
+e2e('should drop a field named Keep-Alive with a lone Connection: keep-alive, and still the fields a second Connection line names', () => {
+  assert.equal(endToEndHeaders(['Connection', 'Keep-Alive', 'Keep-Alive', 'timeout=5', 'X-A', '1']), ['X-A', '1'])
+  assert.equal(endToEndHeaders(['Connection', 'keep-alive', 'X-A', '1', 'Connection', 'x-a', 'B', '2']), ['B', '2'])
+})
 e2e.run()
+
+// ----------------------------------------------------------------------------------------------
+const pooling = suite('poolable')
+
+pooling('should send through the pool only idempotent requests without a body and with an origin-form target', () => {
+  assert.ok(poolable(true, false, '/a?b'))
+  assert.not.ok(poolable(false, false, '/a'))
+  assert.not.ok(poolable(true, true, '/a'))
+  assert.not.ok(poolable(true, false, '*'))
+  fc.assert(
+    fc.property(fc.boolean(), fc.boolean(), fc.string(), (idempotent, withBody, path) => {
+      assert.is(poolable(idempotent, withBody, path), idempotent && !withBody && path.startsWith('/'))
+    }),
+    { seed: fastCheckSeed('poolable') },
+  )
+})
+pooling.run()
 
 // ----------------------------------------------------------------------------------------------
 const origin = suite('originForm')

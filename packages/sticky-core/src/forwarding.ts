@@ -1,3 +1,4 @@
+import { isAuthority, isToken, linesOf, type FieldLines } from './field-syntax'
 import type { Peer } from './peers'
 
 /**
@@ -22,9 +23,6 @@ export interface ForwardedSelection {
   /** Write RFC 7239 `Forwarded` (`for=`, `proto=`, `host=` of this hop), after a trusted hop's elements. Optional for hand-made selections. @default false */
   readonly forwarded?: boolean | undefined
 }
-
-/** A header's field value(s) as received: one line, repeated lines, or absent. */
-export type FieldLines = string | readonly string[] | null | undefined
 
 /** What the adapter knows about the client's hop, for the `X-Forwarded-*` fields. */
 export interface ForwardedInput {
@@ -169,11 +167,6 @@ function joinElement(list: string, element: string): string {
   return list === '' ? trimmed : `${list}, ${trimmed}`
 }
 
-function linesOf(value: FieldLines): readonly string[] {
-  if (value === null || value === undefined) return []
-  return typeof value === 'string' ? [value] : value
-}
-
 /** The first comma-separated element of the first line, trimmed; `undefined` when empty. */
 function firstValue(value: FieldLines): string | undefined {
   const line = linesOf(value)[0]
@@ -186,16 +179,6 @@ function firstValue(value: FieldLines): string | undefined {
 /** A URI scheme (RFC 3986 section 3.1), short enough to be one. */
 function isScheme(text: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]{0,31}$/.test(text)
-}
-
-/** `host[:port]` with a reg-name, an IPv4 or a bracketed IPv6 host (RFC 3986 section 3.2). */
-function isAuthority(text: string): boolean {
-  return text.length <= 255 && /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+;=%-]+)(:[0-9]{1,5})?$/.test(text)
-}
-
-/** `token` of RFC 9110 section 5.6.2. */
-function isToken(text: string): boolean {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(text)
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { durationIn, type Duration } from './duration'
 import { StickyConfigError } from './errors'
+import { isAuthority } from './field-syntax'
 
 /** The options of active health checks (`healthCheck` of an adapter). Unknown keys are refused. */
 export interface HealthCheckOptions {
@@ -86,8 +87,6 @@ const KEYS: ReadonlySet<string> = new Set(['path', 'interval', 'timeout', 'expec
 const DEFAULT_EXPECT: readonly (readonly [number, number])[] = Object.freeze([Object.freeze([200, 399] as const)])
 /** Visible ASCII after the leading slash: no spaces, controls or non-ASCII, which no request line may carry. */
 const PATH = /^\/[\x21-\x7e]*$/
-/** RFC 9110 `Host`: a reg-name, IPv4 or bracketed IPv6 literal, with an optional port. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/
 
 /** A peer the checks have not failed yet: peers start up (see {@link observeCheck}). */
 export const INITIAL_CHECK_TALLY: CheckTally = Object.freeze({ up: true, streak: 0 })
@@ -132,7 +131,7 @@ export function resolveHealthCheck(options: HealthCheckOptions, option = 'health
   const rises = readCount(given.rises, `${option}.rises`, DEFAULT_RISES)
   const falls = readCount(given.falls, `${option}.falls`, DEFAULT_FALLS)
   const host = given.host
-  if (host !== undefined && (typeof host !== 'string' || host.length > 255 || !HOST.test(host))) {
+  if (host !== undefined && (typeof host !== 'string' || !isAuthority(host))) {
     throw new StickyConfigError(`${option}.host`, host, 'expected a host name or address, with an optional :port')
   }
   return Object.freeze({ path, interval, timeout, expect, rises, falls, host })

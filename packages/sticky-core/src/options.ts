@@ -3,7 +3,7 @@ import { serializeCookieParts, type CookieAttributes } from './cookie'
 import { durationIn } from './duration'
 import { StickyConfigError } from './errors'
 import type { HmacAlgorithm } from './hash'
-import { isHopByHopHeader } from './hop-by-hop'
+import { resolveFieldName } from './field-syntax'
 import { createTokenCodec, type TokenCodec } from './token'
 
 /** `expires: 'max'`: 400 days, the longest lifetime user agents keep (RFC 6265bis section 5.6.1). */
@@ -51,13 +51,6 @@ const BALANCER_KEYS: ReadonlySet<string> = new Set([
   'now',
 ])
 const FAILOVER_RULES: ReadonlySet<string> = new Set(['repin', 'temporary', 'strict', 'persist'])
-/** `tchar`+ of RFC 9110 section 5.6.2: a field name. */
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/**
- * Fields the header carrier must not use: the adapters write them themselves (or they frame, route or
- * describe the connection), so a pin written there would corrupt the exchange or be dropped.
- */
-const RESERVED_FIELDS: ReadonlySet<string> = new Set(['cookie', 'set-cookie', 'host', 'content-length', 'content-type', 'content-encoding', 'forwarded'])
 const COOKIE_KEYS: ReadonlySet<string> = new Set(['name', 'path', 'domain', 'expires', 'secure', 'httpOnly', 'sameSite', 'partitioned'])
 const HMAC_KEYS: ReadonlySet<string> = new Set(['algorithm', 'key'])
 
@@ -142,15 +135,7 @@ function resolveFailover(given: Record<string, unknown>): { failover: FailoverRu
 
 /** The header carrier's field name: an RFC 9110 token that no adapter writes itself. */
 function resolveHeader(header: unknown): string | undefined {
-  if (header === undefined) return undefined
-  if (typeof header !== 'string' || !FIELD_NAME.test(header) || header.length > 256) {
-    throw new StickyConfigError('header', header, "expected a field name (an RFC 9110 token, e.g. 'X-Sticky-Route')")
-  }
-  const lower = header.toLowerCase()
-  if (RESERVED_FIELDS.has(lower) || isHopByHopHeader(lower) || lower.startsWith('x-forwarded-')) {
-    throw new StickyConfigError('header', header, 'this field is written by the proxy itself or describes the connection: choose another name')
-  }
-  return header
+  return header === undefined ? undefined : resolveFieldName(header, 'header', 'X-Sticky-Route')
 }
 
 function resolveCookie(cookie: unknown): { cookieName: string; attributes: Omit<CookieAttributes, 'expires'>; lifetime: number | undefined } {

@@ -1,7 +1,7 @@
 import { durationIn, type Duration } from './duration'
 import { StickyConfigError } from './errors'
 import type { ForwardedSelection } from './forwarding'
-import { isHopByHopHeader } from './hop-by-hop'
+import { resolveFieldName } from './field-syntax'
 import { DEFAULT_REQUEST_ID_HEADER } from './request-id'
 import { parseTrustList, type TrustList } from './trust'
 
@@ -119,21 +119,6 @@ const ALL: ForwardedSelection = Object.freeze({ for: true, proto: true, host: tr
 const NONE: ForwardedSelection = Object.freeze({ for: false, proto: false, host: false, forwarded: false })
 const NOBODY: TrustList = parseTrustList(undefined)
 
-/** Fields a request id must not be carried in: they frame, route or authenticate the message, or are the forwarding fields. */
-const RESERVED_FIELDS: ReadonlySet<string> = new Set([
-  'host',
-  'content-length',
-  'content-type',
-  'cookie',
-  'set-cookie',
-  'authorization',
-  'expect',
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-])
-
 /**
  * Validates an adapter's `proxy` option and applies the shared defaults. Keys in `ownKeys` are the
  * adapter's own: they are left for it to read and check. Any other key is refused, so that a misspelt
@@ -176,13 +161,8 @@ export function resolveSharedProxyOptions(options: unknown, ownKeys: readonly st
 function resolveRequestId(value: unknown, option: string): string | undefined {
   if (value === undefined || value === false) return undefined
   if (value === true) return DEFAULT_REQUEST_ID_HEADER
-  if (typeof value !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) {
-    throw new StickyConfigError(option, value, "expected a boolean or a header name ('X-Request-Id')")
-  }
-  if (value.startsWith(':') || isHopByHopHeader(value) || RESERVED_FIELDS.has(value.toLowerCase())) {
-    throw new StickyConfigError(option, value, 'this field routes, frames or authenticates the request: name another header')
-  }
-  return value
+  if (typeof value !== 'string') throw new StickyConfigError(option, value, "expected a boolean or a header name ('X-Request-Id')")
+  return resolveFieldName(value, option, 'X-Request-Id')
 }
 
 function resolveTimeout(value: unknown, option: string): number {

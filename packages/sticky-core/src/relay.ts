@@ -6,9 +6,8 @@
  *
  * @packageDocumentation
  */
+import { isToken } from './field-syntax'
 
-// RFC 9110 section 5.1: a field name is a token.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 // RFC 9110 section 5.5 (field-vchar, SP, HTAB, obs-text) and RFC 9112 section 4 (the reason phrase):
 // anything else (a control byte, CR, LF, NUL, DEL, a character beyond latin-1) must not be written.
 const NOT_FIELD_TEXT = /[^\t\x20-\x7e\x80-\xff]/
@@ -25,7 +24,7 @@ const NOT_FIELD_TEXT = /[^\t\x20-\x7e\x80-\xff]/
  * ```
  */
 export function relayableField(name: string, value: string): boolean {
-  return TOKEN.test(name) && !NOT_FIELD_TEXT.test(value)
+  return isToken(name) && !NOT_FIELD_TEXT.test(value)
 }
 
 /**

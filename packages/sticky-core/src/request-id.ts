@@ -1,4 +1,4 @@
-import type { FieldLines } from './forwarding'
+import { linesOf, type FieldLines } from './field-syntax'
 
 /**
  * Request IDs: one id per request, passed to the peer and back to the client, so that a log line
@@ -46,8 +46,8 @@ export function isSaneRequestId(value: string): boolean {
  * @param generate - a new id, such as `crypto.randomUUID()`
  */
 export function requestIdFor(incoming: FieldLines, trusted: boolean, generate: () => string): string {
-  if (trusted && incoming !== null && incoming !== undefined) {
-    const lines: readonly string[] = typeof incoming === 'string' ? [incoming] : incoming
+  if (trusted) {
+    const lines = linesOf(incoming)
     if (lines.length === 1) {
       const value = (lines[0] as string).trim()
       if (isSaneRequestId(value)) return value

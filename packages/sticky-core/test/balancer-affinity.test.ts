@@ -285,7 +285,20 @@ Header('should take an expired token cookie as absent and read the header', () =
 })
 
 Header('should refuse a header name that is not a field name or that the proxy writes itself', () => {
-  for (const name of ['', 'X Sticky', 'X-Sticky:', 'Cookie', 'set-cookie', 'Host', 'Connection', 'X-Forwarded-For', 7]) {
+  for (const name of [
+    '',
+    'X Sticky',
+    'X-Sticky:',
+    'Cookie',
+    'set-cookie',
+    'Host',
+    'Connection',
+    'X-Forwarded-For',
+    'Authorization',
+    'expect',
+    `X-${'a'.repeat(255)}`,
+    7,
+  ]) {
     expectConfigError(() => createBalancer({ peers, header: name as string }), 'header')
   }
 })

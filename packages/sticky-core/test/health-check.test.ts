@@ -86,6 +86,9 @@ Options('should refuse every invalid value, naming its key', () => {
     [{ path: '/', host: 'a b' }, 'healthCheck.host'],
     [{ path: '/', host: 'a\r\nX-Evil: 1' }, 'healthCheck.host'],
     [{ path: '/', host: 'a/b' }, 'healthCheck.host'],
+    // A comma would make the Host a list to every reader of list-valued fields.
+    [{ path: '/', host: 'a,b' }, 'healthCheck.host'],
+    [{ path: '/', host: `${'a'.repeat(253)}:80` }, 'healthCheck.host'],
     [{ path: '/', host: 80 }, 'healthCheck.host'],
     [{ path: '/', intervall: '5s' }, 'healthCheck.intervall'],
   ]

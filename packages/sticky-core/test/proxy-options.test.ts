@@ -177,6 +177,13 @@ Shared('should refuse a request id in any field that frames, routes or authentic
   }
 })
 
+Shared('should refuse, as for the header carrier, an encoding field, any X-Forwarded-* field, a hop-by-hop one and a name over 256 characters', () => {
+  for (const given of ['Content-Encoding', 'X-Forwarded-Port', 'x-forwarded-anything', 'Connection', 'TE', `X-${'a'.repeat(255)}`]) {
+    assert.is(expectConfigError(() => resolveSharedProxyOptions({ requestId: given }), 'proxy.requestId').value, given)
+  }
+  assert.is(resolveSharedProxyOptions({ requestId: `X-${'a'.repeat(254)}` }).requestId?.length, 256)
+})
+
 Shared('should name the scope in trustProxy errors', () => {
   expectConfigError(() => resolveSharedProxyOptions({ trustProxy: 'everyone' }, [], 'routes[2].proxy'), 'routes[2].proxy.trustProxy')
   expectConfigError(() => resolveSharedProxyOptions({ trustProxy: ['loopback', 'nowhere'] }, [], 'routes[2].proxy'), 'routes[2].proxy.trustProxy[1]')

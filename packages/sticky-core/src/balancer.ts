@@ -460,7 +460,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
     const slot = foundSlot!
     foundSlot = undefined
     const { peer } = slot
-    if (!peer.down && slot.health.active !== 'down' && !isExcluded(peer, exclude)) {
+    if (!isOut(slot) && !isExcluded(peer, exclude)) {
       const healthy = set.single || isHealthy(slot.health, peer, now)
       if (healthy || failover === 'persist') {
         noteSelected(slot.health, peer, now)
@@ -576,9 +576,17 @@ function slotOf(set: PeerSet, peer: unknown): Slot | undefined {
   return typeof id === 'string' ? set.byId.get(id) : undefined
 }
 
+/**
+ * Whether the peer is out of service whatever passive health says: configured `down`, or marked down
+ * by active health checks (`setChecked`), under every failover rule, `persist` included.
+ */
+function isOut(slot: Slot): boolean {
+  return slot.peer.down || slot.health.active === 'down'
+}
+
 /** Whether a pinned client may be sent to the peer: {@link PeerHealth.usable}. */
 function usable(set: PeerSet, slot: Slot, now: number): boolean {
-  return !slot.peer.down && slot.health.active !== 'down' && (set.single || isHealthy(slot.health, slot.peer, now))
+  return !isOut(slot) && (set.single || isHealthy(slot.health, slot.peer, now))
 }
 
 function pick(set: PeerSet, now: number, exclude: DecideOptions['exclude']): Slot | undefined {
@@ -596,9 +604,8 @@ function assign(set: PeerSet, setup: Setup, outcome: 'new' | 'invalid' | 'repinn
 function takesNewClients(slot: Slot, context: PickContext): boolean {
   const { peer } = slot
   return (
-    !peer.down &&
+    !isOut(slot) &&
     !peer.drain &&
-    slot.health.active !== 'down' &&
     (context.single || isHealthy(slot.health, peer, context.now)) &&
     !isExcluded(peer, context.exclude)
   )

@@ -1,28 +1,18 @@
 import { performance } from 'node:perf_hooks'
-import { PassThrough } from 'node:stream'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { callHook, judgeAttempt, pathOf } from 'sticky-core'
-import type {
-  AttemptEvent,
-  AttemptVerdict,
-  Balancer,
-  Decision,
-  ExchangeError,
-  ForwardedSelection,
-  Peer,
-  RequestRefusal,
-  ResolvedSharedProxyOptions,
-} from 'sticky-core'
+import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, Peer, RequestRefusal, ResolvedSharedProxyOptions } from 'sticky-core'
 import type { FastifyResponseEvent } from './options'
 import { cutEvent, failureEvent } from './attempt-event'
 import { clientGone } from './client'
-import { requestIdOf, upstreamHeaders } from './forwarded'
+import { requestIdOf, writeForwarding } from './forwarded'
+import type { ForwardingPlan } from './forwarded'
 import { gatewayCode } from './gateway-error'
 import { stripForUpstream, stripHopByHop, type HeaderMap } from './hop-by-hop'
 import { answerOwn, ownError } from './respond'
 import type { ClientBody } from './request-body'
-import { appendPin, carriedPin } from './set-cookie'
+import { addPin, carriedPin } from './set-cookie'
 import { targetUrl } from './target'
 import { probing, TransportProbe } from './transport-probe'
 
@@ -33,9 +23,8 @@ export interface ExchangeContext {
   readonly retries: number | undefined
   /** Milliseconds of the peer's silence (`proxy.timeout`); 0 is no limit. */
   readonly timeout: number
-  readonly xForwarded: ForwardedSelection
   readonly trustProxy: ResolvedSharedProxyOptions['trustProxy']
-  readonly requestId: string | undefined
+  readonly forwarding: ForwardingPlan
   readonly onResponse: ((event: FastifyResponseEvent) => void) | undefined
   readonly onError: (error: unknown, request: FastifyRequest) => void
 }
@@ -56,22 +45,44 @@ export class Exchange {
   readonly #path: string
   readonly #body: ClientBody | undefined
   readonly #tried: Peer[] = []
-  /** Names of the upstream fields copied onto the reply, to take back for an own answer. */
-  #copied: readonly string[] = []
-  readonly #started = performance.now()
+  /**
+   * The upstream fields last copied onto the reply (the request id's aside), to take back for an
+   * own answer; their names are read only then.
+   */
+  #copied: HeaderMap | undefined
+  /** When the exchange began, for `onResponse`'s `durationMs`; 0 without `onResponse`. */
+  readonly #started: number
   /** Why the exchange did not end with the peer's complete response, once that is known. */
   #error: ExchangeError | undefined
   /** The request's id (`proxy.requestId`), the same for every attempt. */
   readonly #requestId: string | undefined
+  /** Whether the client's connection comes from a trusted proxy (`proxy.trustProxy`); asked once, when first needed. */
+  #trusted: boolean | undefined
 
   constructor(ctx: ExchangeContext, request: FastifyRequest, reply: FastifyReply, path: string, body: ClientBody | undefined) {
     this.#ctx = ctx
-    this.#requestId = requestIdOf(ctx, request.headers as HeaderMap, request.raw.socket?.remoteAddress)
-    if (this.#requestId !== undefined && ctx.requestId !== undefined) reply.header(ctx.requestId, this.#requestId)
     this.#request = request
     this.#reply = reply
     this.#path = path
     this.#body = body
+    this.#started = ctx.onResponse === undefined ? 0 : performance.now()
+    const idField = ctx.forwarding.requestIdField
+    if (idField !== undefined) {
+      this.#requestId = requestIdOf(ctx.forwarding, request.headers as HeaderMap, this.#isTrusted())
+      if (this.#requestId !== undefined) reply.header(idField, this.#requestId)
+    }
+  }
+
+  #isTrusted(): boolean {
+    this.#trusted ??= this.#ctx.trustProxy.trusts(this.#request.raw.socket?.remoteAddress)
+    return this.#trusted
+  }
+
+  /** The names of the upstream fields copied onto the reply (see {@link #copied}). */
+  #copiedNames(): readonly string[] {
+    if (this.#copied === undefined) return []
+    const idField = this.#ctx.forwarding.requestIdField
+    return Object.keys(this.#copied).filter((name) => name !== idField)
   }
 
   /**
@@ -80,8 +91,7 @@ export class Exchange {
    */
   start(): void {
     if (this.#ctx.onResponse !== undefined) this.#reply.raw.once('close', () => this.#notify())
-    const { balancer } = this.#ctx
-    const decision = balancer.decide(this.#request.headers.cookie, { header: carriedPin(balancer, this.#request.headers) })
+    const decision = this.#decide(undefined)
     this.#request.sticky = decision
     if (decision.peer === null) {
       this.#error = 'unavailable'
@@ -89,6 +99,15 @@ export class Exchange {
       return
     }
     this.#send(decision, decision.peer, false)
+  }
+
+  /** The balancer's decision for the request, without the peers in `exclude`. */
+  #decide(exclude: readonly Peer[] | undefined): Decision {
+    const { balancer } = this.#ctx
+    const headers = this.#request.headers
+    // Without a header carrier (the default) there is nothing to pass but the peers already tried.
+    if (balancer.header === undefined) return balancer.decide(headers.cookie, exclude === undefined ? undefined : { exclude })
+    return balancer.decide(headers.cookie, { exclude, header: carriedPin(balancer, headers) })
   }
 
   #send(decision: Decision, peer: Peer, resent: boolean): void {
@@ -99,27 +118,34 @@ export class Exchange {
     const probe = new TransportProbe()
     this.#body?.watchWaiting((waiting) => probe.holdTimeout(waiting))
     let settled = false
-    const { timeout } = this.#ctx
+    const ctx = this.#ctx
     const requestId = this.#requestId
     probing(probe, () =>
       this.#reply.from(targetUrl(peer, this.#path), {
         retryDelay: noSameUrlRetry,
-        timeout,
-        rewriteRequestHeaders: (req, headers) =>
-          upstreamHeaders(
-            stripForUpstream(headers),
+        timeout: ctx.timeout,
+        // reply-from hands over its own copy of the client's fields; one more copy, without what
+        // stays on this hop, is what goes upstream.
+        rewriteRequestHeaders: (req, headers) => {
+          const out = stripForUpstream(headers)
+          writeForwarding(
+            out,
             peer,
             { address: req.raw.socket?.remoteAddress, protocol: req.protocol, host: req.host },
-            this.#ctx,
+            ctx.forwarding,
+            this.#isTrusted(),
             requestId,
-          ),
+          )
+          return out
+        },
         rewriteHeaders: (headers) => {
-          const relayed = appendPin(stripHopByHop(headers), decision, this.#ctx.balancer)
+          const relayed = stripHopByHop(headers)
+          addPin(relayed, decision, ctx.balancer)
+          this.#copied = relayed
           // The client sees one id, the one the proxy logged, in place of a peer's copy; an answer of
           // the proxy's own after this head keeps it, as it drops only the fields copied from the peer.
-          const idField = this.#ctx.requestId?.toLowerCase()
+          const idField = ctx.forwarding.requestIdField
           if (idField !== undefined && requestId !== undefined) relayed[idField] = requestId
-          this.#copied = Object.keys(relayed).filter((name) => name !== idField)
           return relayed
         },
         onResponse: (_request, _reply, upstream) => {
@@ -171,8 +197,7 @@ export class Exchange {
    */
   refuse(refusal: RequestRefusal): void {
     if (this.#ctx.onResponse !== undefined) this.#reply.raw.once('close', () => this.#notify())
-    const { balancer } = this.#ctx
-    this.#request.sticky = balancer.decide(this.#request.headers.cookie, { header: carriedPin(balancer, this.#request.headers) })
+    this.#request.sticky = this.#decide(undefined)
     this.#error = 'rejected'
     answerOwn(this.#reply, refusal.status, refusal.status === 501 ? 'STICKY_UNSUPPORTED_CODING' : 'STICKY_BAD_REQUEST', [])
   }
@@ -213,8 +238,7 @@ export class Exchange {
         this.#send(decision, peer, true)
         return
       case 'retry-other': {
-        const { balancer } = this.#ctx
-        const next = balancer.decide(this.#request.headers.cookie, { exclude: this.#tried, header: carriedPin(balancer, this.#request.headers) })
+        const next = this.#decide(this.#tried)
         if (next.peer !== null) {
           this.#send(next, next.peer, false)
           return
@@ -226,42 +250,44 @@ export class Exchange {
         break
     }
     this.#error = verdict.error ?? 'proxy'
-    answerOwn(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copied, cause)
+    answerOwn(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copiedNames(), cause)
   }
 
   /**
-   * Streams the peer's response body to the client through a relay of its own, so that a peer
-   * that cuts its body short is answered by the proxy (502 before any byte went out, a cut
-   * response after) instead of by Fastify with the transport's raw error.
+   * Hands the peer's response body to Fastify, which streams it to the client. A body the peer cuts
+   * short is answered by the proxy (502 before any byte went out, a cut response after) instead of
+   * by Fastify with the transport's raw error: both transports end a cut body by destroying its
+   * stream with their error, so the stream's own `destroy` is wrapped to put the proxy's answer in
+   * its place, which is what Fastify then sees. A relay stream of the proxy's own in between would do
+   * the same at the cost of a second pass through the stream machinery for every response.
    */
   #relay(upstream: Readable, peer: Peer, resent: boolean, probe: TransportProbe): void {
-    const out = new PassThrough()
     // A response paused because the client does not read is waiting on the client, not the peer.
-    upstream.on('pause', () => probe.holdTimeout(true))
-    upstream.on('resume', () => probe.holdTimeout(false))
-    let over = upstream.readableEnded
-    const cut = (): void => {
-      if (over) return
+    if (probe.holdsTimer) {
+      upstream.on('pause', () => probe.holdTimeout(true))
+      upstream.on('resume', () => probe.holdTimeout(false))
+    }
+    let over = false
+    /** Judges a body that ended short; returns the error Fastify is to see in place of `error`. */
+    const cut = (error: Error | undefined): Error | undefined => {
+      if (over || upstream.readableEnded) return error
       over = true
       const verdict = this.#judge(cutEvent(clientGone(this.#request.raw, this.#reply.raw)), resent)
       if (verdict.blame) this.#ctx.balancer.report(peer, false)
       this.#error = verdict.error ?? 'upstream-aborted'
-      if (this.#reply.raw.headersSent || verdict.status === 499) {
-        out.destroy()
-        return
-      }
-      out.destroy(ownError(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copied))
+      // Once the head went out, or nobody reads, Fastify can only cut the response, whatever the error.
+      if (this.#reply.raw.headersSent || verdict.status === 499) return error
+      return ownError(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copiedNames())
     }
-    upstream.once('end', () => (over = true))
-    upstream.on('error', cut)
-    upstream.once('close', cut)
-    // The transport may have failed the body between the head and this call.
-    if (upstream.closed) cut()
-    // The client's side ended first (it left, or Fastify gave up): let go of the peer's response.
-    out.once('close', () => {
-      if (!upstream.destroyed) upstream.destroy()
-    })
-    upstream.pipe(out)
-    this.#reply.send(out)
+    if (upstream.destroyed) {
+      // The transport failed the body between the head and this call: there is nothing to relay.
+      this.#reply.send(new Readable({ read: () => undefined }).destroy(cut(undefined)))
+      return
+    }
+    const destroy = upstream.destroy
+    upstream.destroy = function (this: Readable, error?: Error): Readable {
+      return destroy.call(this, cut(error ?? undefined))
+    }
+    this.#reply.send(upstream)
   }
 }

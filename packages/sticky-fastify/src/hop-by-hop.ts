@@ -1,23 +1,55 @@
-import { hopByHopNames } from 'sticky-core'
+import { connectionTokens, hopByHopNames } from 'sticky-core'
 
 /** A header map as Node and undici hand it over: lowercase names. */
 export type HeaderMap = Record<string, string | string[] | number | undefined>
 
 /**
- * A copy of `headers` without the hop-by-hop fields and without the fields that the `Connection`
- * header names (sticky-core's `hopByHopNames`, RFC 9110 section 7.6.1), nor `Trailer`:
- * `@fastify/reply-from` does not relay a trailer section, so announcing one would be false. Names
- * are expected in lowercase.
+ * What never leaves this hop whatever the `Connection` header says: sticky-core's fixed hop-by-hop
+ * fields, and `Trailer`, as `@fastify/reply-from` does not relay a trailer section (announcing one
+ * would be false).
  */
-export function stripHopByHop<T extends HeaderMap>(headers: T): T {
-  const connection = headers['connection']
-  const drop = hopByHopNames(typeof connection === 'number' ? undefined : connection)
-  drop.add('trailer')
-  const out: HeaderMap = Object.create(null) as HeaderMap
+const ALWAYS: ReadonlySet<string> = new Set([...hopByHopNames(undefined), 'trailer'])
+
+/** What `stripForUpstream` drops besides the hop-by-hop fields. */
+const EXPECT: ReadonlySet<string> = new Set(['expect'])
+
+/**
+ * The names a `Connection` header lists beyond {@link ALWAYS}, or `undefined` when it lists none of
+ * them. `keep-alive`, what nearly every peer sends, names only a field that is dropped anyway, and
+ * needs no parsing.
+ */
+function listedNames(connection: HeaderMap[string]): ReadonlySet<string> | undefined {
+  if (connection === undefined || typeof connection === 'number' || connection === 'keep-alive') return undefined
+  const listed = connectionTokens(connection)
+  return listed.size === 0 ? undefined : listed
+}
+
+/**
+ * A copy of `headers` without the hop-by-hop fields and without the fields that the `Connection`
+ * header names (sticky-core's `hopByHopNames`, RFC 9110 section 7.6.1), nor `Trailer`, nor the
+ * names in `drop`. Names are expected in lowercase.
+ *
+ * The copy is a plain object filled in one pass, never one with fields deleted: V8 turns an object
+ * that loses a field into a slow hash map, which every later reader of these headers (Fastify,
+ * undici, node:http) would pay for. A field named `__proto__` cannot be a key of a plain object; no
+ * parser of Node's hands one over.
+ */
+export function copyEndToEnd<T extends HeaderMap>(headers: T, drop?: ReadonlySet<string>): T {
+  const listed = listedNames(headers['connection'])
+  const out: HeaderMap = {}
   for (const name of Object.keys(headers)) {
-    if (!drop.has(name)) out[name] = headers[name]
+    if (ALWAYS.has(name) || listed?.has(name) === true || drop?.has(name) === true || name === '__proto__') continue
+    out[name] = headers[name]
   }
   return out as T
+}
+
+/**
+ * A copy of `headers` without the hop-by-hop fields and without the fields that the `Connection`
+ * header names, nor `Trailer` (see {@link copyEndToEnd}). Names are expected in lowercase.
+ */
+export function stripHopByHop<T extends HeaderMap>(headers: T): T {
+  return copyEndToEnd(headers)
 }
 
 /**
@@ -25,9 +57,9 @@ export function stripHopByHop<T extends HeaderMap>(headers: T): T {
  * `Expect`. Node's server already answered `100-continue` on the client's hop (RFC 9110 section
  * 10.1.1 lets a proxy do so), the body is streaming by the time the peer is chosen, and undici
  * refuses the field.
+ *
+ * @param drop - names to leave out as well, `expect` among them (the default is `expect` alone)
  */
-export function stripForUpstream<T extends HeaderMap>(headers: T): T {
-  const out = stripHopByHop(headers)
-  delete out['expect']
-  return out
+export function stripForUpstream<T extends HeaderMap>(headers: T, drop: ReadonlySet<string> = EXPECT): T {
+  return copyEndToEnd(headers, drop)
 }

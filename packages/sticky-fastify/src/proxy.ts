@@ -2,6 +2,7 @@ import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { requestRefusal, StickyConfigError } from 'sticky-core'
 import { Exchange } from './exchange'
+import { forwardingPlan } from './forwarded'
 import { observedTransport } from './http-transport'
 import type { ExchangeContext } from './exchange'
 import type { ResolvedOptions } from './options'
@@ -26,9 +27,8 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
     balancer: options.balancer,
     retries: options.retries,
     timeout: options.timeout,
-    xForwarded: options.xForwarded,
     trustProxy: options.trustProxy,
-    requestId: options.requestId,
+    forwarding: forwardingPlan(options),
     onResponse: options.onResponse,
     onError: options.onError,
   }

@@ -9,12 +9,14 @@ import type { HeaderMap } from './hop-by-hop'
  */
 export function appendSetCookie<T extends HeaderMap>(headers: T, cookie: string | null): T {
   if (cookie === null) return headers
-  const existing = headers['set-cookie']
-  let values: string[]
-  if (existing === undefined) values = [cookie]
-  else if (Array.isArray(existing)) values = [...existing, cookie]
-  else values = [String(existing), cookie]
-  return { ...headers, 'set-cookie': values }
+  return { ...headers, 'set-cookie': withCookie(headers['set-cookie'], cookie) }
+}
+
+/** The `Set-Cookie` values `existing` and then `cookie`, in a new array. */
+function withCookie(existing: HeaderMap[string], cookie: string): string[] {
+  if (existing === undefined) return [cookie]
+  if (Array.isArray(existing)) return [...existing, cookie]
+  return [String(existing), cookie]
 }
 
 /**
@@ -29,13 +31,20 @@ export function carriedPin(balancer: Balancer, headers: IncomingHttpHeaders): st
 }
 
 /**
- * `headers` with the decision's pin: its `Set-Cookie` appended, and with the header carrier that header
- * set, in place of any copy the peer sent (the proxy owns the pin; two values would leave the client to
- * guess which one counts).
+ * Adds the decision's pin to `headers`, the caller's own copy: its `Set-Cookie` after the upstream's
+ * own (in a new array: the upstream's is left as it is), and the header carrier's field when that
+ * header is set, in place of any copy the peer sent (the proxy owns the pin; two values would leave the
+ * client to guess which one counts).
  */
-export function appendPin<T extends HeaderMap>(headers: T, decision: Decision, balancer: Balancer): T {
-  const withCookie = appendSetCookie(headers, decision.setCookie)
+export function addPin(headers: HeaderMap, decision: Decision, balancer: Balancer): void {
+  if (decision.setCookie !== null) headers['set-cookie'] = withCookie(headers['set-cookie'], decision.setCookie)
   const name = balancer.header
-  if (name === undefined || decision.headerValue === null) return withCookie
-  return { ...withCookie, [name.toLowerCase()]: decision.headerValue }
+  if (name !== undefined && decision.headerValue !== null) headers[name.toLowerCase()] = decision.headerValue
+}
+
+/** A copy of `headers` with the decision's pin ({@link addPin}). */
+export function appendPin<T extends HeaderMap>(headers: T, decision: Decision, balancer: Balancer): T {
+  const out: HeaderMap = { ...headers }
+  addPin(out, decision, balancer)
+  return out as T
 }

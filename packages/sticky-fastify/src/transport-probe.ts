@@ -43,6 +43,11 @@ export class TransportProbe {
     })
   }
 
+  /** Whether the attempt went to node:http, whose idle timer {@link holdTimeout} stops and restarts. */
+  get holdsTimer(): boolean {
+    return this.#request !== undefined
+  }
+
   /**
    * Stops (`true`) or restarts node:http's idle timer for the attempt: it measures the silence of
    * the connection, and while the proxy waits on the client (an upload pausing, a download nobody

@@ -11,17 +11,18 @@ import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, F
 import WebSocket, { WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
 import { failureEvent } from './attempt-event'
-import { requestIdOf, upstreamHeaders } from './forwarded'
+import { forwardingPlan, requestIdOf, writeForwarding } from './forwarded'
+import type { ForwardingPlan } from './forwarded'
 import { gatewayCode, StickyGatewayError } from './gateway-error'
 import type { GatewayErrorCode } from './gateway-error'
-import { stripHopByHop } from './hop-by-hop'
+import { stripForUpstream, stripHopByHop } from './hop-by-hop'
 import type { HeaderMap } from './hop-by-hop'
 import { logHookError } from './options'
 import type { FastifyUpgradeEvent, ResolvedOptions } from './options'
 import { originForm } from './origin-form'
 import { fieldPairs } from './raw-fields'
 import { isUnderPrefix, upstreamPath } from './prefix'
-import { appendPin, carriedPin } from './set-cookie'
+import { addPin, carriedPin } from './set-cookie'
 
 /**
  * A side whose peer has this many bytes queued (ws's `bufferedAmount`: the socket's write buffer
@@ -47,7 +48,7 @@ const CLOSE_GRACE_MS = 2_000
  * of its own handshake: the client's key would not match the peer's accept), or that an upgrade
  * never carries on to the peer.
  */
-const HANDSHAKE_FIELDS: readonly string[] = [
+const HANDSHAKE_FIELDS: ReadonlySet<string> = new Set([
   'sec-websocket-key',
   'sec-websocket-version',
   'sec-websocket-extensions',
@@ -55,7 +56,7 @@ const HANDSHAKE_FIELDS: readonly string[] = [
   'sec-websocket-accept',
   'content-length',
   'expect',
-]
+])
 
 /** The upgrade listeners of sticky-fastify instances, to tell the application's own ones apart. */
 const STICKY_LISTENERS = new WeakSet<(...args: never[]) => void>()
@@ -71,6 +72,7 @@ interface UpgradeContext {
   readonly xForwarded: ForwardedSelection
   readonly trustProxy: ResolvedOptions['trustProxy']
   readonly requestId: string | undefined
+  readonly forwarding: ForwardingPlan
   readonly prefix: string
   readonly rewritePrefix: string
   readonly onResponse: ((event: FastifyUpgradeEvent) => void) | undefined
@@ -97,6 +99,7 @@ export function installWebSocketProxy(instance: FastifyInstance, options: Resolv
     xForwarded: options.xForwarded,
     trustProxy: options.trustProxy,
     requestId: options.requestId,
+    forwarding: forwardingPlan(options),
     prefix: options.prefix,
     rewritePrefix: options.rewritePrefix,
     onResponse: options.onResponse,
@@ -210,6 +213,8 @@ class Upgrade {
   readonly #started = performance.now()
   /** The request's id (`proxy.requestId`): the same for every attempt, the 101 and any refusal. */
   readonly #requestId: string | undefined
+  /** Whether the client's connection comes from a trusted proxy (`proxy.trustProxy`), as it arrived. */
+  readonly #trusted: boolean
   readonly #tried: Peer[] = []
   #decision: Decision | undefined
   #accept: ((verified: boolean) => void) | undefined
@@ -226,7 +231,8 @@ class Upgrade {
     this.#req = req
     this.#socket = socket
     this.#forget = forget
-    this.#requestId = requestIdOf(ctx, req.headers as HeaderMap, req.socket.remoteAddress)
+    this.#trusted = ctx.trustProxy.trusts(req.socket.remoteAddress)
+    this.#requestId = requestIdOf(ctx.forwarding, req.headers as HeaderMap, this.#trusted)
   }
 
   /** The request id as a response field (`[name, id]`), when `proxy.requestId` is on. */
@@ -410,10 +416,8 @@ class Upgrade {
   #relayAnswer(response: IncomingMessage, peer: Peer, release: () => void): void {
     const status = response.statusCode ?? 502
     this.#status = status
-    const headers =
-      this.#decision === undefined
-        ? stripHopByHop(response.headers as HeaderMap)
-        : appendPin(stripHopByHop(response.headers as HeaderMap), this.#decision, this.#ctx.balancer)
+    const headers = stripHopByHop(response.headers as HeaderMap)
+    if (this.#decision !== undefined) addPin(headers, this.#decision, this.#ctx.balancer)
     // The client sees one id, the one the proxy logged, in place of a peer's copy.
     const field = this.requestIdField
     if (field !== undefined) headers[field[0].toLowerCase()] = field[1]
@@ -525,14 +529,14 @@ class Upgrade {
   /** The client's request fields as they go to the peer: end-to-end only, `X-Forwarded-*` by the core's rules. */
   #headers(peer: Peer): Record<string, string> {
     const req = this.#req
-    const own = stripHopByHop(req.headers as HeaderMap)
-    for (const name of HANDSHAKE_FIELDS) delete own[name]
+    const headers = stripForUpstream(req.headers as HeaderMap, HANDSHAKE_FIELDS)
     const encrypted = (req.socket as Socket & { encrypted?: boolean }).encrypted === true
-    const headers = upstreamHeaders(
-      own,
+    writeForwarding(
+      headers,
       peer,
       { address: req.socket.remoteAddress, protocol: encrypted ? 'https' : 'http', host: req.headers.host },
-      this.#ctx,
+      this.#ctx.forwarding,
+      this.#trusted,
       this.#requestId,
     )
     const out: Record<string, string> = {}

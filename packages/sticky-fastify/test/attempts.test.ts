@@ -235,47 +235,50 @@ test('should answer 504 and blame a peer that stays silent past timeout, trying 
     assert.equal(reports, [[stalled.address, false]])
   }))
 
-test("should blame a peer that cuts its response body, and cut the client's response", () =>
-  withScope(async (scope) => {
-    const address = await httpBackend(scope, (_req, res) => {
-      res.writeHead(200, { 'content-length': '10' })
-      res.write('12345', () => res.socket?.destroy())
-    })
-    const { balancer, reports } = recordingBalancer({ peers: [address] })
-    const url = await startProxy(scope, { balancer })
-    const failed = await send(url, { path: '/cut' }).then(
-      () => undefined,
-      (error: Error) => error,
-    )
-    assert.instance(failed, Error, 'the client sees its response cut')
-    assert.equal(reports, [
-      [address, true],
-      [address, false],
-    ])
-  }))
+// Each transport ends a cut body its own way (undici's body stream, node:http's IncomingMessage).
+for (const [transport, replyFrom] of transports) {
+  test(`should blame a peer that cuts its response body, and cut the client's response (${transport})`, () =>
+    withScope(async (scope) => {
+      const address = await httpBackend(scope, (_req, res) => {
+        res.writeHead(200, { 'content-length': '10' })
+        res.write('12345', () => res.socket?.destroy())
+      })
+      const { balancer, reports } = recordingBalancer({ peers: [address] })
+      const url = await startProxy(scope, { balancer, replyFrom })
+      const failed = await send(url, { path: '/cut' }).then(
+        () => undefined,
+        (error: Error) => error,
+      )
+      assert.instance(failed, Error, 'the client sees its response cut')
+      assert.equal(reports, [
+        [address, true],
+        [address, false],
+      ])
+    }))
 
-test('should answer 502 itself when the peer cuts its response before a byte of the body went out', () =>
-  withScope(async (scope) => {
-    const peer = scope.defer(
-      await startRawBackend((socket) =>
-        onRequestHeads(socket, () => {
-          socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-Upstream: yes\r\n\r\n')
-        }),
-      ),
-      (b) => b.close(),
-    )
-    const { balancer, reports } = recordingBalancer({ peers: [peer.address] })
-    const url = await startProxy(scope, { balancer })
-    const answer = await send(url, { path: '/cut' })
-    assert.is(answer.status, 502)
-    assert.is((JSON.parse(answer.body.toString()) as { code: string }).code, 'STICKY_UPSTREAM_INVALID')
-    assert.is(answer.headers['x-upstream'], undefined, "the peer's fields do not go out with the proxy's answer")
-    assert.equal(answer.setCookies, [], 'no cookie pins to a peer that failed')
-    assert.equal(reports, [
-      [peer.address, true],
-      [peer.address, false],
-    ])
-  }))
+  test(`should answer 502 itself when the peer cuts its response before a byte of the body went out (${transport})`, () =>
+    withScope(async (scope) => {
+      const peer = scope.defer(
+        await startRawBackend((socket) =>
+          onRequestHeads(socket, () => {
+            socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-Upstream: yes\r\n\r\n')
+          }),
+        ),
+        (b) => b.close(),
+      )
+      const { balancer, reports } = recordingBalancer({ peers: [peer.address] })
+      const url = await startProxy(scope, { balancer, replyFrom })
+      const answer = await send(url, { path: '/cut' })
+      assert.is(answer.status, 502)
+      assert.is((JSON.parse(answer.body.toString()) as { code: string }).code, 'STICKY_UPSTREAM_INVALID')
+      assert.is(answer.headers['x-upstream'], undefined, "the peer's fields do not go out with the proxy's answer")
+      assert.equal(answer.setCookies, [], 'no cookie pins to a peer that failed')
+      assert.equal(reports, [
+        [peer.address, true],
+        [peer.address, false],
+      ])
+    }))
+}
 
 test('should answer its own error with Connection: close while the request body is unread', () =>
   withScope(async (scope) => {

@@ -44,6 +44,16 @@ strip('should read a Connection header given as several lines', () => {
   assert.equal({ ...stripHopByHop({ connection: ['x-a', 'x-b'], 'x-a': '1', 'x-b': '2', 'x-c': '3' }) }, { 'x-c': '3' })
 })
 
+strip('should drop Keep-Alive under the Connection: keep-alive every peer sends, and nothing else', () => {
+  assert.equal({ ...stripHopByHop({ connection: 'keep-alive', 'keep-alive': 'timeout=5', 'x-a': '1' }) }, { 'x-a': '1' })
+})
+
+strip('should still drop what a Connection header lists beside keep-alive', () => {
+  assert.equal({ ...stripHopByHop({ connection: 'keep-alive, x-a', 'x-a': '1', 'x-b': '2' }) }, { 'x-b': '2' })
+  assert.equal({ ...stripHopByHop({ connection: 'Keep-Alive', close: '1', 'x-b': '2' }) }, { close: '1', 'x-b': '2' })
+  assert.equal({ ...stripHopByHop({ connection: 'close', close: '1', 'x-b': '2' }) }, { 'x-b': '2' })
+})
+
 strip('should leave the input untouched', () => {
   const input: HeaderMap = { connection: 'close', 'x-a': '1' }
   stripHopByHop(input)
@@ -77,6 +87,12 @@ const upstream = suite('stripForUpstream')
 upstream('should drop Expect beside the hop-by-hop fields and keep the rest', () => {
   const input: HeaderMap = { expect: '100-continue', connection: 'close', 'content-length': '10', cookie: 'a=1' }
   assert.equal({ ...stripForUpstream(input) }, { 'content-length': '10', cookie: 'a=1' })
+})
+
+upstream('should drop the names it is given instead of Expect alone', () => {
+  const input: HeaderMap = { expect: '100-continue', 'sec-websocket-key': 'k', te: 'trailers', cookie: 'a=1' }
+  assert.equal({ ...stripForUpstream(input, new Set(['expect', 'sec-websocket-key'])) }, { cookie: 'a=1' })
+  assert.equal({ ...stripForUpstream(input, new Set(['sec-websocket-key'])) }, { expect: '100-continue', cookie: 'a=1' })
 })
 
 upstream('should equal stripHopByHop apart from Expect', () => {

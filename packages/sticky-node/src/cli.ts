@@ -6,10 +6,11 @@ import { availableParallelism } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { StickyConfigError } from 'sticky-core'
 import { version } from '../package.json'
-import { CliUsageError, USAGE, parseCommandLine } from './args'
+import { CliUsageError, USAGE, parseCommandLine, parseServeFlags } from './args'
 import { isWorker, runPrimary, runWorker } from './cluster'
 import { runDemo } from './demo'
-import { EXIT_FAILURE, EXIT_USAGE, type RunnerIo, startRunner, usageMessage } from './serve'
+import { EXIT_FAILURE, EXIT_USAGE, type RunnerIo, startRunner } from './serve'
+import { errorLine, recordingConfigText } from './reload'
 import { loadServePlan, type ServePlan } from './serve-plan'
 
 function out(line: string): void {
@@ -56,23 +57,25 @@ function main(argv: readonly string[]): void {
     case 'serve':
       // A worker's plan comes from the config text its primary accepted (see runWorker), not the file.
       if (isWorker()) runWorker(argv, io)
-      else serve(argv, loadPlan(argv))
+      else serve(argv)
   }
 }
 
-function loadPlan(argv: readonly string[]): ServePlan {
+/** The plan, and the config file's text it was loaded from (a cluster primary hands that text to its workers). */
+function loadPlan(argv: readonly string[]): { readonly plan: ServePlan; readonly configText: string | undefined } {
   try {
-    return loadServePlan(argv, io)
+    const reading = recordingConfigText(io, parseServeFlags(argv).config)
+    return { plan: loadServePlan(argv, reading.io), configText: reading.text() }
   } catch (error) {
-    if (error instanceof CliUsageError) fail(EXIT_USAGE, error.message)
-    if (error instanceof StickyConfigError) fail(EXIT_USAGE, usageMessage(error))
+    if (error instanceof CliUsageError || error instanceof StickyConfigError) fail(EXIT_USAGE, errorLine(error))
     throw error
   }
 }
 
-function serve(argv: readonly string[], plan: ServePlan): void {
+function serve(argv: readonly string[]): void {
+  const { plan, configText } = loadPlan(argv)
   if (plan.workers > 1) {
-    runPrimary(argv, plan, io)
+    runPrimary(argv, plan, configText, io)
     return
   }
   const runner = startRunner(argv, plan, io)

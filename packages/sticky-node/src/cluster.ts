@@ -3,13 +3,13 @@
 // handles the signals once for all of them, and serves the metrics of all of them.
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
-import { type Balancer, createBalancer, StickyConfigError } from 'sticky-core'
+import { type Balancer, createBalancer } from 'sticky-core'
 import { createHealthChecker, type HealthChecker } from './health-checker'
 import { createRequestLog } from './log'
 import { clusterCollector, serveMetrics } from './metrics'
-import { readReload, recordingConfigText, withConfigText } from './reload'
+import { errorLine, readReload, recordingConfigText, withConfigText } from './reload'
 import { EXIT_FAILURE, type Runner, type RunnerIo, startRunner } from './serve'
-import { parseServeFlags, usageMessage } from './args'
+import { parseServeFlags } from './args'
 import { loadServePlan, type ServePlan } from './serve-plan'
 
 /** What the primary and its workers tell each other (over the cluster IPC channel). */
@@ -60,22 +60,13 @@ export function isWorker(): boolean {
  * that dies is replaced (not during shutdown); it is given the checks' verdicts before it listens.
  * Exits with the highest worker exit code once all have exited.
  */
-export function runPrimary(argv: readonly string[], initial: ServePlan, io: RunnerIo): void {
+export function runPrimary(argv: readonly string[], initial: ServePlan, initialText: string | undefined, io: RunnerIo): void {
   let plan = initial
-  // The config file's text in effect. Workers build their plans from it, never from the file as it is
-  // when they start or re-read it: a file changed (or broken) since it was accepted would otherwise give
-  // a replacement worker other peers than the rest, or fail it at start again and again.
-  let configText: string | undefined
-  if (plan.configFile !== undefined) {
-    const reading = recordingConfigText(io, plan.configFile)
-    try {
-      plan = loadServePlan(argv, reading.io)
-    } catch (error) {
-      io.err(`sticky-proxy: ${error instanceof StickyConfigError ? usageMessage(error) : error instanceof Error ? error.message : String(error)}`)
-      io.exit(2)
-    }
-    configText = reading.text()
-  }
+  // The config file's text in effect (`initialText`: what `initial` was loaded from). Workers build their
+  // plans from it, never from the file as it is when they start or re-read it: a file changed (or broken)
+  // since it was accepted would otherwise give a replacement worker other peers than the rest, or fail it
+  // at start again and again.
+  let configText = initialText
   let stopping = false
   let announced = false
   let exitCode = 0
@@ -264,7 +255,7 @@ function configOf(argv: readonly string[], io: RunnerIo): string | undefined {
   try {
     return parseServeFlags(argv).config
   } catch (error) {
-    io.err(`sticky-proxy: ${error instanceof Error ? error.message : String(error)}`)
+    io.err(`sticky-proxy: ${errorLine(error)}`)
     return io.exit(2)
   }
 }
@@ -274,7 +265,7 @@ function workerPlan(argv: readonly string[], planIo: RunnerIo, io: RunnerIo): Se
   try {
     return loadServePlan(argv, planIo)
   } catch (error) {
-    io.err(`sticky-proxy: ${error instanceof Error ? error.message : String(error)}`)
+    io.err(`sticky-proxy: ${errorLine(error)}`)
     return io.exit(2)
   }
 }

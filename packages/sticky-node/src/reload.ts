@@ -24,7 +24,7 @@ export function readReload(running: ServePlan, argv: readonly string[], io: Plan
   try {
     next = loadServePlan(argv, io)
   } catch (error) {
-    return { ok: false, message: describe(error) }
+    return { ok: false, message: errorLine(error) }
   }
   const fixed = restartNeededFor(running, next)
   if (fixed !== undefined) return { ok: false, message: `${where}: ${fixed}: changed, which needs a restart` }
@@ -35,11 +35,12 @@ export function readReload(running: ServePlan, argv: readonly string[], io: Plan
     if (tls !== undefined) createSecureContext(tls)
     return { ok: true, plan: next, tls }
   } catch (error) {
-    return { ok: false, message: `${where}: ${describe(error)}` }
+    return { ok: false, message: `${where}: ${errorLine(error)}` }
   }
 }
 
-function describe(error: unknown): string {
+/** The one line an operator reads for a configuration or start-up error (a plan that does not load, a bad flag, a file gone). */
+export function errorLine(error: unknown): string {
   if (error instanceof StickyConfigError) return usageMessage(error)
   if (error instanceof CliUsageError) return error.message
   return error instanceof Error ? error.message : String(error)

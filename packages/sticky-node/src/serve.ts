@@ -55,8 +55,6 @@ export interface Runner {
   applyCheck(route: string, peer: string, up: boolean): void
 }
 
-export { usageMessage }
-
 /**
  * Builds the proxies of `plan` and listens. Configuration errors end the process with exit code 2
  * before anything listens; a listener that cannot bind ends it with 1.

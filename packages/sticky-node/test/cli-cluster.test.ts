@@ -144,7 +144,7 @@ Cluster('should check each peer once for all workers, and take a failing peer ou
         (pids === undefined ? seen.size >= 2 : [...pids].every((pid) => seen.has(pid))) && [...seen.values()].every((peers) => peers.length >= each)
       for (let i = 0; i < 400 && !enough(); i += 1) {
         const { reply, line } = await send()
-        assert.is(reply.status, 200)
+        assert.is(reply.status, 200, JSON.stringify(line))
         seen.set(line.pid, [...(seen.get(line.pid) ?? []), String(reply.headers['x-backend'])])
       }
       assert.ok(enough(), `workers answered: ${JSON.stringify([...seen])}`)

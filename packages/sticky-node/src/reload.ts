@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import { isDeepStrictEqual } from 'node:util'
 import { StickyConfigError } from 'sticky-core'
@@ -30,12 +29,37 @@ export function readReload(running: ServePlan, argv: readonly string[], io: Plan
   if (fixed !== undefined) return { ok: false, message: `${where}: ${fixed}: changed, which needs a restart` }
   // The routes' options were checked by loadServePlan (it builds each route's proxy); the certificate
   // pair is what it leaves to the runner.
+  const tls = next.tls === undefined ? undefined : readCertificatePair(next.tls, io)
+  if (typeof tls === 'string') return { ok: false, message: `${where}: ${tls}` }
+  return { ok: true, plan: next, tls }
+}
+
+/**
+ * The certificate pair of `--tls-cert`/`--tls-key` (or the file's `tls`), each file read once, checked
+ * to make a TLS context together; or the line that says which flag's file is unreadable or why the pair
+ * is refused. Read at start and on every reload.
+ */
+export function readCertificatePair(
+  tls: { readonly cert: string; readonly key: string },
+  io: PlanIo,
+): { readonly cert: Buffer; readonly key: Buffer } | string {
+  const read = (flag: string, path: string): Buffer | string => {
+    try {
+      return io.readFile(path)
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      return `${flag}: cannot read ${JSON.stringify(path)}${typeof code === 'string' ? ` (${code})` : ''}`
+    }
+  }
+  const cert = read('--tls-cert', tls.cert)
+  if (typeof cert === 'string') return cert
+  const key = read('--tls-key', tls.key)
+  if (typeof key === 'string') return key
   try {
-    const tls = next.tls === undefined ? undefined : { cert: readFileSync(next.tls.cert), key: readFileSync(next.tls.key) }
-    if (tls !== undefined) createSecureContext(tls)
-    return { ok: true, plan: next, tls }
+    createSecureContext({ cert, key })
+    return { cert, key }
   } catch (error) {
-    return { ok: false, message: `${where}: ${errorLine(error)}` }
+    return `--tls-cert: ${errorLine(error)}`
   }
 }
 

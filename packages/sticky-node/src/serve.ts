@@ -5,13 +5,12 @@ import { createSecureServer, type Http2SecureServer, type Http2Session } from 'n
 import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
-import { createSecureContext } from 'node:tls'
 import { StickyConfigError } from 'sticky-core'
 import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
 import { type AttemptFacts, attemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
 import { type AttemptRecord, createStickyProxy, type StickyProxy } from './proxy'
-import { peerChanges, readReload, withConfigText } from './reload'
+import { peerChanges, readCertificatePair, readReload, withConfigText } from './reload'
 import { type PlanIo, type RoutePlan, routeFor, routingPath, type ServePlan } from './serve-plan'
 
 export const EXIT_FAILURE = 1
@@ -363,26 +362,10 @@ function isHttp2(socket: Socket): boolean {
 }
 
 /** The certificate pair at start: unreadable or mismatched files are a configuration error (exit 2). */
-function readTls(tls: { readonly cert: string; readonly key: string }, io: RunnerIo): { cert: Buffer; key: Buffer } {
-  let files: { cert: Buffer; key: Buffer }
-  for (const [flag, path] of [
-    ['--tls-cert', tls.cert],
-    ['--tls-key', tls.key],
-  ] as const) {
-    try {
-      io.readFile(path)
-    } catch (error) {
-      const code = (error as { code?: unknown }).code
-      io.exit(failWith(io, EXIT_USAGE, `${flag}: cannot read ${JSON.stringify(path)}${typeof code === 'string' ? ` (${code})` : ''}`))
-    }
-  }
-  try {
-    files = { cert: io.readFile(tls.cert), key: io.readFile(tls.key) }
-    createSecureContext(files)
-  } catch (error) {
-    io.exit(failWith(io, EXIT_USAGE, `--tls-cert: ${error instanceof Error ? error.message : String(error)}`))
-  }
-  return files
+function readTls(tls: { readonly cert: string; readonly key: string }, io: RunnerIo): { readonly cert: Buffer; readonly key: Buffer } {
+  const pair = readCertificatePair(tls, io)
+  if (typeof pair === 'string') return io.exit(failWith(io, EXIT_USAGE, pair))
+  return pair
 }
 
 function failWith(io: RunnerIo, code: number, message: string): number {

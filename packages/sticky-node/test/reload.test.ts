@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { peerChanges, restartNeededFor } from '../src/reload'
+import { peerChanges, readCertificatePair, readReload, restartNeededFor } from '../src/reload'
+import { TEST_CERT, TEST_KEY } from './_tls'
 import { loadServePlan, type ServePlan } from '../src/serve-plan'
 
 const Reload = suite('restartNeededFor')
@@ -61,3 +62,42 @@ Changes('should list the peers added and removed, in their order', () => {
   assert.equal(peerChanges(['a'], ['a']), { added: [], removed: [] })
 })
 Changes.run()
+
+const Pair = suite('readCertificatePair and readReload')
+
+const TLS = `${BASE}tls: { cert: cert.pem, key: key.pem }\n`
+
+/** A plan's io: the config text, the certificate files as `files` says (absent ones fail with ENOENT), key files. */
+function io(text: string, files: Record<string, string>): Parameters<typeof loadServePlan>[1] {
+  return {
+    env: {},
+    cpus: () => 2,
+    readFile: (path) => {
+      if (path === 'proxy.yaml') return Buffer.from(text)
+      const content = files[path]
+      if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' })
+      return Buffer.from(content)
+    },
+  }
+}
+
+Pair('should read each file once and check that the pair makes a TLS context', () => {
+  const reads: string[] = []
+  const files = io(TLS, { 'cert.pem': TEST_CERT, 'key.pem': TEST_KEY })
+  const pair = readCertificatePair({ cert: 'cert.pem', key: 'key.pem' }, { ...files, readFile: (path) => (reads.push(path), files.readFile(path)) })
+  assert.equal(pair, { cert: Buffer.from(TEST_CERT), key: Buffer.from(TEST_KEY) })
+  assert.equal(reads, ['cert.pem', 'key.pem'])
+  assert.is(readCertificatePair({ cert: 'cert.pem', key: 'key.pem' }, io(TLS, { 'key.pem': TEST_KEY })), '--tls-cert: cannot read "cert.pem" (ENOENT)')
+  assert.is(readCertificatePair({ cert: 'cert.pem', key: 'key.pem' }, io(TLS, { 'cert.pem': TEST_CERT })), '--tls-key: cannot read "key.pem" (ENOENT)')
+  assert.match(String(readCertificatePair({ cert: 'cert.pem', key: 'key.pem' }, io(TLS, { 'cert.pem': TEST_KEY, 'key.pem': TEST_KEY }))), /^--tls-cert: /)
+})
+
+Pair('should refuse a reload whose certificate files are gone, through the same io as the config file', () => {
+  const running = loadServePlan(['--config', 'proxy.yaml'], io(TLS, { 'cert.pem': TEST_CERT, 'key.pem': TEST_KEY }))
+  const gone = readReload(running, ['--config', 'proxy.yaml'], io(`${TLS}grace: 5s\n`, { 'key.pem': TEST_KEY }))
+  assert.equal(gone, { ok: false, message: 'proxy.yaml: --tls-cert: cannot read "cert.pem" (ENOENT)' })
+  const kept = readReload(running, ['--config', 'proxy.yaml'], io(`${TLS}grace: 5s\n`, { 'cert.pem': TEST_CERT, 'key.pem': TEST_KEY }))
+  assert.ok(kept.ok && kept.tls !== undefined && kept.tls.cert.toString() === TEST_CERT)
+})
+
+Pair.run()

@@ -2,11 +2,10 @@
 // health checks once for all of them, relays what one worker learns about peer health to all others,
 // handles the signals once for all of them, and serves the metrics of all of them.
 import cluster, { type Worker } from 'node:cluster'
-import type { AddressInfo } from 'node:net'
 import { type Balancer, createBalancer } from 'sticky-core'
 import { createHealthChecker, type HealthChecker } from './health-checker'
 import { createRequestLog } from './log'
-import { clusterCollector, serveMetrics } from './metrics'
+import { clusterCollector, listenMetrics } from './metrics'
 import { errorLine, readReload, recordingConfigText, withConfigText } from './reload'
 import { EXIT_FAILURE, type Runner, type RunnerIo, startRunner } from './serve'
 import { parseServeFlags } from './args'
@@ -113,18 +112,18 @@ export function runPrimary(argv: readonly string[], initial: ServePlan, initialT
 
   for (let i = 0; i < plan.workers; i += 1) fork()
 
-  const metricsAddress = plan.metrics
-  const metricsServer = metricsAddress === undefined ? undefined : serveMetrics(clusterCollector())
-  if (metricsServer !== undefined && metricsAddress !== undefined) {
-    metricsServer.once('error', (error: NodeJS.ErrnoException) => {
-      io.err(`sticky-proxy: --metrics: cannot listen on ${metricsAddress.host}:${metricsAddress.port}: ${error.code ?? error.message}`)
-      stop('SIGTERM', true)
-    })
-    metricsServer.listen(metricsAddress.port, metricsAddress.host, () => {
-      const bound = metricsServer.address() as AddressInfo
-      log.notice(`sticky-proxy metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics`)
-    })
-  }
+  const metricsServer =
+    plan.metrics === undefined
+      ? undefined
+      : listenMetrics(
+          clusterCollector(),
+          plan.metrics,
+          (line) => log.notice(line),
+          (line) => {
+            io.err(`sticky-proxy: ${line}`)
+            stop('SIGTERM', true)
+          },
+        )
 
   const broadcast = (message: ClusterMessage): void => {
     for (const worker of Object.values(cluster.workers ?? {})) if (worker?.isConnected()) worker.send(message)

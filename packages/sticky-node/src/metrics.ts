@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ExchangeEvent } from 'sticky-core'
 
@@ -200,4 +201,23 @@ export function exposeToCluster(metrics: ProxyMetrics): void {
   // prom-client installs the worker's answering listener in the constructor only.
   new AggregatorRegistry()
   AggregatorRegistry.setRegistries([metrics.registry])
+}
+
+/**
+ * {@link serveMetrics} listening on `address` (`--metrics`): `listening` gets the line that says where,
+ * `failed` the line that says why it cannot listen (the caller decides what that ends).
+ */
+export function listenMetrics(
+  collect: () => Promise<{ contentType: string; text: string }>,
+  address: { readonly host: string; readonly port: number },
+  listening: (line: string) => void,
+  failed: (line: string) => void,
+): Server {
+  const server = serveMetrics(collect)
+  server.once('error', (error: NodeJS.ErrnoException) => failed(`--metrics: cannot listen on ${address.host}:${address.port}: ${error.code ?? error.message}`))
+  server.listen(address.port, address.host, () => {
+    const bound = server.address() as AddressInfo
+    listening(`sticky-proxy metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics`)
+  })
+  return server
 }

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { StickyConfigError } from 'sticky-core'
 import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
-import { type AttemptFacts, attemptFacts, createProxyMetrics, exposeToCluster, type ProxyMetrics, serveMetrics } from './metrics'
+import { type AttemptFacts, attemptFacts, createProxyMetrics, exposeToCluster, listenMetrics, type ProxyMetrics } from './metrics'
 import { type AttemptRecord, createStickyProxy, type StickyProxy } from './proxy'
 import { peerChanges, readCertificatePair, readReload, withConfigText } from './reload'
 import { type PlanIo, type RoutePlan, routeFor, routingPath, type ServePlan } from './serve-plan'
@@ -225,15 +225,12 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
   // --- metrics ---
   let metricsServer: Server | undefined
   if (metrics !== undefined && plan.metrics !== undefined && link === undefined) {
-    const address = plan.metrics
-    metricsServer = serveMetrics(async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }))
-    metricsServer.once('error', (error: NodeJS.ErrnoException) => {
-      io.exit(failWith(io, EXIT_FAILURE, `--metrics: cannot listen on ${address.host}:${address.port}: ${error.code ?? error.message}`))
-    })
-    metricsServer.listen(address.port, address.host, () => {
-      const bound = metricsServer?.address() as AddressInfo
-      log.notice(`sticky-proxy metrics on http://${hostOf(bound)}:${bound.port}/metrics`)
-    })
+    metricsServer = listenMetrics(
+      async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+      plan.metrics,
+      (line) => log.notice(line),
+      (line) => io.exit(failWith(io, EXIT_FAILURE, line)),
+    )
   }
 
   // --- shutdown ---

@@ -1,4 +1,5 @@
 import { isAuthority, isToken, linesOf, type FieldLines } from './field-syntax'
+import { parseIPv4 } from './ip'
 import type { Peer } from './peers'
 
 /**
@@ -85,8 +86,19 @@ export function appendForwardedFor(incoming: FieldLines, client: string | undefi
     if (trimmed !== '') chain = chain === '' ? trimmed : `${chain}, ${trimmed}`
   }
   for (const line of linesOf(incoming)) for (const element of line.split(',')) add(element)
-  if (client !== undefined) add(client)
+  if (client !== undefined) add(unmapped(client))
   return chain === '' ? undefined : chain
+}
+
+/**
+ * An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, how a dual-stack listener reports an IPv4 client) as
+ * the IPv4 address it carries, as Go's proxies write it: the next hop's logs, allow-lists and rate
+ * limits see one client, not two spellings of it. Any other address is kept as it is.
+ */
+function unmapped(address: string): string {
+  if (address.length < 14 || address.slice(0, 7).toLowerCase() !== '::ffff:') return address
+  const v4 = address.slice(7)
+  return parseIPv4(v4) === undefined ? address : v4
 }
 
 /**
@@ -146,7 +158,7 @@ export function forwardedFields(input: ForwardedInput, select: ForwardedSelectio
  * when it is not a token, as with a port).
  */
 function forwardedElement(client: string | undefined, proto: string, host: string | undefined): string {
-  let element = `for=${client === undefined || client === '' ? 'unknown' : nodeName(client)};proto=${isScheme(proto) ? proto : quoted(proto)}`
+  let element = `for=${client === undefined || client === '' ? 'unknown' : nodeName(unmapped(client))};proto=${isScheme(proto) ? proto : quoted(proto)}`
   if (host !== undefined) element += `;host=${isToken(host) ? host : quoted(host)}`
   return element
 }

@@ -19,6 +19,11 @@ ForwardedFor('should append the client to the incoming chain', () => {
     [['a', 'b'], undefined, 'a, b'],
     ['', undefined, undefined],
     [[], undefined, undefined],
+    // A dual-stack listener's IPv4 client: its IPv4 address, not the mapped IPv6 spelling.
+    ['203.0.113.7', '::ffff:10.0.0.9', '203.0.113.7, 10.0.0.9'],
+    ['', '::FFFF:127.0.0.1', '127.0.0.1'],
+    ['', '::ffff:7f00:1', '::ffff:7f00:1'],
+    ['', '::ffff:300.0.0.1', '::ffff:300.0.0.1'],
   ]
   for (const [incoming, client, expected] of cases) assert.is(appendForwardedFor(incoming, client), expected, JSON.stringify([incoming, client]))
 })
@@ -124,7 +129,9 @@ Fields('should write RFC 7239 node names: IPv6 bracketed and quoted, an unknown 
   const only = { for: false, proto: false, host: false, forwarded: true }
   const base = { forwardedFor: undefined, proto: 'https', host: 'app.example' }
   assert.equal(forwardedFields({ ...base, client: '::1' }, only), ['Forwarded', 'for="[::1]";proto=https;host=app.example'])
-  assert.equal(forwardedFields({ ...base, client: '::ffff:10.0.0.1' }, only), ['Forwarded', 'for="[::ffff:10.0.0.1]";proto=https;host=app.example'])
+  // An IPv4 client of a dual-stack listener is named by its IPv4 address; other IPv6 forms stay as they are.
+  assert.equal(forwardedFields({ ...base, client: '::ffff:10.0.0.1' }, only), ['Forwarded', 'for=10.0.0.1;proto=https;host=app.example'])
+  assert.equal(forwardedFields({ ...base, client: '::ffff:0a00:0001' }, only), ['Forwarded', 'for="[::ffff:0a00:0001]";proto=https;host=app.example'])
   assert.equal(forwardedFields({ ...base, client: undefined, host: undefined }, only), ['Forwarded', 'for=unknown;proto=https'])
   assert.equal(forwardedFields({ ...base, client: '10.0.0.1', host: '[::1]:8080' }, only), ['Forwarded', 'for=10.0.0.1;proto=https;host="[::1]:8080"'])
 })

@@ -617,7 +617,7 @@ function optional<T>(text: string | undefined, parse: (text: string) => T): T | 
 }
 
 /** `{ [key]: value }` when the value is defined, `{}` otherwise (required by `exactOptionalPropertyTypes`). */
-function ifDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+export function ifDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V })
 }
 

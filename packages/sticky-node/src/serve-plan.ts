@@ -1,6 +1,6 @@
 import { parseDuration, parsePeerLine, pathOf, StickyConfigError, type PeerOptions, type StickyCookieOptions } from 'sticky-core'
 import type { HmacKeySource, ListenAddress, ServeFlags } from './args'
-import { CliUsageError, DEFAULT_LISTEN, flagForOption, MAX_WORKERS, parseListen, parseServeFlags, readHmacKey, readTokenKeys } from './args'
+import { CliUsageError, DEFAULT_LISTEN, flagForOption, ifDefined, MAX_WORKERS, parseListen, parseServeFlags, readHmacKey, readTokenKeys } from './args'
 import { CONFIG_SPEC, checkSpec, type ConfigText, formatKeyPath, type KeyPath, parseConfigText } from './config-file'
 import type { StickyProxyOptions } from './options'
 import { createStickyProxy } from './proxy'
@@ -313,10 +313,6 @@ function optionPath(option: string): KeyPath {
   const parts: (string | number)[] = []
   for (const match of option.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) parts.push(match[2] !== undefined ? Number(match[2]) : (match[1] ?? ''))
   return parts
-}
-
-function ifDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V })
 }
 
 /**

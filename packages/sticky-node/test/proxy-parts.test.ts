@@ -14,7 +14,18 @@ import { originForm } from '../src/upstream'
 const HOP = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade', 'Proxy-Authorization', 'Proxy-Authenticate']
 
 const headerName = fc.constantFrom('Host', 'Accept', 'X-A', 'x-b', 'Set-Cookie', 'Cookie', ...HOP, 'KEEP-ALIVE', 'te', 'X-Private')
-const headerValue = fc.constantFrom('1', 'close', 'x-a', 'X-Private, x-b', ' keep-alive , te ', '', 'a=b; c=d', 'keep-alive', ' Keep-Alive\t', 'keep-alive, x-a')
+const headerValue = fc.constantFrom(
+  '1',
+  'close',
+  'x-a',
+  'X-Private, x-b',
+  ' keep-alive , te ',
+  '',
+  'a=b; c=d',
+  'keep-alive',
+  ' Keep-Alive\t',
+  'keep-alive, x-a',
+)
 const rawList = fc.array(fc.tuple(headerName, headerValue), { maxLength: 12 })
 
 // ----------------------------------------------------------------------------------------------

@@ -603,12 +603,7 @@ function assign(set: PeerSet, setup: Setup, outcome: 'new' | 'invalid' | 'repinn
 
 function takesNewClients(slot: Slot, context: PickContext): boolean {
   const { peer } = slot
-  return (
-    !isOut(slot) &&
-    !peer.drain &&
-    (context.single || isHealthy(slot.health, peer, context.now)) &&
-    !isExcluded(peer, context.exclude)
-  )
+  return !isOut(slot) && !peer.drain && (context.single || isHealthy(slot.health, peer, context.now)) && !isExcluded(peer, context.exclude)
 }
 
 function isExcluded(peer: Peer, exclude: DecideOptions['exclude']): boolean {

@@ -1,6 +1,8 @@
+import { contentLength } from 'sticky-core'
 import type { AttemptEvent } from 'sticky-core'
 import type { ClientBody } from './client-body'
 import { PeerDeadline } from './deadline'
+import { editHeaders, type HeadersEdit } from './headers'
 import type { UpstreamFetch } from './options'
 
 /** The events of an attempt that brought a response head. */
@@ -13,13 +15,17 @@ export type AttemptOutcome =
       readonly response: Response
       /** Aborts the exchange, for a response body the peer stopped sending. */
       readonly abort: (reason: Error) => void
+      /** The whole body, read under the attempt's deadline (see {@link BUFFERED_BODY_LIMIT}); `undefined` when it is to be streamed. */
+      readonly bytes?: ArrayBuffer | undefined
     }
   | { readonly event: Exclude<AttemptEvent, AnsweredEvent> }
 
 /** One upstream request, described without the peer-specific URL. */
 export interface AttemptInput {
   readonly method: string
+  /** The client's headers, copied into each attempt's request and then edited (`upstreamRequestEdit`). */
   readonly headers: Headers
+  readonly edit: HeadersEdit
   /** The client's body, shared by every attempt; `undefined` when the request has none. */
   readonly body: ClientBody | undefined
   /** Milliseconds the peer may stay silent (see {@link PeerDeadline}); 0 for no limit. */
@@ -30,14 +36,47 @@ export interface AttemptInput {
    * request is aborted with it, before and after the head. `undefined` when the runtime gives none.
    */
   readonly clientSignal: AbortSignal | undefined
+  /** Whether a small response body may be read whole before the head is relayed (not for `HEAD`). */
+  readonly bufferable: boolean
+}
+
+/**
+ * The largest response body read whole before its head is relayed (nginx's `proxy_buffers` hold 64 KiB
+ * by default too). A Worker relays a body it holds, or the one it fetched, without running JavaScript
+ * per chunk; the watched stream of a longer body costs it about as much again as the whole exchange.
+ */
+export const BUFFERED_BODY_LIMIT: number = 64 * 1024
+
+/**
+ * Whether the response body is read whole: one that has content (no `1xx`, `204`, `304`), the length
+ * the peer framed (no content coding the runtime may have decoded), and at most {@link BUFFERED_BODY_LIMIT}.
+ */
+function bufferable(response: Response): boolean {
+  if (response.body === null || response.status < 200 || response.status === 204 || response.status === 304) return false
+  const length = framedLength(response)
+  return length !== undefined && length <= BUFFERED_BODY_LIMIT
+}
+
+/**
+ * The length of a response body as the peer framed it, when the body reaches the handler as framed:
+ * an encoded body may have been decoded by the runtime, and then its `Content-Length` says nothing.
+ */
+export function framedLength(response: Response): number | undefined {
+  const encoding = response.headers.get('content-encoding')
+  if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') return undefined
+  const length = contentLength(response.headers.get('content-length'))
+  return typeof length === 'number' ? length : undefined
 }
 
 /**
  * Sends the request to `url` once and says what happened. Never throws: whatever `fetch` does is an
  * outcome.
  *
- * The deadline ends when the head arrives, so a long download is not cut off. The client's signal
- * stays linked after the head, so a client that leaves mid-download stops the upstream body too.
+ * The deadline ends when the head arrives, so a long download is not cut off; a small body (see
+ * {@link bufferable}, and only once the client's body was sent whole) is read whole within one more
+ * window, and a body that fails or stays unfinished then is `peer-cut-response` (the client has seen
+ * nothing yet). The client's signal stays linked after the head, so a client that leaves mid-download
+ * stops the upstream body too.
  */
 export async function attempt(url: string, input: AttemptInput): Promise<AttemptOutcome> {
   const client = input.clientSignal
@@ -53,6 +92,7 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
   let request: Request
   try {
     request = new Request(url, init)
+    editHeaders(request.headers, input.edit)
   } catch {
     // The runtime refuses to build the request (a GET with a body, a field it will not send): the
     // proxy's side failed, nobody is blamed.
@@ -64,9 +104,25 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
   deadline.arm()
   try {
     const response = await input.fetch(request)
-    deadline.stop()
     const abort = (reason: Error): void => controller.abort(reason)
-    if (body === undefined || body.ended()) return { event: 'peer-answered', response, abort }
+    if (body === undefined || body.ended()) {
+      if (!input.bufferable || !bufferable(response)) {
+        deadline.stop()
+        return { event: 'peer-answered', response, abort }
+      }
+      // The head arrived: the peer gets a full window again for the body.
+      deadline.arm()
+      try {
+        const bytes = await response.arrayBuffer()
+        deadline.stop()
+        return { event: 'peer-answered', response, abort, bytes }
+      } catch {
+        deadline.stop()
+        client?.removeEventListener('abort', onClientAbort)
+        return { event: isAborted(client) && !deadline.expired ? 'client-gone' : 'peer-cut-response' }
+      }
+    }
+    deadline.stop()
     if (isClosing(response)) body.hold()
     return { event: 'peer-answered-early', response, abort }
   } catch (error) {

@@ -1,16 +1,28 @@
-import { forwardedFields, forwardedNames, hopByHopNames, relayableField } from 'sticky-core'
+import { connectionTokens, forwardedFields, forwardedNames, isHopByHopHeader, relayableField } from 'sticky-core'
 import type { ForwardedSelection } from 'sticky-core'
 import { getSetCookies } from './set-cookie'
 
+/** One header field as a `Headers` iteration gives it: a lower-cased name and its (combined) value. */
+export type Field = readonly [name: string, value: string]
+
 /**
- * The names a copy leaves out: the hop-by-hop ones (sticky-core's `hopByHopNames`: the fixed set of
- * RFC 9110 section 7.6.1 and every name `Connection` lists), and `Trailer`, as a fetch `Response`
- * carries no trailer section to announce.
+ * Whether a copy leaves a field out: the hop-by-hop ones (sticky-core's fixed set of RFC 9110
+ * section 7.6.1, and every name `Connection` lists, `listed`), and `Trailer`, as a fetch `Response`
+ * carries no trailer section to announce. `name` is lower-cased, as `Headers` gives names.
  */
-function notForwarded(headers: Headers): Set<string> {
-  const names = hopByHopNames(headers.get('connection'))
-  names.add('trailer')
-  return names
+function notForwarded(name: string, listed: ReadonlySet<string> | undefined): boolean {
+  return isHopByHopHeader(name) || name === 'trailer' || listed?.has(name) === true
+}
+
+/** The names `Connection` lists, or `undefined` when the message has no `Connection` field. */
+function listedBy(connection: string | null | undefined): ReadonlySet<string> | undefined {
+  return connection === null || connection === undefined ? undefined : connectionTokens(connection)
+}
+
+/** The value of the field `name` (lower-cased) in `fields`, or `null`. */
+export function valueOf(fields: readonly Field[], name: string): string | null {
+  for (const field of fields) if (field[0] === name) return field[1]
+  return null
 }
 
 /** What the handler knows about the client, for the `X-Forwarded-*` and `Forwarded` headers. */
@@ -54,31 +66,61 @@ const EVERY_FORWARDED: ForwardedSelection = Object.freeze({ for: true, proto: tr
  * given, replaces the client's field of that name.
  */
 export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFor | undefined, requestId?: RequestIdField | undefined): Headers {
-  const drop = notForwarded(incoming)
-  drop.add('host')
-  drop.add('expect')
+  const headers = new Headers(incoming)
+  editHeaders(headers, upstreamRequestEdit([...incoming], forwarded, requestId))
+  return headers
+}
+
+/**
+ * How a copy of a message's headers becomes the one to send: the names to delete, then the fields to
+ * append. A runtime copies a whole `Headers` in one call (a `Request` or `Response` built with another
+ * message's headers), far cheaper than building one field by field, so the handler copies and then
+ * edits the few fields that differ.
+ */
+export interface HeadersEdit {
+  /** Lower-cased names present in the copy that must not be sent. */
+  readonly drop: readonly string[]
+  /** Fields to append after the deletions. */
+  readonly add: readonly Field[]
+}
+
+/** Applies `edit` to `headers` (a copy the caller owns). */
+export function editHeaders(headers: Headers, edit: HeadersEdit): void {
+  for (const name of edit.drop) headers.delete(name)
+  for (const [name, value] of edit.add) headers.append(name, value)
+}
+
+/**
+ * {@link upstreamRequestHeaders} as an edit of a copy of the client's headers, from the client's
+ * fields as one iteration of its `Headers` gave them (the handler reads them once for every rule).
+ */
+export function upstreamRequestEdit(incoming: readonly Field[], forwarded: ForwardedFor | undefined, requestId?: RequestIdField | undefined): HeadersEdit {
+  const listed = listedBy(valueOf(incoming, 'connection'))
   const select = forwarded?.select ?? EVERY_FORWARDED
-  if (forwarded !== undefined) for (const name of forwardedNames(select)) drop.add(name)
-  const headers = new Headers()
-  for (const [name, value] of incoming) {
-    if (!drop.has(name)) headers.append(name, value)
+  const replaced = forwarded === undefined ? undefined : forwardedNames(select)
+  const id = requestId?.name.toLowerCase()
+  const drop: string[] = []
+  for (const field of incoming) {
+    const name = field[0]
+    if (name === 'host' || name === 'expect' || name === id || notForwarded(name, listed) || replaced?.includes(name) === true) drop.push(name)
   }
+  const add: Field[] = []
   if (forwarded !== undefined) {
     const input = {
-      forwardedFor: incoming.get('x-forwarded-for'),
-      forwardedProto: incoming.get('x-forwarded-proto'),
-      forwardedHost: incoming.get('x-forwarded-host'),
-      forwarded: incoming.get('forwarded'),
+      forwardedFor: valueOf(incoming, 'x-forwarded-for'),
+      forwardedProto: valueOf(incoming, 'x-forwarded-proto'),
+      forwardedHost: valueOf(incoming, 'x-forwarded-host'),
+      forwarded: valueOf(incoming, 'forwarded'),
       client: forwarded.client,
       proto: forwarded.proto,
       host: forwarded.host,
       trusted: forwarded.trusted,
     }
     const fields = forwardedFields(input, select)
-    for (let i = 0; i + 1 < fields.length; i += 2) headers.append(fields[i] as string, fields[i + 1] as string)
+    for (let i = 0; i + 1 < fields.length; i += 2) add.push([fields[i] as string, fields[i + 1] as string])
   }
-  if (requestId !== undefined) headers.set(requestId.name, requestId.value)
-  return headers
+  if (requestId !== undefined) add.push([requestId.name, requestId.value])
+  return { drop, add }
 }
 
 /**
@@ -87,20 +129,55 @@ export function upstreamRequestHeaders(incoming: Headers, forwarded: ForwardedFo
  * `Content-Length`, because the runtime's fetch decoded the body.
  */
 export function downstreamResponseHeaders(upstream: Headers, keepContentEncoding: boolean): Headers {
-  const drop = notForwarded(upstream)
-  const cookies = drop.has('set-cookie') ? [] : getSetCookies(upstream)
-  drop.add('set-cookie')
-  const encoding = upstream.get('content-encoding')
-  if (!keepContentEncoding && encoding !== null && encoding.trim().toLowerCase() !== 'identity') {
-    drop.add('content-encoding')
-    drop.add('content-length')
-  }
+  const listed = listedBy(upstream.get('connection'))
+  const cookies = listed?.has('set-cookie') === true ? [] : getSetCookies(upstream)
+  const decoded = decodedBody(upstream, keepContentEncoding)
   const headers = new Headers()
   // A field no head may carry (workerd passes control bytes and names that are no token through) is
   // left out, as sticky-core's relayableField says: it must never reach the client's wire.
   for (const [name, value] of upstream) {
-    if (!drop.has(name) && relayableField(name, value)) headers.append(name, value)
+    if (name === 'set-cookie' || notForwarded(name, listed) || (decoded && isFraming(name))) continue
+    if (relayableField(name, value)) headers.append(name, value)
   }
   for (const cookie of cookies) if (relayableField('set-cookie', cookie)) headers.append('set-cookie', cookie)
   return headers
+}
+
+/**
+ * The names to delete from a copy of an upstream response's headers to get
+ * {@link downstreamResponseHeaders}, or `undefined` when a copy will not do: a field no head may
+ * carry is there (it must be left out, and `Headers.delete` would take its well-formed namesakes
+ * too), or the runtime joins `Set-Cookie` fields when it copies (it has no `getSetCookie`).
+ */
+export function downstreamResponseDrops(upstream: Headers, keepContentEncoding: boolean): string[] | undefined {
+  const cookiesKept = typeof upstream.getSetCookie === 'function'
+  let listed: ReadonlySet<string> | undefined
+  let decoded = false
+  const drop: string[] = []
+  for (const [name, value] of upstream) {
+    if (!relayableField(name, value)) return undefined
+    if (name === 'set-cookie') {
+      if (!cookiesKept) return undefined
+    } else if (name === 'connection') {
+      listed = connectionTokens(value)
+      drop.push(name)
+    } else if (name === 'content-encoding') {
+      decoded = !keepContentEncoding && value.trim().toLowerCase() !== 'identity'
+    } else if (isHopByHopHeader(name) || name === 'trailer') {
+      drop.push(name)
+    }
+  }
+  if (listed !== undefined) for (const name of listed) drop.push(name)
+  if (decoded) drop.push('content-encoding', 'content-length')
+  return drop
+}
+
+/** Whether the runtime's fetch decoded the body, so that `Content-Encoding` and `Content-Length` no longer describe it. */
+function decodedBody(upstream: Headers, keepContentEncoding: boolean): boolean {
+  const encoding = upstream.get('content-encoding')
+  return !keepContentEncoding && encoding !== null && encoding.trim().toLowerCase() !== 'identity'
+}
+
+function isFraming(name: string): boolean {
+  return name === 'content-encoding' || name === 'content-length'
 }

@@ -87,8 +87,11 @@ export interface ResolvedProxyOptions extends ResolvedSharedProxyOptions {
  * there, and nowhere else): anywhere else a client could send the header and choose the address the
  * peer sees. Elsewhere the address is unknown, and no `X-Forwarded-For` is sent.
  */
-const cfConnectingIp: ClientAddress = (request) =>
-  (request as Request & { cf?: unknown }).cf === undefined ? undefined : (request.headers.get('cf-connecting-ip') ?? undefined)
+const cfConnectingIp: ClientAddress = (request) => {
+  // The header first: most requests have none, and reading `request.cf` costs a Worker more than a field.
+  const address = request.headers.get('cf-connecting-ip')
+  return address === null || (request as Request & { cf?: unknown }).cf === undefined ? undefined : address
+}
 
 // Called through a wrapper: Workers reject `fetch` invoked with a `this` other than the global scope.
 const globalFetch: UpstreamFetch = (request) => fetch(request)

@@ -1,6 +1,6 @@
 import { contentLength, relayableReason } from 'sticky-core'
 import type { AttemptError, AttemptEvent, AttemptVerdict, RequestRefusal } from 'sticky-core'
-import { downstreamResponseHeaders, type RequestIdField } from './headers'
+import { downstreamResponseDrops, downstreamResponseHeaders, type RequestIdField } from './headers'
 
 /**
  * The upstream response as the client gets it: copied, because a fetched `Response` has immutable
@@ -32,27 +32,33 @@ export function unrelayable(upstream: Response): AttemptEvent | undefined {
 
 export function relayed(
   upstream: Response,
-  body: ReadableStream<Uint8Array> | null,
+  body: ReadableStream<Uint8Array> | ArrayBuffer | null,
   setCookie: string | null,
   keepContentEncoding: boolean,
   carrier?: { readonly name: string | undefined; readonly value: string | null },
   requestId?: RequestIdField | undefined,
 ): Response | undefined {
   try {
-    const headers = downstreamResponseHeaders(upstream.headers, keepContentEncoding)
+    // A copy of the peer's headers, edited, where it will do; built field by field where it will not.
+    const drops = downstreamResponseDrops(upstream.headers, keepContentEncoding)
+    const source = drops === undefined ? downstreamResponseHeaders(upstream.headers, keepContentEncoding) : upstream.headers
+    // A reason phrase with a byte no head may carry (workerd passes control bytes through) is dropped.
+    const statusText = relayableReason(upstream.statusText) ? upstream.statusText : ''
+    const init = { status: upstream.status, statusText, headers: source }
+    let response: Response
+    try {
+      response = new Response(body, init)
+    } catch {
+      response = new Response(body, { ...init, statusText: '' })
+    }
+    const headers = response.headers
+    if (drops !== undefined) for (const name of drops) headers.delete(name)
     if (setCookie !== null) headers.append('set-cookie', setCookie)
     // The header carrier's pin replaces any copy the peer sent: two values would leave the client to guess.
     if (carrier?.name !== undefined && carrier.value !== null) headers.set(carrier.name, carrier.value)
     // The client sees one id, the one the proxy logged, in place of a peer's copy.
     if (requestId !== undefined) headers.set(requestId.name, requestId.value)
-    // A reason phrase with a byte no head may carry (workerd passes control bytes through) is dropped.
-    const statusText = relayableReason(upstream.statusText) ? upstream.statusText : ''
-    const init = { status: upstream.status, statusText, headers }
-    try {
-      return new Response(body, init)
-    } catch {
-      return new Response(body, { ...init, statusText: '' })
-    }
+    return response
   } catch {
     return undefined
   }

@@ -6,6 +6,7 @@ import { StickyConfigError } from 'sticky-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createStickyFetch } from '../src/index'
+import { BUFFERED_BODY_LIMIT } from '../src/attempt'
 import type { FetchResponseEvent, StickyFetch } from '../src/index'
 import { clientRequest, onRequestHead, pinnedTo, rawPeer, signalled, streamOf } from './_client'
 import { closeAfterEach, echoBackend, listen, readBody, resettingBackend, serveFetch } from './_servers'
@@ -408,10 +409,13 @@ test('should not time out a peer while the client does not read the response bod
   assert.is(handler.balancer.decide(pinnedTo(handler, peer)).outcome, 'hit')
 })
 
-test('should cut the response of a peer that goes silent mid-body, and blame it', async () => {
+// Bodies over BUFFERED_BODY_LIMIT, or of unknown length, stream: a break after the head cuts the client's response.
+const STREAMED_LENGTH = BUFFERED_BODY_LIMIT + 1
+
+test('should cut the streamed response of a peer that goes silent mid-body, and blame it', async () => {
   const peer = await started(
     listen((_req, res) => {
-      res.writeHead(200, { 'content-length': '100' })
+      res.writeHead(200, { 'content-length': String(STREAMED_LENGTH) })
       res.write('only part')
     }),
   )
@@ -428,8 +432,8 @@ test('should cut the response of a peer that goes silent mid-body, and blame it'
   assert.is(handler.balancer.decide(cookie).outcome, 'repinned', 'peer-cut-response blames the peer')
 })
 
-test('should blame a peer that closes mid-body', async () => {
-  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort'))))
+test('should blame a peer that closes mid-body of a streamed response', async () => {
+  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${STREAMED_LENGTH}\r\n\r\nshort`))))
   const other = await started(echoBackend('other'))
   const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 0 } })
   const cookie = pinnedTo(handler, peer)
@@ -440,6 +444,56 @@ test('should blame a peer that closes mid-body', async () => {
   )
   assert.instance(body, Error)
   assert.is(handler.balancer.decide(cookie).outcome, 'repinned')
+})
+
+test('should answer 502 and blame a peer that goes silent in a small body, which is read whole before the head goes out', async () => {
+  const peer = await started(
+    listen((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' })
+      res.write('only part')
+    }),
+  )
+  const other = await started(echoBackend('other'))
+  const events: FetchResponseEvent[] = []
+  const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 50 }, onResponse: (event) => void events.push(event) })
+  const cookie = pinnedTo(handler, peer)
+  const response = await handler(clientRequest('/', { headers: { cookie } }))
+  assert.is(response.status, 502, 'peer-cut-response before the head went out: 502, not 504 (the peer had answered)')
+  assert.match(await response.text(), 'upstream cut its response')
+  assert.is(handler.balancer.decide(cookie).outcome, 'repinned', 'peer-cut-response blames the peer')
+  assert.equal(
+    events.map((event) => [event.status, event.error, event.attempts]),
+    [[502, 'upstream-aborted', 1]],
+    'never sent to another peer: the peer may have acted on the request',
+  )
+})
+
+test('should answer 502 and blame a peer that closes mid-body of a small body', async () => {
+  const peer = await started(rawPeer((socket) => onRequestHead(socket, () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort'))))
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [peer.address, other.address], proxy: { timeout: 0 } })
+  const cookie = pinnedTo(handler, peer)
+  const response = await handler(clientRequest('/', { headers: { cookie } }))
+  assert.is(response.status, 502)
+  assert.is(handler.balancer.decide(cookie).outcome, 'repinned')
+})
+
+test('should relay a small body whole, with its length, and a HEAD answer without reading a body', async () => {
+  const body = 'x'.repeat(BUFFERED_BODY_LIMIT)
+  const backend = await started(
+    listen((req, res) => {
+      res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'text/plain' })
+      res.end(req.method === 'HEAD' ? undefined : body)
+    }),
+  )
+  const handler = createStickyFetch({ peers: [backend.address] })
+  const got = await handler(clientRequest('/'))
+  assert.is(got.headers.get('content-length'), String(body.length))
+  assert.is(await got.text(), body)
+  const head = await handler(clientRequest('/', { method: 'HEAD' }))
+  assert.is(head.status, 200)
+  assert.is(head.headers.get('content-length'), String(body.length))
+  assert.is(await head.text(), '')
 })
 
 const encodings: ReadonlyArray<{ keep: boolean }> = [{ keep: false }, { keep: true }]

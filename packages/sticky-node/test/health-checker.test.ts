@@ -31,7 +31,8 @@ async function flippable(name: string): Promise<Awaited<ReturnType<typeof httpUp
   }) as Awaited<ReturnType<typeof httpUpstream>> & { healthy: boolean; checks: number; hosts: string[] }
 }
 
-const FAST = { path: '/healthz', interval: 20, timeout: 20, rises: 2, falls: 2 } as const
+// Fast enough for a test, slow enough that a check on a loaded machine does not time out (which would take a healthy peer out).
+const FAST = { path: '/healthz', interval: 100, timeout: 100, rises: 2, falls: 2 } as const
 
 function cookieOf(setCookie: string | string[] | undefined): string {
   const line = Array.isArray(setCookie) ? setCookie[0] : setCookie
@@ -150,7 +151,7 @@ Checker('should fail a check against a peer that accepts and never answers, by i
     const balancer = createBalancer({ peers: [silent.address, '127.0.0.1:9'] })
     const changes: HealthCheckChange[] = []
     const checker = scope.defer(
-      createHealthChecker({ balancer, healthCheck: { path: '/', interval: 30, timeout: 30, falls: 1 }, onChange: (c) => changes.push(c) }),
+      createHealthChecker({ balancer, healthCheck: { path: '/', interval: 100, timeout: 100, falls: 1 }, onChange: (c) => changes.push(c) }),
       (c) => c.close(),
     )
     await until(() => changes.some((c) => c.peer.id === silent.address), 'the silent peer checked down')
@@ -175,7 +176,7 @@ Checker('should fail a check on a refused connection and on an unexpected status
     )
     const changes: HealthCheckChange[] = []
     const balancer = createBalancer({ peers: [dead, teapot.address] })
-    scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/', interval: 20, timeout: 20, falls: 1 }, onChange: (c) => changes.push(c) }), (c) =>
+    scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/', interval: 100, timeout: 100, falls: 1 }, onChange: (c) => changes.push(c) }), (c) =>
       c.close(),
     )
     await until(() => changes.length === 2, 'both down')
@@ -187,7 +188,7 @@ Checker('should fail a check on a refused connection and on an unexpected status
       ].sort(),
     )
     const teapots = createBalancer({ peers: [teapot.address] })
-    const ok = scope.defer(createHealthChecker({ balancer: teapots, healthCheck: { path: '/', interval: 20, timeout: 20, expect: '200,418' } }), (c) =>
+    const ok = scope.defer(createHealthChecker({ balancer: teapots, healthCheck: { path: '/', interval: 100, timeout: 100, expect: '200,418' } }), (c) =>
       c.close(),
     )
     await until(() => teapots.health(teapot.address)?.checked === 'up', 'the expected status passes')
@@ -199,11 +200,11 @@ Checker("should send the peer's Host, or the host option, and GET the path", () 
   withScope(async (scope) => {
     const a = scope.defer(await flippable('a'), (u) => u.close())
     const balancer = createBalancer({ peers: [a.address] })
-    const checker = scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 20, timeout: 20 } }), (c) => c.close())
+    const checker = scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 100, timeout: 100 } }), (c) => c.close())
     await until(() => a.checks > 0, 'a checked')
     checker.close()
     assert.is(a.hosts[0], a.address)
-    const other = scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 20, timeout: 20, host: 'app.internal' } }), (c) =>
+    const other = scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 100, timeout: 100, host: 'app.internal' } }), (c) =>
       c.close(),
     )
     await until(() => a.hosts.includes('app.internal'), 'checked with the host option')
@@ -226,7 +227,9 @@ Checker('should check https peers over TLS with the agent options', () =>
     scope.defer(
       createHealthChecker({
         balancer,
-        healthCheck: { path: '/', interval: 20, timeout: 20, falls: 1 },
+        // A TLS handshake on a loaded machine can outlast 20 ms: three slow checks in a row, not one, take it
+        // out. Without the agent's `ca` every check fails, so the peer would still go down.
+        healthCheck: { path: '/', interval: 300, timeout: 300, falls: 3 },
         agent: () => ({ ca: TEST_CERT }),
         onChange: (c) => changes.push(c),
       }),
@@ -243,7 +246,7 @@ Checker('should follow setPeers: new peers get checked, removed ones no longer',
     const a = scope.defer(await flippable('a'), (u) => u.close())
     const b = scope.defer(await flippable('b'), (u) => u.close())
     const balancer = createBalancer({ peers: [a.address] })
-    const checker = scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 20, timeout: 20 } }), (c) => c.close())
+    const checker = scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 100, timeout: 100 } }), (c) => c.close())
     await until(() => a.checks > 0, 'a checked')
     assert.is(b.checks, 0)
     balancer.setPeers([b.address])
@@ -260,7 +263,7 @@ Checker('should follow setPeers: new peers get checked, removed ones no longer',
 Checker('should stop every check on close', () =>
   withScope(async (scope) => {
     const a = scope.defer(await flippable('a'), (u) => u.close())
-    const proxy = scope.defer(await listenProxy({ peers: [a.address], healthCheck: { path: '/healthz', interval: 20, timeout: 20 } }), (p) => p.close())
+    const proxy = scope.defer(await listenProxy({ peers: [a.address], healthCheck: { path: '/healthz', interval: 100, timeout: 100 } }), (p) => p.close())
     await until(() => a.checks > 1, 'checked')
     proxy.proxy.close()
     const before = a.checks
@@ -276,7 +279,7 @@ Checker('should mark nothing without a balancer, and tell onChange (a cluster pr
     a.healthy = false
     const { peers } = createBalancer({ peers: [a.address] })
     const changes: HealthCheckChange[] = []
-    scope.defer(createHealthChecker({ peers, healthCheck: { path: '/healthz', interval: 20, timeout: 20, falls: 1 }, onChange: (c) => changes.push(c) }), (c) =>
+    scope.defer(createHealthChecker({ peers, healthCheck: { path: '/healthz', interval: 100, timeout: 100, falls: 1 }, onChange: (c) => changes.push(c) }), (c) =>
       c.close(),
     )
     await until(() => changes.length > 0, 'a down')
@@ -296,7 +299,7 @@ Checker('should hand what onChange throws to onError', () =>
     scope.defer(
       createHealthChecker({
         balancer,
-        healthCheck: { path: '/healthz', interval: 20, timeout: 20, falls: 1 },
+        healthCheck: { path: '/healthz', interval: 100, timeout: 100, falls: 1 },
         onChange: () => {
           throw new Error('hook bug')
         },
@@ -348,7 +351,7 @@ Checker('should pick up peers from a peers function that starts empty', () =>
     const a = scope.defer(await flippable('a'), (u) => u.close())
     const { peers } = createBalancer({ peers: [a.address] })
     let list: typeof peers = []
-    scope.defer(createHealthChecker({ peers: () => list, healthCheck: { path: '/healthz', interval: 20, timeout: 20 } }), (c) => c.close())
+    scope.defer(createHealthChecker({ peers: () => list, healthCheck: { path: '/healthz', interval: 100, timeout: 100 } }), (c) => c.close())
     list = peers
     await until(() => a.checks > 0, 'a checked once the function returns it')
   }),
@@ -361,7 +364,7 @@ Checker('should use an Agent the agent option returns as it is', () =>
     scope.defer(server, (s) => new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve()))))
     const agent = scope.defer(new HttpsAgent({ ca: TEST_CERT }), (a) => a.destroy())
     const balancer = createBalancer({ peers: [`https://127.0.0.1:${(server.address() as AddressInfo).port}`] })
-    scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/', interval: 20, timeout: 20, falls: 1 }, agent: () => agent }), (c) => c.close())
+    scope.defer(createHealthChecker({ balancer, healthCheck: { path: '/', interval: 100, timeout: 100, falls: 1 }, agent: () => agent }), (c) => c.close())
     await until(() => balancer.health(balancer.peers[0]!)?.checked !== 'unchecked', 'checked')
     assert.is(balancer.health(balancer.peers[0]!)?.checked, 'up', 'the given agent trusts the test CA')
   }),
@@ -378,7 +381,7 @@ Checker('should fail a check whose agent option throws, and keep checking', () =
       throw new Error('no agent')
     }
     scope.defer(
-      createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 20, timeout: 20, falls: 1 }, agent, onChange: (c) => changes.push(c) }),
+      createHealthChecker({ balancer, healthCheck: { path: '/healthz', interval: 100, timeout: 100, falls: 1 }, agent, onChange: (c) => changes.push(c) }),
       (c) => c.close(),
     )
     await until(() => changes.length > 0 && calls > 1, 'down, and asked again')
@@ -391,7 +394,7 @@ Checker('should close the connection of a check that timed out', () =>
     // Reads (and ignores) the request, so that it sees the checker close the connection.
     const silent = scope.defer(await rawUpstream((socket) => socket.on('error', () => undefined).resume()), (u) => u.close())
     const checker = scope.defer(
-      createHealthChecker({ peers: createBalancer({ peers: [silent.address] }).peers, healthCheck: { path: '/', interval: 20, timeout: 20 } }),
+      createHealthChecker({ peers: createBalancer({ peers: [silent.address] }).peers, healthCheck: { path: '/', interval: 100, timeout: 100 } }),
       (c) => c.close(),
     )
     await until(() => silent.connections >= 4, 'several checks timed out')

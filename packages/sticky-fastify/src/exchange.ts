@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
-import { Readable } from 'node:stream'
+import { PassThrough } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { callHook, judgeAttempt, pathOf } from 'sticky-core'
 import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, Peer, RequestRefusal, ResolvedSharedProxyOptions } from 'sticky-core'
@@ -254,40 +255,41 @@ export class Exchange {
   }
 
   /**
-   * Hands the peer's response body to Fastify, which streams it to the client. A body the peer cuts
-   * short is answered by the proxy (502 before any byte went out, a cut response after) instead of
-   * by Fastify with the transport's raw error: both transports end a cut body by destroying its
-   * stream with their error, so the stream's own `destroy` is wrapped to put the proxy's answer in
-   * its place, which is what Fastify then sees. A relay stream of the proxy's own in between would do
-   * the same at the cost of a second pass through the stream machinery for every response.
+   * Streams the peer's response body to the client through a relay of its own, so that a peer
+   * that cuts its body short is answered by the proxy (502 before any byte went out, a cut
+   * response after) instead of by Fastify with the transport's raw error.
    */
   #relay(upstream: Readable, peer: Peer, resent: boolean, probe: TransportProbe): void {
-    // A response paused because the client does not read is waiting on the client, not the peer.
+    const out = new PassThrough()
+    // A response paused because the client does not read is waiting on the client, not the peer
+    // (node:http's idle timer; undici's body timeout does not run while the body is paused).
     if (probe.holdsTimer) {
       upstream.on('pause', () => probe.holdTimeout(true))
       upstream.on('resume', () => probe.holdTimeout(false))
     }
-    let over = false
-    /** Judges a body that ended short; returns the error Fastify is to see in place of `error`. */
-    const cut = (error: Error | undefined): Error | undefined => {
-      if (over || upstream.readableEnded) return error
+    let over = upstream.readableEnded
+    const cut = (): void => {
+      if (over) return
       over = true
       const verdict = this.#judge(cutEvent(clientGone(this.#request.raw, this.#reply.raw)), resent)
       if (verdict.blame) this.#ctx.balancer.report(peer, false)
       this.#error = verdict.error ?? 'upstream-aborted'
-      // Once the head went out, or nobody reads, Fastify can only cut the response, whatever the error.
-      if (this.#reply.raw.headersSent || verdict.status === 499) return error
-      return ownError(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copiedNames())
+      if (this.#reply.raw.headersSent || verdict.status === 499) {
+        out.destroy()
+        return
+      }
+      out.destroy(ownError(this.#reply, verdict.status ?? 502, gatewayCode(verdict.error), this.#copiedNames()))
     }
-    if (upstream.destroyed) {
-      // The transport failed the body between the head and this call: there is nothing to relay.
-      this.#reply.send(new Readable({ read: () => undefined }).destroy(cut(undefined)))
-      return
-    }
-    const destroy = upstream.destroy
-    upstream.destroy = function (this: Readable, error?: Error): Readable {
-      return destroy.call(this, cut(error ?? undefined))
-    }
-    this.#reply.send(upstream)
+    upstream.once('end', () => (over = true))
+    upstream.on('error', cut)
+    upstream.once('close', cut)
+    // The transport may have failed the body between the head and this call.
+    if (upstream.closed) cut()
+    // The client's side ended first (it left, or Fastify gave up): let go of the peer's response.
+    out.once('close', () => {
+      if (!upstream.destroyed) upstream.destroy()
+    })
+    upstream.pipe(out)
+    this.#reply.send(out)
   }
 }

@@ -72,6 +72,7 @@ export interface ProxiesBudget {
   readonly connections: number
   readonly rounds: number
   readonly seconds: number
+  /** Load of each workload once before the first round, not measured; 0 for none (the reheats warm each proxy then). */
   readonly warmupSeconds: number
   /**
    * Cookie-hit load before each proxy's measured runs in every round, not measured: a proxy that sat idle
@@ -448,7 +449,8 @@ export async function measureProxies(subjects: readonly ProxySubject[], budget: 
     const url = (r: Running): string => `http://127.0.0.1:${r.port}/`
     const cookieOf = (r: Running, w: Workload): string | undefined => (w === 'hit' ? r.pin.cookie : undefined)
     for (const r of running)
-      for (const w of WORKLOADS) await runWrk({ url: url(r), connections: budget.connections, seconds: budget.warmupSeconds, cookie: cookieOf(r, w) }, root)
+      if (budget.warmupSeconds > 0)
+        for (const w of WORKLOADS) await runWrk({ url: url(r), connections: budget.connections, seconds: budget.warmupSeconds, cookie: cookieOf(r, w) }, root)
     await backends.counts()
 
     const runs = new Map<Running, Record<Workload, ProxyRun[]>>(running.map((r) => [r, { hit: [], new: [] }]))

@@ -40,25 +40,24 @@ export function relayed(
 ): Response | undefined {
   try {
     // A copy of the peer's headers, edited, where it will do; built field by field where it will not.
+    // The copy is edited before the response is built: the Response classes some Node servers install
+    // (@hono/node-server, srvx) keep the headers they are given, and a fetch response's are immutable.
     const drops = downstreamResponseDrops(upstream.headers, keepContentEncoding)
-    const source = drops === undefined ? downstreamResponseHeaders(upstream.headers, keepContentEncoding) : upstream.headers
-    // A reason phrase with a byte no head may carry (workerd passes control bytes through) is dropped.
-    const statusText = relayableReason(upstream.statusText) ? upstream.statusText : ''
-    const init = { status: upstream.status, statusText, headers: source }
-    let response: Response
-    try {
-      response = new Response(body, init)
-    } catch {
-      response = new Response(body, { ...init, statusText: '' })
-    }
-    const headers = response.headers
+    const headers = drops === undefined ? downstreamResponseHeaders(upstream.headers, keepContentEncoding) : new Headers(upstream.headers)
     if (drops !== undefined) for (const name of drops) headers.delete(name)
     if (setCookie !== null) headers.append('set-cookie', setCookie)
     // The header carrier's pin replaces any copy the peer sent: two values would leave the client to guess.
     if (carrier?.name !== undefined && carrier.value !== null) headers.set(carrier.name, carrier.value)
     // The client sees one id, the one the proxy logged, in place of a peer's copy.
     if (requestId !== undefined) headers.set(requestId.name, requestId.value)
-    return response
+    // A reason phrase with a byte no head may carry (workerd passes control bytes through) is dropped.
+    const statusText = relayableReason(upstream.statusText) ? upstream.statusText : ''
+    const init = { status: upstream.status, statusText, headers }
+    try {
+      return new Response(body, init)
+    } catch {
+      return new Response(body, { ...init, statusText: '' })
+    }
   } catch {
     return undefined
   }

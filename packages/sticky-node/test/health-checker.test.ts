@@ -279,8 +279,9 @@ Checker('should mark nothing without a balancer, and tell onChange (a cluster pr
     a.healthy = false
     const { peers } = createBalancer({ peers: [a.address] })
     const changes: HealthCheckChange[] = []
-    scope.defer(createHealthChecker({ peers, healthCheck: { path: '/healthz', interval: 100, timeout: 100, falls: 1 }, onChange: (c) => changes.push(c) }), (c) =>
-      c.close(),
+    scope.defer(
+      createHealthChecker({ peers, healthCheck: { path: '/healthz', interval: 100, timeout: 100, falls: 1 }, onChange: (c) => changes.push(c) }),
+      (c) => c.close(),
     )
     await until(() => changes.length > 0, 'a down')
     // What a worker does with the broadcast change:

@@ -2,8 +2,11 @@
 // check and the published JSON Schema (schema/sticky-proxy.schema.json, generated from it) come from, so that
 // the two cannot disagree. Values the library checks (addresses, cookie syntax, ranges) are left to it: the
 // loader runs the library's own validation and maps its option path back to a line of the file.
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
+import type { Document, LineCounter } from 'yaml'
 import { CliUsageError } from './args'
+import { lazyRequire } from './lazy-require'
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml')
 
 /** One key's shape. */
 export type Spec =
@@ -227,6 +230,7 @@ export interface ConfigText {
  * @throws {@link CliUsageError} `FILE:LINE` with the parser's reason, for a syntax error, duplicate keys or several documents
  */
 export function parseConfigText(file: string, text: string): ConfigText {
+  const { LineCounter, parseDocument } = yaml()
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })
   const first = doc.errors[0]
@@ -245,6 +249,7 @@ export function parseConfigText(file: string, text: string): ConfigText {
 }
 
 function lineAt(doc: Document, lines: LineCounter, path: KeyPath): number {
+  const { isMap, isNode, isPair, isScalar } = yaml()
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)
     if (isNode(node) && node.range !== undefined && node.range !== null) {

@@ -1,6 +1,9 @@
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import { type Outcome, pathOf } from 'sticky-core'
 import { type AccessLogFields, formatAccessLog } from './access-log'
+import { lazyRequire } from './lazy-require'
+
+const pinoModule = lazyRequire<typeof import('pino').default>('pino')
 
 /** How the access log is written: `--log-format` and `--quiet`. */
 export interface LogSettings {
@@ -33,7 +36,7 @@ export interface RequestLog {
 }
 
 /** Where JSON lines go: a pino destination (sonic-boom), asynchronous, with a synchronous flush. */
-export type JsonDestination = ReturnType<typeof pino.destination>
+export type JsonDestination = ReturnType<typeof import('pino').destination>
 
 /**
  * Writes to file descriptor 1 through `write` (text) or a pino destination (JSON), as the settings say.
@@ -43,7 +46,7 @@ export type JsonDestination = ReturnType<typeof pino.destination>
 export function createRequestLog(
   initial: LogSettings,
   write: (line: string) => void = (line) => process.stdout.write(line),
-  openJson: () => JsonDestination = () => pino.destination({ dest: 1, sync: false }),
+  openJson: () => JsonDestination = () => pinoModule().destination({ dest: 1, sync: false }),
 ): RequestLog {
   let settings = initial
   let json: { logger: Logger; flush: () => void } | undefined
@@ -52,6 +55,7 @@ export function createRequestLog(
     if (json === undefined) {
       // Asynchronous writes (pino's fast path); flushSync before exit keeps the last lines.
       const destination = openJson()
+      const pino = pinoModule()
       const logger = pino(
         {
           base: { pid: process.pid },

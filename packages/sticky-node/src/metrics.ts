@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { ExchangeEvent } from 'sticky-core'
+import { lazyRequire } from './lazy-require'
+
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client')
 
 /** What the metrics need of one upstream attempt (the library's `onAttempt` event). */
 export interface AttemptFacts {
@@ -81,6 +84,7 @@ export function statusClass(status: number): string {
 
 /** Creates the metrics in a registry of their own, with the default process metrics beside them. */
 export function createProxyMetrics(readPeers: () => readonly PeerReading[]): ProxyMetrics {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient()
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
@@ -192,13 +196,14 @@ export function serveMetrics(collect: () => Promise<{ contentType: string; text:
 
 /** The primary's view in cluster mode: every worker's registry, summed (prom-client's aggregator). */
 export function clusterCollector(): () => Promise<{ contentType: string; text: string }> {
-  const aggregator = new AggregatorRegistry()
+  const aggregator = new (promClient().AggregatorRegistry)()
   return async () => ({ contentType: aggregator.contentType, text: await aggregator.clusterMetrics() })
 }
 
 /** In a worker: answers the primary's aggregation requests from this registry. */
 export function exposeToCluster(metrics: ProxyMetrics): void {
   // prom-client installs the worker's answering listener in the constructor only.
+  const { AggregatorRegistry } = promClient()
   new AggregatorRegistry()
   AggregatorRegistry.setRegistries([metrics.registry])
 }

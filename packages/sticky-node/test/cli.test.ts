@@ -163,6 +163,46 @@ Serving('should pin a client to the backend its cookie names and spread new clie
   })
 })
 
+/** The packages a process required, read from Node's module debug lines (NODE_DEBUG=module) on stderr. */
+function requiredPackages(stderr: string): Set<string> {
+  const names = new Set<string>()
+  for (const match of stderr.matchAll(/load "[^"]*\/node_modules\/((?:@[^/"]+\/)?[^/"]+)\//g)) names.add(match[1] ?? '')
+  return names
+}
+
+Serving('should load prom-client, pino and yaml only when --metrics, JSON logs or --config use them', async () => {
+  const optional = ['prom-client', 'pino', 'yaml']
+  await withProxy(
+    ['one'],
+    ['--quiet'],
+    async (cli) => {
+      assert.is((await get(cli.port, '/a')).status, 200)
+      const loaded = requiredPackages(cli.stderr())
+      // The debug lines are there (undici is the upstream client), and name none of the optional parts.
+      assert.ok(loaded.has('undici'), [...loaded].join(', '))
+      for (const name of optional) assert.not.ok(loaded.has(name), `${name} loaded by a plain proxy`)
+    },
+    { NODE_DEBUG: 'module' },
+  )
+  const dir = mkdtempSync(join(tmpdir(), 'sticky-lazy-'))
+  const backend = await startBackend('one')
+  try {
+    const config = join(dir, 'proxy.yaml')
+    writeFileSync(config, `peers: [${backend.address}]\nlog:\n  format: json\nmetrics: 127.0.0.1:0\n`)
+    const cli = await startCli(['--config', config], { NODE_DEBUG: 'module' })
+    try {
+      assert.is((await get(cli.port, '/a')).status, 200)
+      const loaded = requiredPackages(cli.stderr())
+      for (const name of optional) assert.ok(loaded.has(name), `${name} not loaded: ${[...loaded].join(', ')}`)
+    } finally {
+      cli.kill()
+    }
+  } finally {
+    await backend.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 Serving('should pass the cookie flags to the Set-Cookie header', async () => {
   await withProxy(
     ['one'],

@@ -74,3 +74,29 @@ export function hopByHopNames(connection: ConnectionHeader): Set<string> {
   for (const name of HOP_BY_HOP) names.add(name)
   return names
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set()
+
+/** A `Connection` line of `keep-alive` alone, what nearly every kept-alive message carries. */
+const KEEP_ALIVE_ONLY = /^[ \t]*keep-alive[ \t]*$/i
+
+/**
+ * The lower-cased field names a `Connection` header adds to the fixed set of {@link isHopByHopHeader}:
+ * {@link connectionTokens} without the fixed names. For a message with no `Connection` header, or one
+ * line of `keep-alive` alone, no set is built: the same empty set is returned, so a proxy's check of
+ * nearly every message allocates nothing. Never throws.
+ *
+ * A field is dropped at this hop when `isHopByHopHeader(name) || connectionListed(value).has(lower)`,
+ * which is what {@link hopByHopNames} holds in one set.
+ *
+ * @param value - every `Connection` line of one message, or `null`/`undefined` when it has none
+ * @returns a set the caller must not change (it may be shared)
+ */
+export function connectionListed(value: ConnectionHeader): ReadonlySet<string> {
+  if (value === null || value === undefined) return NO_NAMES
+  const single = typeof value === 'string' ? value : value.length === 1 ? value[0] : undefined
+  if (single !== undefined && KEEP_ALIVE_ONLY.test(single)) return NO_NAMES
+  const names = connectionTokens(value)
+  for (const name of HOP_BY_HOP) names.delete(name)
+  return names.size === 0 ? NO_NAMES : names
+}

@@ -7,7 +7,7 @@ export { assertCookieName, assertCookieValue, assertCookieDomain, assertCookiePa
 export { formatHttpDate } from './http-date'
 export { parseDuration, formatDuration } from './duration'
 export type { Duration, DurationText, DurationUnit } from './duration'
-export { isHopByHopHeader, connectionTokens, hopByHopNames } from './hop-by-hop'
+export { isHopByHopHeader, connectionTokens, connectionListed, hopByHopNames } from './hop-by-hop'
 export type { ConnectionHeader } from './hop-by-hop'
 export type { Peer, PeerInput, PeerOptions, PeerTarget } from './peers'
 export { createBalancer } from './balancer'

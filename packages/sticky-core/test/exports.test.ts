@@ -15,6 +15,7 @@ Exports('should export exactly the public runtime API', () => {
     'assertCookieValue',
     'attemptBudget',
     'callHook',
+    'connectionListed',
     'connectionTokens',
     'contentLength',
     'createBalancer',

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { connectionTokens, hopByHopNames, isHopByHopHeader } from '../src/hop-by-hop'
+import { connectionListed, connectionTokens, hopByHopNames, isHopByHopHeader } from '../src/hop-by-hop'
 import type { ConnectionHeader } from '../src/hop-by-hop'
 import { fcParams } from './_fc'
 
@@ -165,3 +165,30 @@ Names('should be exactly the fixed set plus the Connection tokens (property)', (
   )
 })
 Names.run()
+
+// ----------------------------------------------------------------------------------------------
+const Listed = suite('connectionListed')
+
+Listed('should add nothing for no Connection header or keep-alive alone, in any case and spacing', () => {
+  for (const value of [null, undefined, '', [], 'keep-alive', ' Keep-Alive\t', ['KEEP-ALIVE'], 'keep-alive, te, upgrade', ['keep-alive', 'TE']])
+    assert.equal([...connectionListed(value)], [], JSON.stringify(value))
+})
+
+Listed('should add the names beyond the fixed set, never Content-Length or Host', () => {
+  assert.equal([...connectionListed('keep-alive, X-Private')], ['x-private'])
+  assert.equal([...connectionListed(['Keep-Alive', 'x-a'])], ['x-a'])
+  assert.equal([...connectionListed('close')], ['close'])
+  assert.equal([...connectionListed('content-length, host, x-b')], ['x-b'])
+})
+
+Listed('should drop what hopByHopNames drops, with the fixed set (property)', () => {
+  fc.assert(
+    fc.property(connectionHeader, fieldName, (value, name) => {
+      const lower = name.toLowerCase()
+      assert.is(isHopByHopHeader(name) || connectionListed(value).has(lower), hopByHopNames(value).has(lower), name)
+      for (const listed of connectionListed(value)) assert.not.ok(isHopByHopHeader(listed), listed)
+    }),
+    fcParams(),
+  )
+})
+Listed.run()

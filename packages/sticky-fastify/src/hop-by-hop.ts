@@ -1,4 +1,4 @@
-import { connectionTokens, hopByHopNames } from 'sticky-core'
+import { connectionListed, hopByHopNames } from 'sticky-core'
 
 /** A header map as Node and undici hand it over: lowercase names. */
 export type HeaderMap = Record<string, string | string[] | number | undefined>
@@ -14,17 +14,6 @@ const ALWAYS: ReadonlySet<string> = new Set([...hopByHopNames(undefined), 'trail
 const EXPECT: ReadonlySet<string> = new Set(['expect'])
 
 /**
- * The names a `Connection` header lists beyond {@link ALWAYS}, or `undefined` when it lists none of
- * them. `keep-alive`, what nearly every peer sends, names only a field that is dropped anyway, and
- * needs no parsing.
- */
-function listedNames(connection: HeaderMap[string]): ReadonlySet<string> | undefined {
-  if (connection === undefined || typeof connection === 'number' || connection === 'keep-alive') return undefined
-  const listed = connectionTokens(connection)
-  return listed.size === 0 ? undefined : listed
-}
-
-/**
  * A copy of `headers` without the hop-by-hop fields and without the fields that the `Connection`
  * header names (sticky-core's `hopByHopNames`, RFC 9110 section 7.6.1), nor `Trailer`, nor the
  * names in `drop`. Names are expected in lowercase.
@@ -35,10 +24,11 @@ function listedNames(connection: HeaderMap[string]): ReadonlySet<string> | undef
  * parser of Node's hands one over.
  */
 export function copyEndToEnd<T extends HeaderMap>(headers: T, drop?: ReadonlySet<string>): T {
-  const listed = listedNames(headers['connection'])
+  const connection = headers['connection']
+  const listed = connectionListed(typeof connection === 'number' ? undefined : connection)
   const out: HeaderMap = {}
   for (const name of Object.keys(headers)) {
-    if (ALWAYS.has(name) || listed?.has(name) === true || drop?.has(name) === true || name === '__proto__') continue
+    if (ALWAYS.has(name) || listed.has(name) || drop?.has(name) === true || name === '__proto__') continue
     out[name] = headers[name]
   }
   return out as T

@@ -1,4 +1,4 @@
-import { connectionTokens, forwardedFields, forwardedNames, isHopByHopHeader, relayableField } from 'sticky-core'
+import { connectionListed, forwardedFields, forwardedNames, isHopByHopHeader, relayableField } from 'sticky-core'
 import type { ForwardedSelection } from 'sticky-core'
 import { getSetCookies } from './set-cookie'
 
@@ -10,13 +10,8 @@ export type Field = readonly [name: string, value: string]
  * section 7.6.1, and every name `Connection` lists, `listed`), and `Trailer`, as a fetch `Response`
  * carries no trailer section to announce. `name` is lower-cased, as `Headers` gives names.
  */
-function notForwarded(name: string, listed: ReadonlySet<string> | undefined): boolean {
-  return isHopByHopHeader(name) || name === 'trailer' || listed?.has(name) === true
-}
-
-/** The names `Connection` lists, or `undefined` when the message has no `Connection` field. */
-function listedBy(connection: string | null | undefined): ReadonlySet<string> | undefined {
-  return connection === null || connection === undefined ? undefined : connectionTokens(connection)
+function notForwarded(name: string, listed: ReadonlySet<string>): boolean {
+  return isHopByHopHeader(name) || name === 'trailer' || listed.has(name)
 }
 
 /** The value of the field `name` (lower-cased) in `fields`, or `null`. */
@@ -95,7 +90,7 @@ export function editHeaders(headers: Headers, edit: HeadersEdit): void {
  * fields as one iteration of its `Headers` gave them (the handler reads them once for every rule).
  */
 export function upstreamRequestEdit(incoming: readonly Field[], forwarded: ForwardedFor | undefined, requestId?: RequestIdField | undefined): HeadersEdit {
-  const listed = listedBy(valueOf(incoming, 'connection'))
+  const listed = connectionListed(valueOf(incoming, 'connection'))
   const select = forwarded?.select ?? EVERY_FORWARDED
   const replaced = forwarded === undefined ? undefined : forwardedNames(select)
   const id = requestId?.name.toLowerCase()
@@ -129,8 +124,8 @@ export function upstreamRequestEdit(incoming: readonly Field[], forwarded: Forwa
  * `Content-Length`, because the runtime's fetch decoded the body.
  */
 export function downstreamResponseHeaders(upstream: Headers, keepContentEncoding: boolean): Headers {
-  const listed = listedBy(upstream.get('connection'))
-  const cookies = listed?.has('set-cookie') === true ? [] : getSetCookies(upstream)
+  const listed = connectionListed(upstream.get('connection'))
+  const cookies = listed.has('set-cookie') ? [] : getSetCookies(upstream)
   const decoded = decodedBody(upstream, keepContentEncoding)
   const headers = new Headers()
   // A field no head may carry (workerd passes control bytes and names that are no token through) is
@@ -159,7 +154,7 @@ export function downstreamResponseDrops(upstream: Headers, keepContentEncoding: 
     if (name === 'set-cookie') {
       if (!cookiesKept) return undefined
     } else if (name === 'connection') {
-      listed = connectionTokens(value)
+      listed = connectionListed(value)
       drop.push(name)
     } else if (name === 'content-encoding') {
       decoded = !keepContentEncoding && value.trim().toLowerCase() !== 'identity'

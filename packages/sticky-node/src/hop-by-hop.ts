@@ -1,28 +1,21 @@
-import { connectionTokens, isHopByHopHeader } from 'sticky-core'
+import { connectionListed, isHopByHopHeader } from 'sticky-core'
 
 const NONE: ReadonlySet<string> = new Set()
 
 /**
- * The names the `Connection` lines of a raw header list declare hop-by-hop (node:http keeps repeated
- * fields apart there). Most messages have none worth a set: a kept-alive peer's answer seldom names one.
+ * The names the `Connection` lines of a raw header list add to the fixed hop-by-hop set (node:http
+ * keeps repeated fields apart there).
  */
 function connectionNamed(rawHeaders: readonly string[]): ReadonlySet<string> {
-  let lines: string[] | undefined
+  let lines: string | string[] | undefined
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? ''
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue
-    lines ??= []
-    lines.push(rawHeaders[i + 1] ?? '')
+    const line = rawHeaders[i + 1] ?? ''
+    lines = lines === undefined ? line : typeof lines === 'string' ? [lines, line] : [...lines, line]
   }
-  if (lines === undefined || (lines.length === 1 && ONLY_FIXED.test(lines[0] as string))) return NONE
-  return connectionTokens(lines)
+  return connectionListed(lines)
 }
-
-/**
- * A `Connection` value that names only a field every message drops anyway (`Keep-Alive`, as nearly
- * every kept-alive answer says): nothing more to drop, no set to build.
- */
-const ONLY_FIXED = /^[ \t]*keep-alive[ \t]*$/i
 
 /**
  * `rawHeaders` (the flat `[name, value, ...]` list of `node:http`) without hop-by-hop fields (the

@@ -34,6 +34,7 @@ export type {
 export { resolveSharedProxyOptions } from './proxy-options'
 export type { ResolvedSharedProxyOptions, SharedProxyOptions, XForwardedOptions } from './proxy-options'
 export { attemptBudget, isIdempotent, judgeAttempt } from './attempt'
+export { isRefusedInterim, transportErrorEvent } from './transport-error'
 export type { AttemptError, AttemptEvent, AttemptFacts, AttemptVerdict } from './attempt'
 export { appendForwardedFor, forwardedFields, forwardedNames, upstreamHost } from './forwarding'
 export type { FieldLines } from './field-syntax'

@@ -31,6 +31,7 @@ Exports('should export exactly the public runtime API', () => {
     'hopByHopNames',
     'isHopByHopHeader',
     'isIdempotent',
+    'isRefusedInterim',
     'isSaneRequestId',
     'joinCookieParts',
     'judgeAttempt',
@@ -55,6 +56,7 @@ Exports('should export exactly the public runtime API', () => {
     'sha1Bytes',
     'sha256',
     'sha256Bytes',
+    'transportErrorEvent',
     'upstreamHost',
   ])
 })

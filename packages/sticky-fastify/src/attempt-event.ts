@@ -1,4 +1,4 @@
-import type { AttemptEvent } from 'sticky-core'
+import { transportErrorEvent, type AttemptEvent } from 'sticky-core'
 import { ClientBodyError } from './request-body'
 import type { ConnectionFacts } from './transport-probe'
 
@@ -51,8 +51,8 @@ const SILENT_CODES: ReadonlySet<string> = new Set([
   'FST_REPLY_FROM_GATEWAY_TIMEOUT',
 ])
 
-/** What the peer sent is no HTTP response the proxy can relay. */
-const PROTOCOL_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'FST_REPLY_FROM_BAD_GATEWAY'])
+/** reply-from's own word for a status Fastify cannot send (sticky-core reads the transport's). */
+const REPLY_FROM_PROTOCOL = 'FST_REPLY_FROM_BAD_GATEWAY'
 
 /** The peer's response body broke off: cut short, overlong, silent, or malformed. */
 const CUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_BODY_TIMEOUT'])
@@ -66,7 +66,8 @@ const CLIENT_BODY_CODES: ReadonlySet<string> = new Set(['UND_ERR_REQ_CONTENT_LEN
 /**
  * Translates an error of `@fastify/reply-from` before a response head arrived (its `onError`) into
  * the core's {@link AttemptEvent}. reply-from wraps the transport's error (undici's or node:http's)
- * in its own, so every `code` of the `cause` chain is read, innermost first.
+ * in its own, so every `code` of the `cause` chain is read, innermost first. What the error says by
+ * itself (a refused interim 100, a head that is not HTTP/1.1) is sticky-core's `transportErrorEvent`.
  *
  * A stale kept-alive connection (`stale-connection`) is told from a peer's reset (`peer-reset`) by
  * the facts, not the code: undici reports both as `UND_ERR_SOCKET` ("other side closed") or
@@ -75,75 +76,23 @@ const CLIENT_BODY_CODES: ReadonlySet<string> = new Set(['UND_ERR_REQ_CONTENT_LEN
 export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent {
   if (facts.clientGone) return 'client-gone'
   if (hasClientBodyError(error)) return 'client-body-failed'
-  if (hasParserError(error)) return 'peer-protocol-error'
-  const codes = causeCodes(error)
-  for (const code of codes) {
+  const named = transportErrorEvent(error)
+  if (named !== undefined) return named
+  for (const code of causeCodes(error)) {
     if (CLIENT_BODY_CODES.has(code)) return 'client-body-failed'
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect-timeout'
     if (CONNECT_CODES.has(code) || code.startsWith('ERR_SSL_')) return 'connect-failed'
     if (SHUTDOWN_CODES.has(code)) return 'proxy-failed'
-    if (code.startsWith('HPE_') || PROTOCOL_CODES.has(code)) return 'peer-protocol-error'
+    if (code === REPLY_FROM_PROTOCOL) return 'peer-protocol-error'
     if (SILENT_CODES.has(code)) {
       // node:http's request timeout counts idle time on the socket, the client's pauses included.
       if (facts.awaitingClient) return 'client-stalled'
       return facts.sent === false ? 'connect-timeout' : 'peer-silent'
     }
-    if (code === 'UND_ERR_SOCKET') {
-      const refused = refusedByUndici(error)
-      if (refused === 'interim-100') return 'proxy-failed'
-      if (refused === 'upgrade') return 'peer-protocol-error'
-    }
     if (CLOSED_CODES.has(code)) return closedEvent(code, facts)
     if (CUT_CODES.has(code)) return 'peer-cut-response'
   }
   return 'proxy-failed'
-}
-
-/**
- * undici closes the connection itself, with the same `UND_ERR_SOCKET` a peer's close gets, when
- * the peer's head is one it will not take; only the message tells:
- *
- * - `bad response`: an interim `100` (undici's HTTP/1.1 client takes none: it asks for none, and
- *   refuses any, whatever its version or options). RFC 9110 section 15.2 says a client must accept
- *   a 1xx it did not expect, so the peer answered validly and the transport refused it:
- *   `interim-100`, blamed on nobody. (undici says the same for a head that answers no request at
- *   all, but then no request is running for the error to fail.)
- * - `bad upgrade`: a `101` to a request that asked for no upgrade, which a server must not send
- *   (RFC 9110 section 15.2.2): the peer's protocol error.
- */
-function refusedByUndici(error: unknown): 'interim-100' | 'upgrade' | undefined {
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
-    const { code, message } = current as { code?: unknown; message?: unknown }
-    if (code === 'UND_ERR_SOCKET' && message === 'bad response') return 'interim-100'
-    if (code === 'UND_ERR_SOCKET' && message === 'bad upgrade') return 'upgrade'
-    current = (current as { cause?: unknown }).cause
-  }
-  return undefined
-}
-
-/**
- * The brand undici puts on its `HTTPParserError` (what its `instanceof` checks), shared by every
- * copy of undici through the global symbol registry.
- */
-const UNDICI_PARSER_ERROR = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
-
-/**
- * Whether `error`, or one in its `cause` chain, is undici's `HTTPParserError`: llhttp refused the
- * bytes of the response head (a status line that is not HTTP, a byte no field may hold, an
- * invalid `Content-Length`, ...). undici means to give it an `HPE_*` `code` but looks the name up
- * in the wrong table, so the code is `undefined` (undici 7 and 8); reply-from then wraps it as its
- * `FST_REPLY_FROM_INTERNAL_SERVER_ERROR`. Told by its brand, or by its name. undici parses only
- * responses: such an error is always the peer's.
- */
-export function hasParserError(error: unknown): boolean {
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
-    if ((current as Record<symbol, unknown>)[UNDICI_PARSER_ERROR] === true) return true
-    if ((current as { name?: unknown }).name === 'HTTPParserError') return true
-    current = (current as { cause?: unknown }).cause
-  }
-  return false
 }
 
 function closedEvent(code: string, facts: FailureFacts): AttemptEvent {

@@ -1,10 +1,10 @@
 import { ClientRequest, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { judgeAttempt, type AttemptEvent, type AttemptVerdict, type Decision, type Peer } from 'sticky-core'
+import { isRefusedInterim, judgeAttempt, transportErrorEvent, type AttemptEvent, type AttemptVerdict, type Decision, type Peer } from 'sticky-core'
 import type { ProxyContext } from './context'
 import { countInFlight, emitAttempt, reportPassive, type ProxyEvents } from './events'
-import { isConnectionReset, isProtocolError, UpstreamTimeoutError } from './failure'
+import { isConnectionReset, UpstreamTimeoutError } from './failure'
 import { carriedPin } from './pin-headers'
 import type { ProxyError } from './options'
 
@@ -172,7 +172,7 @@ export class Exchange {
     if (up !== this.#upstream) return
     if (isPooledTimeout(cause)) this.#timedOut = true
     if (this.phase !== 'connecting' && this.phase !== 'sending') return
-    if (refusedInterim(cause) && !this.#pastInterim && this.#io.bodyReplayable()) {
+    if (isRefusedInterim(cause) && !this.#pastInterim && this.#io.bodyReplayable()) {
       // undici refuses any interim 100 (it closes the connection), which node:http relays past: the
       // request is sent again, as the same attempt, through node:http, and so are the peer's next ones.
       // Only requests that can be sent again take the pool (see forwardRequest), so this holds.
@@ -193,25 +193,17 @@ export class Exchange {
   /** What undici's error means, in the core's words. */
   #classifyPooled(cause: unknown, reused: boolean): AttemptEvent {
     const connecting = this.phase === 'connecting'
-    const { code, message, name } = (cause ?? {}) as { code?: unknown; message?: unknown; name?: unknown }
+    const code = (cause as { code?: unknown } | null)?.code
     // The request could not be built or sent by the client (the proxy was closed meanwhile).
     if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED' || code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') return 'proxy-failed'
-    // undici refused an interim 100 of a request that cannot be sent again: its limit, not the peer's fault.
-    if (refusedInterim(cause)) return 'proxy-failed'
+    // A refused interim 100 of a request that cannot be sent again, or a head that is not HTTP/1.1.
+    const named = transportErrorEvent(cause)
+    if (named !== undefined) return named
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect-timeout'
     if (this.#timedOut) return connecting ? 'connect-timeout' : 'peer-silent'
-    // An unasked 101 ('bad upgrade'), or a head whose length cannot be read (before any head was
-    // relayed, a length mismatch is one: `Content-Length` with `Transfer-Encoding`, or out of range):
-    // the peer broke the protocol. undici's parser errors carry no code when llhttp's is unknown to it.
-    if (
-      isProtocolError(cause) ||
-      name === 'HTTPParserError' ||
-      code === 'UND_ERR_HEADERS_OVERFLOW' ||
-      code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
-      (code === 'UND_ERR_SOCKET' && message === 'bad upgrade')
-    ) {
-      return 'peer-protocol-error'
-    }
+    // Before any head was relayed, a length mismatch is the head's: `Content-Length` with
+    // `Transfer-Encoding`, or out of range.
+    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'peer-protocol-error'
     if (connecting) return 'connect-failed'
     if (reused && (isConnectionReset(cause) || code === 'UND_ERR_SOCKET')) return 'stale-connection'
     return 'peer-reset'
@@ -322,16 +314,10 @@ export class Exchange {
   #classify(up: ClientRequest, cause: unknown): AttemptEvent {
     const connecting = this.phase === 'connecting'
     if (this.#timedOut) return connecting ? 'connect-timeout' : 'peer-silent'
-    if (isProtocolError(cause)) return 'peer-protocol-error'
+    if (transportErrorEvent(cause) === 'peer-protocol-error') return 'peer-protocol-error'
     if (up.reusedSocket && isConnectionReset(cause)) return 'stale-connection'
     return connecting ? 'connect-failed' : 'peer-reset'
   }
-}
-
-/** undici closed the connection on an interim 100 (it refuses any, whatever its options). */
-function refusedInterim(cause: unknown): boolean {
-  const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown }
-  return code === 'UND_ERR_SOCKET' && message === 'bad response'
 }
 
 /** undici's own timers: connecting, or the peer silent before its head or within its body. */

@@ -1,13 +1,4 @@
 /**
- * Whether the peer answered bytes that are not HTTP (the `node:http` parser's `HPE_*` codes), as
- * opposed to failing to connect, resetting or closing.
- */
-export function isProtocolError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && code.startsWith('HPE_')
-}
-
-/**
  * Whether the connection was reset or closed under the request (`ECONNRESET`, node:http's "socket
  * hang up", or `EPIPE`), as a peer does when its keep-alive timeout closes an idle connection just
  * as the proxy reuses it.

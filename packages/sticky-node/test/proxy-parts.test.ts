@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import { fastCheckSeed } from 'sticky-conformance'
 import { connectionTokens, createBalancer, StickyConfigError } from 'sticky-core'
 import { AgentPool, IDLE_TIMEOUT_MS } from '../src/agents'
-import { isConnectionReset, isProtocolError } from '../src/failure'
+import { isConnectionReset } from '../src/failure'
 import { endToEndHeaders } from '../src/hop-by-hop'
 import { resolveProxyOptions } from '../src/options'
 import { errorBody, rawError, rawHead } from '../src/respond'
@@ -136,30 +136,6 @@ origin('should always yield a path or "*" and never throw (property)', () => {
 origin.run()
 
 // ----------------------------------------------------------------------------------------------
-// ----------------------------------------------------------------------------------------------
-const proto = suite('isProtocolError')
-
-proto('should recognise the HTTP parser errors only', () => {
-  const cases: [unknown, boolean][] = [
-    [Object.assign(new Error('x'), { code: 'HPE_INVALID_CONSTANT' }), true],
-    [{ code: 'HPE_INVALID_HEADER_TOKEN' }, true],
-    [Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), false],
-    [new Error('socket hang up'), false],
-    [null, false],
-    [undefined, false],
-    ['HPE_X', false],
-  ]
-  for (const [error, expected] of cases) assert.is(isProtocolError(error), expected, String(error))
-})
-
-proto('should never throw, whatever it is given (property)', () => {
-  fc.assert(
-    fc.property(fc.anything(), (value) => void isProtocolError(value)),
-    { seed: fastCheckSeed('isProtocolError') },
-  )
-})
-proto.run()
-
 // ----------------------------------------------------------------------------------------------
 const resolve = suite('resolveProxyOptions')
 

@@ -1,5 +1,5 @@
 import { contentLength } from 'sticky-core'
-import type { AttemptEvent } from 'sticky-core'
+import { transportErrorEvent, type AttemptEvent } from 'sticky-core'
 import type { ClientBody } from './client-body'
 import { PeerDeadline } from './deadline'
 import { editHeaders, type HeadersEdit } from './headers'
@@ -147,42 +147,24 @@ function failure(error: unknown, deadline: PeerDeadline, client: AbortSignal | u
   if (deadline.expired) return 'peer-silent'
   if (isAborted(client)) return 'client-gone'
   if (body?.failed === true) return 'client-body-failed'
-  if (refusedInterim(error)) return 'proxy-failed'
-  if (isMalformedAnswer(error)) return 'peer-protocol-error'
+  // Node's fetch is undici: sticky-core reads what its errors say by themselves (a refused interim
+  // 100, a head that is not HTTP/1.1); workerd's say it in their message.
+  const named = transportErrorEvent(error)
+  if (named !== undefined) return named
+  if (isMalformedInWorkerd(error)) return 'peer-protocol-error'
   return body === undefined || body.replayable ? 'connect-failed' : 'peer-reset'
 }
 
 /**
- * Whether Node's fetch (undici) closed the connection on an interim `100` ("bad response"): its
- * HTTP/1.1 client takes none, whatever its options. RFC 9110 section 15.2 lets a server send a 1xx
- * nobody asked for, so the peer did nothing wrong: `proxy-failed`, nobody blamed, nothing retried
- * (the peer may be acting on the request).
+ * Whether workerd's fetch rejected because the peer's answer was not an acceptable HTTP/1.1 head: its
+ * HTTP client's parse failures reach JavaScript as `invalid ...` (an invalid `Content-Length`, chunk
+ * size) or, for a head it cannot read at all (a bare CR, a field over its limits), as `internal error;
+ * reference = ...`, which nothing else in a fetch of a reachable peer raises. Bytes that are not HTTP
+ * at all make workerd report a lost connection ("Network connection lost."), which is then judged as
+ * one.
  */
-function refusedInterim(error: unknown): boolean {
-  const cause = error instanceof Error ? error.cause : undefined
-  return cause instanceof Error && 'code' in cause && cause.code === 'UND_ERR_SOCKET' && cause.message === 'bad response'
-}
-
-/**
- * Whether fetch rejected because the peer's answer was not an acceptable HTTP/1.1 head.
- *
- * Node's fetch (undici) says so on the rejection's cause: an llhttp error (`HPE_*`), a head over its
- * size limit, a `101` nobody asked for (`bad upgrade`), or a status below 100 (an internal
- * assertion). workerd says so in the message: its HTTP client's parse failures reach JavaScript as
- * `invalid ...` (an invalid `Content-Length`, chunk size) or, for a head it cannot read at all (a
- * bare CR, a field over its limits), as `internal error; reference = ...`, which nothing else in a
- * fetch of a reachable peer raises. Bytes that are not HTTP at all make workerd report a lost
- * connection ("Network connection lost."), which is then judged as one.
- */
-function isMalformedAnswer(error: unknown): boolean {
-  if (error instanceof Error && /^(internal error\b|invalid\b)/i.test(error.message)) return true
-  const cause = error instanceof Error ? error.cause : undefined
-  // llhttp's refusals of some heads (a space before the first field line) carry no `code`, only the name.
-  if (cause instanceof Error && cause.name === 'HTTPParserError') return true
-  if (!(cause instanceof Error) || !('code' in cause) || typeof cause.code !== 'string') return false
-  const code = cause.code
-  if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'ERR_ASSERTION') return true
-  return code === 'UND_ERR_SOCKET' && cause.message === 'bad upgrade'
+function isMalformedInWorkerd(error: unknown): boolean {
+  return error instanceof Error && /^(internal error\b|invalid\b)/i.test(error.message)
 }
 
 /** Whether the peer says it closes the connection after this response (where the runtime shows `Connection`). */

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { StickyConfigError } from 'sticky-core'
 import { usageMessage } from './args'
 import { createRequestLog, type RequestLog } from './log'
-import { type AttemptFacts, attemptFacts, createProxyMetrics, exposeToCluster, listenMetrics, type ProxyMetrics } from './metrics'
+import { attemptFacts, createProxyMetrics, exposeToCluster, listenMetrics, type ProxyMetrics } from './metrics'
 import { type AttemptRecord, createStickyProxy, type StickyProxy } from './proxy'
 import { peerChanges, readCertificatePair, readReload, withConfigText } from './reload'
 import { type PlanIo, type RoutePlan, routeFor, routingPath, type ServePlan } from './serve-plan'
@@ -93,7 +93,7 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
           metrics?.response(route.path, event)
         },
         // Attempts are read only by the metrics and the other workers: without them, none is recorded.
-        ...(metrics !== undefined || link !== undefined ? { onAttempt: (record: AttemptRecord) => attempted(route.path, attemptFacts(record)) } : {}),
+        ...(metrics !== undefined || link !== undefined ? { onAttempt: (record: AttemptRecord) => attempted(route.path, record) } : {}),
       })
       return { path: route.path, plan: route, proxy }
     } catch (error) {
@@ -102,10 +102,10 @@ export function startRunner(argv: readonly string[], initial: ServePlan, io: Run
     }
   }
 
-  /** What a blame seen here means for metrics and the other workers. */
-  function attempted(route: string, attempt: AttemptFacts): void {
-    metrics?.attempt(route, attempt)
-    if (attempt.blame) link?.blamed(route, attempt.peer.id)
+  /** What an attempt seen here means for metrics, and a blame for the other workers (no facts built for them alone). */
+  function attempted(route: string, record: AttemptRecord): void {
+    if (metrics !== undefined) metrics.attempt(route, attemptFacts(record))
+    if (record.verdict.blame) link?.blamed(route, record.peer.id)
   }
 
   /** The route of a request; a plan whose one route is `/` takes every request without reading its path. */

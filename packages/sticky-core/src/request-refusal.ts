@@ -32,6 +32,9 @@ export interface RequestShape {
  * Why the request with these header fields is refused, or `undefined` to proxy it:
  *
  * - more than one `Host` field: 400 (the peer and `X-Forwarded-Host` could disagree on the site);
+ * - an HTTP/2 `:authority` and a `Host` that name different sites (compared without case): 400, as
+ *   RFC 9113 section 8.3.1 says a server should, since whatever read `:authority` before the proxy (a
+ *   cache, a firewall) and the peer that reads `X-Forwarded-Host` would disagree on the site;
  * - more than one `Transfer-Encoding` field: 400;
  * - a `Content-Length` whose length cannot be known (sticky-core's {@link contentLength}: a sign,
  *   an empty or non-decimal value, differing values): 400, as the body's end would be a guess;
@@ -41,8 +44,8 @@ export interface RequestShape {
  *   body arrives with the tunnel's first bytes, so the peer would wait for it forever and be blamed
  *   for the silence).
  *
- * The first rule that applies, in this order, is the answer. Names are matched in any case; pseudo
- * fields (HTTP/2's `:authority`) and every other field are ignored. Never throws; linear in the fields.
+ * The first rule that applies, in this order, is the answer. Names are matched in any case; other
+ * pseudo fields and every other field are ignored. Never throws; linear in the fields.
  *
  * @param fields - the request's header fields as `[name, value]` pairs, one per field line where the
  *   runtime keeps them apart (a fetch `Headers` object is such an iterable)
@@ -58,15 +61,21 @@ export interface RequestShape {
  */
 export function requestRefusal(fields: Iterable<readonly [string, string]>, request: RequestShape = {}): RequestRefusal | undefined {
   let hosts = 0
+  let host: string | undefined
+  let authority: string | undefined
   const codings: string[] = []
   const lengths: string[] = []
   for (const [name, value] of fields) {
     // Compared by length first: most fields are none of the three, and lower-casing each name costs.
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts += 1
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      hosts += 1
+      host = value
+    } else if (name === ':authority') authority = value
     else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') codings.push(value)
     else if (name.length === 14 && name.toLowerCase() === 'content-length') lengths.push(value)
   }
   if (hosts > 1) return MANY_HOSTS
+  if (host !== undefined && authority !== undefined && host.trim().toLowerCase() !== authority.trim().toLowerCase()) return OTHER_AUTHORITY
   if (codings.length > 1) return MANY_CODINGS
   const length = lengths.length === 0 ? undefined : contentLength(lengths)
   if (length === 'invalid') return BAD_LENGTH
@@ -78,6 +87,7 @@ export function requestRefusal(fields: Iterable<readonly [string, string]>, requ
 
 // Shared frozen answers: refusing allocates nothing.
 const MANY_HOSTS: RequestRefusal = Object.freeze({ status: 400, reason: 'more than one Host header' })
+const OTHER_AUTHORITY: RequestRefusal = Object.freeze({ status: 400, reason: 'Host differs from :authority' })
 const MANY_CODINGS: RequestRefusal = Object.freeze({ status: 400, reason: 'more than one Transfer-Encoding header' })
 const BAD_LENGTH: RequestRefusal = Object.freeze({ status: 400, reason: 'invalid Content-Length' })
 const CODING: RequestRefusal = Object.freeze({ status: 501, reason: 'transfer codings other than chunked are not supported' })

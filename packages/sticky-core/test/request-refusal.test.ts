@@ -36,6 +36,22 @@ const cases: ReadonlyArray<{ fields: Fields; upgrade?: boolean; status: 400 | 50
     ],
     status: undefined,
   },
+  {
+    fields: [
+      [':authority', 'Good.Example:8443'],
+      ['host', 'good.example:8443'],
+    ],
+    status: undefined,
+  },
+  // HTTP/2 request whose Host names another site than its :authority (RFC 9113 section 8.3.1).
+  {
+    fields: [
+      [':authority', 'good.example'],
+      ['host', 'evil.example'],
+    ],
+    status: 400,
+  },
+  { fields: [[':authority', 'good.example']], status: undefined },
   { fields: [['Transfer-Encoding', 'chunked']], status: undefined },
   { fields: [['Transfer-Encoding', ' CHUNKED ']], status: undefined },
   { fields: [['Transfer-Encoding', 'gzip, chunked']], status: 501 },
@@ -164,8 +180,10 @@ Refusal('property: refuses exactly by the rules, in their order', () => {
       const codings = named(fields, 'transfer-encoding')
       const lengths = named(fields, 'content-length')
       const length = lengths.length === 0 ? undefined : contentLength(lengths)
+      const authority = fields.filter(([n]) => n === ':authority').at(-1)?.[1]
+      const otherSite = hosts.length === 1 && authority !== undefined && hosts[0]?.trim().toLowerCase() !== authority.trim().toLowerCase()
       let expected: 400 | 501 | undefined
-      if (hosts.length > 1 || codings.length > 1 || length === 'invalid') expected = 400
+      if (hosts.length > 1 || otherSite || codings.length > 1 || length === 'invalid') expected = 400
       else if (codings.length === 1 && codings[0]?.trim().toLowerCase() !== 'chunked') expected = 501
       else if (upgrade && (codings.length === 1 || (typeof length === 'number' && length > 0))) expected = 400
       assert.is(found?.status, expected)
@@ -179,7 +197,10 @@ Refusal('property: what is proxied has at most one Host, one chunked coding or o
   fc.assert(
     fc.property(fieldsArb, (fields) => {
       if (requestRefusal(fields) !== undefined) return
-      assert.ok(named(fields, 'host').length <= 1)
+      const hosts = named(fields, 'host')
+      assert.ok(hosts.length <= 1)
+      const authority = fields.filter(([n]) => n === ':authority').at(-1)?.[1]
+      if (hosts[0] !== undefined && authority !== undefined) assert.is(hosts[0].trim().toLowerCase(), authority.trim().toLowerCase())
       const codings = named(fields, 'transfer-encoding')
       assert.ok(codings.length === 0 || (codings.length === 1 && codings[0]?.trim().toLowerCase() === 'chunked'))
       const lengths = named(fields, 'content-length')

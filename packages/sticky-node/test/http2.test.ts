@@ -213,4 +213,24 @@ HTTP2('should serve an HTTP/1.1 client on the same TLS listener', () =>
     assert.is(report.headers['x-forwarded-proto'], 'https')
   }),
 )
+HTTP2('should refuse a request whose Host names another site than its :authority, and take one that agrees', () =>
+  withScope(async (scope) => {
+    const a = scope.defer(await peer('a'), (p) => p.close())
+    const events: ProxyResponseEvent[] = []
+    const proxy = scope.defer(await tlsProxy({ peers: [a.address], onResponse: (e) => events.push(e) }), (p) => p.close())
+    const session = scope.defer(connect(proxy.origin, { ca: TEST_CERT }), (s) => s.close())
+    const authority = new URL(proxy.origin).host
+    const refused = await h2(session, { ':path': '/', ':method': 'GET', ':authority': 'good.example', host: 'evil.example' })
+    assert.is(refused.headers[':status'], 400)
+    assert.not.ok(refused.body.includes('"name"'), 'no peer answered')
+    const agreed = await h2(session, { ':path': '/', ':method': 'GET', ':authority': authority, host: authority.toUpperCase() })
+    assert.is(agreed.headers[':status'], 200)
+    assert.is((JSON.parse(agreed.body) as { headers: Record<string, string> }).headers['x-forwarded-host'], authority.toUpperCase())
+    assert.equal(
+      events.map((e) => e.status),
+      [400, 200],
+    )
+  }),
+)
+
 HTTP2.run()

@@ -41,6 +41,12 @@
  *   of the answer arrived.
  * - `peer-reset`: a fresh connection was reset or closed by the peer after the request (or part of
  *   it) was sent and before a response head.
+ * - `peer-closed-during-upload`: the connection was reset or closed while the request body was still
+ *   going out, and no response head was read. Most often the peer refused the upload early (a 413)
+ *   and closed without reading the rest, and its reset took the answer with it (RFC 9112 section 9.6):
+ *   what the client chose to upload is then what ended the exchange, so the peer is not blamed, or any
+ *   client could take peers out with uploads they refuse. A peer that really fails shows it on the
+ *   next request without a body.
  * - `peer-silent`: the peer accepted the request and sent nothing (or stopped reading the body) for
  *   longer than the timeout.
  * - `peer-protocol-error`: the peer answered bytes that are not an acceptable HTTP/1.1 response head.
@@ -59,6 +65,7 @@ export type AttemptEvent =
   | 'connect-timeout'
   | 'stale-connection'
   | 'peer-reset'
+  | 'peer-closed-during-upload'
   | 'peer-silent'
   | 'peer-protocol-error'
   | 'peer-cut-response'
@@ -75,6 +82,7 @@ export const ATTEMPT_EVENTS: readonly AttemptEvent[] = Object.freeze([
   'connect-timeout',
   'stale-connection',
   'peer-reset',
+  'peer-closed-during-upload',
   'peer-silent',
   'peer-protocol-error',
   'peer-cut-response',
@@ -151,6 +159,8 @@ const STALE_ANSWER = verdict(false, 'answer', 502, 'connect')
 const SILENT = verdict(true, 'answer', 504, 'timeout')
 const PROTOCOL = verdict(true, 'answer', 502, 'protocol')
 const CUT = verdict(true, 'answer', 502, 'upstream-aborted')
+// Never retried: part of the body has gone, and a body is never buffered for a replay.
+const UPLOAD_CLOSED = verdict(false, 'answer', 502, 'upstream-aborted')
 const CLIENT_GONE = verdict(false, 'answer', 499, 'client-aborted')
 const CLIENT_BODY = verdict(false, 'answer', 400, 'client-body')
 const CLIENT_STALLED = verdict(false, 'answer', 408, 'client-timeout')
@@ -206,6 +216,8 @@ export function judgeAttempt(event: AttemptEvent, facts: AttemptFacts): AttemptV
       return mayRetry(facts) ? CONNECT_TIMEOUT_RETRY : CONNECT_TIMEOUT_ANSWER
     case 'stale-connection':
       return !facts.resent && facts.bodyReplayable && isIdempotent(facts.method) ? STALE_RESEND : STALE_ANSWER
+    case 'peer-closed-during-upload':
+      return UPLOAD_CLOSED
     case 'peer-silent':
       return SILENT
     case 'peer-protocol-error':

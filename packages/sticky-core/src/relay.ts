@@ -28,6 +28,22 @@ export function relayableField(name: string, value: string): boolean {
 }
 
 /**
+ * Whether a peer's final status may be relayed: an integer from 200 to 599. RFC 9110 section 15 puts
+ * every valid status code between 100 and 599, and a 1xx is interim, never the answer; a peer that
+ * answers `600` or `999` broke the protocol (`peer-protocol-error`), as Fastify and fetch refuse such
+ * a status too.
+ *
+ * @example
+ * ```ts
+ * relayableStatus(404) // true
+ * relayableStatus(999) // false
+ * ```
+ */
+export function relayableStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 200 && status <= 599
+}
+
+/**
  * Whether a peer's reason phrase may be relayed; when not, relay the status with the standard phrase
  * (or none). The phrase carries no meaning (RFC 9112 section 4), so a bad one never costs a 502.
  */

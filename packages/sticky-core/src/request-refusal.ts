@@ -59,30 +59,72 @@ export interface RequestShape {
  * requestRefusal(new Headers({ 'content-length': '3' })) // undefined
  * ```
  */
-export function requestRefusal(fields: Iterable<readonly [string, string]>, request: RequestShape = {}): RequestRefusal | undefined {
-  let hosts = 0
-  let host: string | undefined
-  let authority: string | undefined
-  const codings: string[] = []
-  const lengths: string[] = []
-  for (const [name, value] of fields) {
-    // Compared by length first: most fields are none of the three, and lower-casing each name costs.
-    if (name.length === 4 && name.toLowerCase() === 'host') {
-      hosts += 1
-      host = value
-    } else if (name === ':authority') authority = value
-    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') codings.push(value)
-    else if (name.length === 14 && name.toLowerCase() === 'content-length') lengths.push(value)
+export function requestRefusal(fields: Iterable<readonly [string, string]>, request: RequestShape = NO_SHAPE): RequestRefusal | undefined {
+  const tally = new FieldTally()
+  for (const [name, value] of fields) tally.add(name, value)
+  return tally.refusal(request)
+}
+
+/**
+ * {@link requestRefusal} of node:http's flat `rawHeaders` list (`[name, value, name, value, ...]`,
+ * every field line apart), read in place: no pair is built per field line, which is what a proxy
+ * pays on every request otherwise. Same rules, same answers. Never throws.
+ *
+ * @param rawHeaders - the request's `rawHeaders` (an odd last element is ignored)
+ * @param request - what else the adapter knows of the request
+ */
+export function rawRequestRefusal(rawHeaders: readonly string[], request: RequestShape = NO_SHAPE): RequestRefusal | undefined {
+  const tally = new FieldTally()
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) tally.add(rawHeaders[i] as string, rawHeaders[i + 1] as string)
+  return tally.refusal(request)
+}
+
+const NO_SHAPE: RequestShape = Object.freeze({})
+
+/** What the rules read of a request's fields, gathered one field line at a time. */
+class FieldTally {
+  hosts = 0
+  host: string | undefined = undefined
+  authority: string | undefined = undefined
+  /** Created at the first such line: most requests have none. */
+  codings: string[] | undefined = undefined
+  lengths: string[] | undefined = undefined
+
+  add(name: string, value: string): void {
+    // Compared by length first: most fields are none of these, and lower-casing each name costs.
+    const length = name.length
+    if (length === 4) {
+      if (name.toLowerCase() === 'host') {
+        this.hosts += 1
+        this.host = value
+      }
+    } else if (length === 10) {
+      if (name === ':authority') this.authority = value
+    } else if (length === 17) {
+      if (name.toLowerCase() === 'transfer-encoding') {
+        if (this.codings === undefined) this.codings = [value]
+        else this.codings.push(value)
+      }
+    } else if (length === 14) {
+      if (name.toLowerCase() === 'content-length') {
+        if (this.lengths === undefined) this.lengths = [value]
+        else this.lengths.push(value)
+      }
+    }
   }
-  if (hosts > 1) return MANY_HOSTS
-  if (host !== undefined && authority !== undefined && host.trim().toLowerCase() !== authority.trim().toLowerCase()) return OTHER_AUTHORITY
-  if (codings.length > 1) return MANY_CODINGS
-  const length = lengths.length === 0 ? undefined : contentLength(lengths)
-  if (length === 'invalid') return BAD_LENGTH
-  const coding = codings[0]
-  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') return CODING
-  if (request.upgrade === true && (coding !== undefined || (length !== undefined && length > 0))) return UPGRADE_BODY
-  return undefined
+
+  refusal(request: RequestShape): RequestRefusal | undefined {
+    const { host, authority, codings, lengths } = this
+    if (this.hosts > 1) return MANY_HOSTS
+    if (host !== undefined && authority !== undefined && host.trim().toLowerCase() !== authority.trim().toLowerCase()) return OTHER_AUTHORITY
+    if (codings !== undefined && codings.length > 1) return MANY_CODINGS
+    const length = lengths === undefined ? undefined : contentLength(lengths)
+    if (length === 'invalid') return BAD_LENGTH
+    const coding = codings?.[0]
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') return CODING
+    if (request.upgrade === true && (coding !== undefined || (length !== undefined && length > 0))) return UPGRADE_BODY
+    return undefined
+  }
 }
 
 // Shared frozen answers: refusing allocates nothing.

@@ -54,6 +54,14 @@ Judge('should relay and credit a response head, early or not', () => {
   }
 })
 
+Judge('should answer 502 without blame or retry when the peer closes during the upload (a refused upload whose answer the reset took)', () => {
+  for (const m of ['POST', 'PUT', 'GET']) {
+    const v = judgeAttempt('peer-closed-during-upload', { ...base, method: m, bodyReplayable: false })
+    assert.equal([v.blame, v.credit, v.next, v.status, v.error], [false, false, 'answer', 502, 'upstream-aborted'], m)
+  }
+  assert.is(judgeAttempt('peer-closed-during-upload', base).next, 'answer', 'never retried, whatever the facts')
+})
+
 Judge('should blame a refused connection and retry an idempotent request on another peer while the budget lasts', () => {
   const v = judgeAttempt('connect-failed', base)
   assert.equal([v.blame, v.next, v.status, v.error], [true, 'retry-other', 502, 'connect'])
@@ -117,9 +125,9 @@ Judge('property: a request that is not idempotent, or whose body left, is never 
   )
 })
 
-Judge("property: no client-side event, no failure of the proxy's own and no stale connection ever blames the peer", () => {
+Judge("property: no client-side event, no failure of the proxy's own, no stale connection and no close during an upload ever blames the peer", () => {
   fc.assert(
-    fc.property(fc.constantFrom(...CLIENT_EVENTS, ...STALE_ONLY), facts, (e, f) => {
+    fc.property(fc.constantFrom(...CLIENT_EVENTS, ...STALE_ONLY, 'peer-closed-during-upload' as const), facts, (e, f) => {
       const v = judgeAttempt(e, f)
       assert.not.ok(v.blame)
       assert.not.ok(v.credit)

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { contentLength, relayableField, relayableReason } from '../src/relay'
+import { contentLength, relayableField, relayableReason, relayableStatus } from '../src/relay'
 import { fcParams } from './_fc'
 
 const Fields = suite('relayableField and relayableReason')
@@ -87,3 +87,21 @@ Length('property: anything but digits, commas and spaces is invalid', () => {
 
 Fields.run()
 Length.run()
+
+const Status = suite('relayableStatus')
+
+Status('should relay exactly the final statuses RFC 9110 defines a class for, 200 to 599', () => {
+  for (const status of [200, 204, 304, 404, 499, 599]) assert.ok(relayableStatus(status), String(status))
+  for (const status of [0, 99, 100, 101, 103, 199, 600, 999, 1000, -200, 200.5, Number.NaN, Number.POSITIVE_INFINITY])
+    assert.not.ok(relayableStatus(status), String(status))
+})
+
+Status('should agree with the range check for every number (property)', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.integer({ min: -10, max: 1100 }), fc.double()), (status) => {
+      assert.is(relayableStatus(status), Number.isInteger(status) && status >= 200 && status < 600)
+    }),
+    fcParams(),
+  )
+})
+Status.run()

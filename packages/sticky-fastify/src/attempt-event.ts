@@ -12,6 +12,8 @@ export interface FailureFacts extends ConnectionFacts {
   readonly clientGone: boolean
   /** The transport was waiting for more of the client's body (the time was the client's). */
   readonly awaitingClient: boolean
+  /** Part of the client's body went to the transport and the rest had not: an upload was under way. */
+  readonly uploading: boolean
 }
 
 /** The connection could not be made: refused, unreachable, no such host or socket, TLS refused. */
@@ -98,7 +100,8 @@ export function failureEvent(error: unknown, facts: FailureFacts): AttemptEvent 
 function closedEvent(code: string, facts: FailureFacts): AttemptEvent {
   if (facts.sent === false) return code === 'ETIMEDOUT' ? 'connect-timeout' : 'connect-failed'
   if (facts.reused === true && facts.answerStarted !== true) return 'stale-connection'
-  return 'peer-reset'
+  // Most often a peer that refused the upload early and closed unread: its answer went with the reset.
+  return facts.uploading ? 'peer-closed-during-upload' : 'peer-reset'
 }
 
 /**

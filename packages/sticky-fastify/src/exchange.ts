@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks'
-import { PassThrough } from 'node:stream'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { callHook, judgeAttempt, pathOf } from 'sticky-core'
@@ -12,6 +11,7 @@ import type { ForwardingPlan } from './forwarded'
 import { gatewayCode } from './gateway-error'
 import { stripForUpstream, stripHopByHop, type HeaderMap } from './hop-by-hop'
 import { answerOwn, ownError } from './respond'
+import { BodyRelay } from './relay'
 import type { ClientBody } from './request-body'
 import { addPin, carriedPin } from './set-cookie'
 import { targetUrl } from './target'
@@ -169,6 +169,7 @@ export class Exchange {
             ...probe.facts(),
             clientGone: clientGone(this.#request.raw, this.#reply.raw),
             awaitingClient: this.#body?.awaitingClient ?? false,
+            uploading: this.#body !== undefined && !this.#body.replayable && !this.#body.sent,
           })
           this.#apply(this.#judge(event, resent), peer, decision, error)
         },
@@ -260,7 +261,7 @@ export class Exchange {
    * response after) instead of by Fastify with the transport's raw error.
    */
   #relay(upstream: Readable, peer: Peer, resent: boolean, probe: TransportProbe): void {
-    const out = new PassThrough()
+    const out = new BodyRelay(upstream)
     // A response paused because the client does not read is waiting on the client, not the peer
     // (node:http's idle timer; undici's body timeout does not run while the body is paused).
     if (probe.holdsTimer) {
@@ -289,7 +290,6 @@ export class Exchange {
     out.once('close', () => {
       if (!upstream.destroyed) upstream.destroy()
     })
-    upstream.pipe(out)
     this.#reply.send(out)
   }
 }

@@ -1,13 +1,13 @@
 import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { requestRefusal, StickyConfigError } from 'sticky-core'
+import { rawRequestRefusal, StickyConfigError } from 'sticky-core'
 import { Exchange } from './exchange'
 import { forwardingPlan } from './forwarded'
 import { observedTransport } from './http-transport'
 import type { ExchangeContext } from './exchange'
 import type { ResolvedOptions } from './options'
 import { originForm } from './origin-form'
-import { fieldPairs } from './raw-fields'
+
 import { upstreamPath } from './prefix'
 import { ClientBody } from './request-body'
 import { answerOwn } from './respond'
@@ -54,7 +54,7 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
     const path = upstreamPath(originForm(request.url), prefix, rewritePrefix)
     const exchange = new Exchange(ctx, request, reply, path, bodies.get(request))
     // node:http keeps every field line apart in rawHeaders: a second Host line is seen here.
-    const refusal = requestRefusal(fieldPairs(request.raw.rawHeaders))
+    const refusal = rawRequestRefusal(request.raw.rawHeaders)
     if (refusal !== undefined) {
       exchange.refuse(refusal)
       return

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
-import { callHook, judgeAttempt, pathOf, requestRefusal } from 'sticky-core'
+import { callHook, judgeAttempt, pathOf, rawRequestRefusal } from 'sticky-core'
 import type { AttemptEvent, AttemptVerdict, Balancer, Decision, ExchangeError, ForwardedSelection, Peer } from 'sticky-core'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
@@ -20,7 +20,7 @@ import type { HeaderMap } from './hop-by-hop'
 import { logHookError } from './options'
 import type { FastifyUpgradeEvent, ResolvedOptions } from './options'
 import { originForm } from './origin-form'
-import { fieldPairs } from './raw-fields'
+
 import { isUnderPrefix, upstreamPath } from './prefix'
 import { addPin, carriedPin } from './set-cookie'
 
@@ -268,7 +268,7 @@ class Upgrade {
     this.#accept = accept
     const decision = this.#ctx.balancer.decide(this.#req.headers.cookie, { header: carriedPin(this.#ctx.balancer, this.#req.headers) })
     this.#decision = decision
-    const refusal = requestRefusal(fieldPairs(this.#req.rawHeaders), { upgrade: true })
+    const refusal = rawRequestRefusal(this.#req.rawHeaders, { upgrade: true })
     if (refusal !== undefined) {
       this.refused(refusal.status, refusal.reason)
       return
@@ -367,7 +367,7 @@ class Upgrade {
     if (facts.timedOut) return facts.connected ? 'peer-silent' : 'connect-timeout'
     // ws refused the peer's 101 (a wrong accept key, subprotocol or extension): the peer's protocol error.
     if (facts.answered) return 'peer-protocol-error'
-    return failureEvent(error, { sent: facts.connected, reused: false, answerStarted: false, clientGone: false, awaitingClient: false })
+    return failureEvent(error, { sent: facts.connected, reused: false, answerStarted: false, clientGone: false, awaitingClient: false, uploading: false })
   }
 
   /** Blames or credits the peer as `judgeAttempt` says; the caller does the rest. */

@@ -39,15 +39,20 @@ function branded(): Error {
 }
 
 /** A fresh connection that carried the request head, nothing back yet, client still there. */
-const FRESH: FailureFacts = { clientGone: false, awaitingClient: false, reused: false, sent: true, answerStarted: false }
+const FRESH: FailureFacts = { clientGone: false, awaitingClient: false, uploading: false, reused: false, sent: true, answerStarted: false }
 const REUSED: FailureFacts = { ...FRESH, reused: true }
 const NOT_SENT: FailureFacts = { ...FRESH, sent: false }
+const UPLOADING: FailureFacts = { ...FRESH, uploading: true }
 const UNSEEN: FailureFacts = { ...FRESH, reused: undefined, sent: undefined, answerStarted: undefined }
 
 const failure = suite('failureEvent')
 
 const cases: ReadonlyArray<readonly [string, unknown, FailureFacts, AttemptEvent]> = [
   ['a refused connection', wrapped('ECONNREFUSED'), NOT_SENT, 'connect-failed'],
+  ['a reset while the upload was under way', wrapped('ECONNRESET'), UPLOADING, 'peer-closed-during-upload'],
+  ['a close while the upload was under way', wrapped('UND_ERR_SOCKET'), UPLOADING, 'peer-closed-during-upload'],
+  ['a broken pipe while the upload was under way', wrapped('EPIPE'), UPLOADING, 'peer-closed-during-upload'],
+  ['a refused connection before any upload', wrapped('ECONNREFUSED'), { ...UPLOADING, sent: false }, 'connect-failed'],
   ['an unknown host, as reply-from wraps it', wrapped('ENOTFOUND', 'FST_REPLY_FROM_SERVICE_UNAVAILABLE'), NOT_SENT, 'connect-failed'],
   ['an unreachable network', wrapped('ENETUNREACH'), NOT_SENT, 'connect-failed'],
   ['a missing unix socket', wrapped('ENOENT'), NOT_SENT, 'connect-failed'],
@@ -125,6 +130,7 @@ failure('should stop on a cause cycle', () => {
 const facts: fc.Arbitrary<FailureFacts> = fc.record({
   clientGone: fc.boolean(),
   awaitingClient: fc.boolean(),
+  uploading: fc.boolean(),
   reused: fc.option(fc.boolean(), { nil: undefined }),
   sent: fc.option(fc.boolean(), { nil: undefined }),
   answerStarted: fc.option(fc.boolean(), { nil: undefined }),

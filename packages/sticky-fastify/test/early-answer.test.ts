@@ -1,6 +1,6 @@
 import { createServer, request } from 'node:http'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import { withScope } from 'sticky-conformance'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -81,6 +81,52 @@ for (const [transport, replyFrom] of transports) {
           assert.is(answer.headers['connection'], 'close', 'the half-read upload ends the client connection')
         }
         assert.ok(reports.length === 5 && reports.every(([, ok]) => ok), JSON.stringify(reports))
+      }))
+  }
+}
+
+/**
+ * A peer that reads the first kilobyte of an upload, then answers a complete 413 or nothing, and closes
+ * at once with the rest unread, so that its kernel resets the connection (what Python's http.server
+ * and any server that closes without lingering do, RFC 9112 section 9.6).
+ */
+function resettingPeer(answer: boolean): ReturnType<typeof createNetServer> {
+  return createNetServer((socket: Socket) => {
+    let seen = 0
+    let done = false
+    socket.on('error', () => undefined)
+    socket.on('data', (chunk: Buffer) => {
+      seen += chunk.length
+      if (done || seen < 1024) return
+      done = true
+      if (!answer) return void socket.resetAndDestroy()
+      socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large', () => socket.destroy())
+    })
+  })
+}
+
+for (const [transport, replyFrom] of transports) {
+  for (const answer of [false, true]) {
+    test(`should never blame a peer that resets an upload it did not read${answer ? ' after a 413' : ''} (${transport})`, () =>
+      withScope(async (scope) => {
+        const peer = resettingPeer(answer)
+        await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', () => resolve()))
+        scope.defer(peer, (s) => new Promise<void>((resolve) => s.close(() => resolve())))
+        const address = `127.0.0.1:${(peer.address() as AddressInfo).port}`
+        const { balancer, reports } = recordingBalancer({ peers: [address] })
+        const app = scope.defer(createApp(), (a) => a.close())
+        await app.register(stickyProxy, { balancer, replyFrom })
+        const url = await listen(app)
+        for (let round = 0; round < 4; round += 1) {
+          const reply = await upload(url, false)
+          // The 413 is relayed when the transport read it before the reset; otherwise the reset took it.
+          if (answer) assert.ok(reply.status === 413 || reply.status === 502, `round ${round}: ${reply.status}`)
+          else assert.is(reply.status, 502, `round ${round}`)
+        }
+        assert.not.ok(
+          reports.some(([, ok]) => !ok),
+          JSON.stringify(reports),
+        )
       }))
   }
 }

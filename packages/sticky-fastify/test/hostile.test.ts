@@ -36,6 +36,8 @@ if (!serveIfChild(build)) {
     limits: {
       'refuses-interim-100':
         "undici's HTTP/1.1 client (reply-from's default transport) closes the connection on any interim 100 ('bad response'), whatever its options; node:http's transport (replyFrom: { http: {} }) takes it",
+      'early-answer-lost-to-reset':
+        "undici writes the upload on while the peer's answer waits to be read, and a write that meets the peer's reset destroys the socket with the answer unread: a 413 followed by a reset may end as 502 (never blamed: peer-closed-during-upload)",
     },
   })
   runHostileClients('sticky-fastify', factory)

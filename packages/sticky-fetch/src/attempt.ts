@@ -129,7 +129,9 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
     deadline.stop()
     body?.retire()
     client?.removeEventListener('abort', onClientAbort)
-    return { event: failure(error, deadline, client, input.body) }
+    // Part of the body went and its end had not: the rejection ended an upload under way.
+    const uploading = body !== undefined && !body.ended() && input.body?.allHanded !== true
+    return { event: failure(error, deadline, client, input.body, uploading) }
   }
 }
 
@@ -139,11 +141,17 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
  * or whose body broke says nothing about the peer.
  *
  * fetch does not say whether the connection was made, so a rejection is `connect-failed` while no
- * chunk of the body has been handed over, and `peer-reset` after (both are retried only while the
- * body is replayable, so the name never changes the verdict). A kept-alive connection is fetch's
+ * chunk of the body has been handed over, `peer-closed-during-upload` while the rest of it was still
+ * to go (not blamed: see sticky-core's event), and `peer-reset` once it was all handed over. A kept-alive connection is fetch's
  * own: runtimes resend on a fresh one themselves, so `stale-connection` never comes from here.
  */
-function failure(error: unknown, deadline: PeerDeadline, client: AbortSignal | undefined, body: ClientBody | undefined): Exclude<AttemptEvent, AnsweredEvent> {
+function failure(
+  error: unknown,
+  deadline: PeerDeadline,
+  client: AbortSignal | undefined,
+  body: ClientBody | undefined,
+  uploading: boolean,
+): Exclude<AttemptEvent, AnsweredEvent> {
   if (deadline.expired) return 'peer-silent'
   if (isAborted(client)) return 'client-gone'
   if (body?.failed === true) return 'client-body-failed'
@@ -152,7 +160,9 @@ function failure(error: unknown, deadline: PeerDeadline, client: AbortSignal | u
   const named = transportErrorEvent(error)
   if (named !== undefined) return named
   if (isMalformedInWorkerd(error)) return 'peer-protocol-error'
-  return body === undefined || body.replayable ? 'connect-failed' : 'peer-reset'
+  if (body === undefined || body.replayable) return 'connect-failed'
+  // Most often a peer that refused the upload early and closed unread: its answer went with the reset.
+  return uploading ? 'peer-closed-during-upload' : 'peer-reset'
 }
 
 /**

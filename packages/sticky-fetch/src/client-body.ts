@@ -58,9 +58,22 @@ export class ClientBody {
   #kept: Read | undefined
   #handed = false
   #failed = false
+  /** Bytes handed to attempts, and the length the request declared (`Content-Length`), if any. */
+  #handedBytes = 0
+  readonly #declared: number | undefined
 
-  constructor(stream: ReadableStream<Uint8Array>) {
+  constructor(stream: ReadableStream<Uint8Array>, declared?: number) {
     this.#reader = stream.getReader()
+    this.#declared = declared
+  }
+
+  /**
+   * Whether every byte of the body has been handed to an attempt, as far as the handler can tell: the
+   * request declared its length and that many bytes went. (Its end-of-stream may not have been read:
+   * a runtime reads it only after it sent the last chunk.)
+   */
+  get allHanded(): boolean {
+    return this.#declared !== undefined && this.#handedBytes >= this.#declared
   }
 
   /** Whether the request can still be sent again whole: no chunk has been handed to an attempt yet. */
@@ -119,6 +132,7 @@ export class ClientBody {
           } else {
             // An empty chunk gives up no byte: the body stays replayable.
             if (read.value.byteLength > 0) this.#handed = true
+            this.#handedBytes += read.value.byteLength
             controller.enqueue(read.value)
           }
           pace.handedOver()

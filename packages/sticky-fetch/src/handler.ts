@@ -1,4 +1,4 @@
-import { callHook, createBalancer, judgeAttempt, pathOf, requestIdFor, requestRefusal, StickyConfigError } from 'sticky-core'
+import { callHook, contentLength, createBalancer, judgeAttempt, pathOf, requestIdFor, requestRefusal, StickyConfigError } from 'sticky-core'
 import type { AttemptEvent, AttemptFacts, Balancer, Decision, ExchangeError, Peer } from 'sticky-core'
 import { attempt, framedLength } from './attempt'
 import type { AttemptInput } from './attempt'
@@ -131,7 +131,8 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
   const clientSignal = (request.signal as AbortSignal | null | undefined) ?? undefined
   const method = request.method
   const requestBody = request.body
-  const body = requestBody === null ? undefined : new ClientBody(requestBody)
+  const declared = requestBody === null ? undefined : contentLength(request.headers.get('content-length'))
+  const body = requestBody === null ? undefined : new ClientBody(requestBody, typeof declared === 'number' ? declared : undefined)
   const input: AttemptInput = {
     method,
     headers: request.headers,

@@ -1,4 +1,4 @@
-import { contentLength, relayableReason } from 'sticky-core'
+import { contentLength, relayableReason, relayableStatus } from 'sticky-core'
 import type { AttemptError, AttemptEvent, AttemptVerdict, RequestRefusal } from 'sticky-core'
 import { downstreamResponseDrops, downstreamResponseHeaders, type RequestIdField } from './headers'
 
@@ -20,12 +20,15 @@ import { downstreamResponseDrops, downstreamResponseHeaders, type RequestIdField
  * - A `101`: the handler never asks for an upgrade, so the peer switched protocols unasked.
  * - Any other `1xx`: the runtime took an interim response for the answer (workerd does), and the
  *   real answer is lost to it. The peer did nothing wrong: `proxy-failed`, nobody blamed.
+ * - A status outside 200-599 (sticky-core's `relayableStatus`: RFC 9110 section 15 defines none
+ *   beyond 599): the peer's protocol error.
  * - An invalid `Content-Length` the runtime let through (sticky-core's `contentLength`): the
  *   framing the peer meant is unknowable, its protocol error, as nginx answers 502.
  */
 export function unrelayable(upstream: Response): AttemptEvent | undefined {
   if (upstream.status === 101) return 'peer-protocol-error'
   if (upstream.status >= 100 && upstream.status < 200) return 'proxy-failed'
+  if (!relayableStatus(upstream.status)) return 'peer-protocol-error'
   if (contentLength(upstream.headers.get('content-length')) === 'invalid') return 'peer-protocol-error'
   return undefined
 }

@@ -111,7 +111,8 @@ test('should not send a request on once a chunk of its body went to a peer', asy
   const response = await answer
   assert.is(response.status, 502)
   assert.is(second.connections(), 0, 'a body that was partly sent is never sent again')
-  assert.is(handler.balancer.decide(pinnedTo(handler, first)).outcome, 'repinned', "the reset is the peer's failure")
+  // A close while the upload was under way is most often a peer refusing what the client sent: not counted.
+  assert.is(handler.balancer.decide(pinnedTo(handler, first)).outcome, 'hit', 'the close during the upload is not counted against the peer')
 })
 
 test('should never send a POST to another peer, and blame the peer that failed it', async () => {

@@ -86,6 +86,31 @@ test("should relay a peer's early 413 while the upload still arrives, and not bl
   assert.is(handler.balancer.decide(cookie).outcome, 'hit', 'an early answer is a success of the peer')
 })
 
+test('should answer 502 without blaming the peer when it resets an upload under way without answering', async () => {
+  // A peer that refuses an upload and closes unread, whose reset took any answer with it (RFC 9112
+  // section 9.6): the client's upload is what it closed on, so counting it would let clients take peers out.
+  let seen = 0
+  const peer = await started(
+    rawPeer((socket) =>
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.length
+        if (seen >= 1024) socket.resetAndDestroy()
+      }),
+    ),
+  )
+  const other = await started(echoBackend('other'))
+  const handler = createStickyFetch({ peers: [{ address: peer.address, maxFails: 1 }, other.address], proxy: { timeout: 0 } })
+  const cookie = pinnedTo(handler, peer)
+  const body = scriptedBody()
+  const answer = handler(clientRequest('/', { method: 'POST', headers: { cookie }, body: body.stream, duplex: 'half' }))
+  body.send('x'.repeat(64 * 1024))
+  const response = await answer
+  assert.is(response.status, 502)
+  assert.is(other.connections(), 0, 'a streamed body is not replayed')
+  assert.is(handler.balancer.decide(cookie).outcome, 'hit', 'the reset during the upload is not counted against the peer')
+  body.fail(new Error('client gave up'))
+})
+
 test('should relay the early 413 to a client uploading as fast as the connection takes it', async () => {
   // The peer closes with the upload unread, so its kernel resets the connection under the next write.
   const peer = await started(

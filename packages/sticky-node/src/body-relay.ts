@@ -1,4 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 
 /** A request body on its way to one attempt's upstream request. */
 export interface BodyRelay {
@@ -18,6 +19,7 @@ export interface BodyRelay {
  * is relayed, and the peer is credited instead of blamed.
  */
 export function relayBody(req: IncomingMessage, up: ClientRequest): BodyRelay {
+  if (up.socket !== null) quietRefusedWrites(up.socket)
   let stopped = false
   const write = (chunk: Buffer): void => {
     if (stopped || up.destroyed) return
@@ -48,5 +50,48 @@ export function relayBody(req: IncomingMessage, up: ClientRequest): BodyRelay {
       up.off('drain', resume)
       req.pause()
     },
+  }
+}
+
+/** Set on a socket whose writes {@link quietRefusedWrites} watches; `true` once the peer refused one. */
+const REFUSED = Symbol('sticky.refusedWrites')
+
+type WatchedSocket = Socket & { [REFUSED]?: boolean }
+
+/**
+ * Keeps `socket` open when a write meets the peer's reset or closed side (`EPIPE`, `ECONNRESET`): the
+ * write is reported done and the rest are dropped, and the socket's read side decides what happened.
+ *
+ * Why: a peer that refuses an upload early writes a complete answer (a 413) and closes with body
+ * bytes unread, so its kernel resets the connection (RFC 9112 section 9.6). The answer sits in this
+ * side's receive buffer before the reset, and a read returns it first; but a write that meets the
+ * reset makes node:http destroy the socket at once, and the unread answer goes with it: the client got
+ * a 502 for the peer's 413, and the peer was blamed for it. With the write quiet, node:http reads the
+ * answer (relayed), and then the reset, or only the reset when nothing was sent (a peer reset, judged
+ * as before). The deferred writes of {@link relayBody} alone left this to a race.
+ */
+function quietRefusedWrites(socket: WatchedSocket): void {
+  if (REFUSED in socket) return
+  socket[REFUSED] = false
+  const quiet =
+    (callback: (error?: Error | null) => void) =>
+    (error?: Error | null): void => {
+      const code = (error as NodeJS.ErrnoException | null | undefined)?.code
+      if (code === 'EPIPE' || code === 'ECONNRESET') {
+        socket[REFUSED] = true
+        callback()
+      } else callback(error)
+    }
+  const write = socket._write
+  socket._write = (chunk, encoding, callback) => {
+    if (socket[REFUSED] === true) callback()
+    else write.call(socket, chunk, encoding, quiet(callback))
+  }
+  const writev = socket._writev
+  if (writev !== undefined) {
+    socket._writev = (chunks, callback) => {
+      if (socket[REFUSED] === true) callback()
+      else writev.call(socket, chunks, quiet(callback))
+    }
   }
 }

@@ -316,7 +316,9 @@ export class Exchange {
     if (this.#timedOut) return connecting ? 'connect-timeout' : 'peer-silent'
     if (transportErrorEvent(cause) === 'peer-protocol-error') return 'peer-protocol-error'
     if (up.reusedSocket && isConnectionReset(cause)) return 'stale-connection'
-    return connecting ? 'connect-failed' : 'peer-reset'
+    if (connecting) return 'connect-failed'
+    // Part of the body went out and the rest had not: the close ended an upload (see body-relay.ts).
+    return !this.#io.bodyReplayable() && !up.writableFinished ? 'peer-closed-during-upload' : 'peer-reset'
   }
 }
 

@@ -1,6 +1,6 @@
 import { ClientRequest, type IncomingMessage, type InformationEvent, type ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { isIdempotent, relayableField, type Peer } from 'sticky-core'
+import { isIdempotent, relayableField, relayableStatus, type Peer } from 'sticky-core'
 import type { Dispatcher, Pool } from 'undici'
 import { clientHeaders, requestIdOf, responseHeaders, toPeer, trustsClient, type ProxyContext } from './context'
 import { Exchange, type Upstream } from './exchange'
@@ -258,12 +258,12 @@ function relayInterim(res: ServerResponse, status: number, raw: readonly Buffer[
 }
 
 /**
- * Writes the relayed head; `false` when the peer's status cannot be relayed (not a final status
- * node:http can write). A reason phrase or field the client's side refuses is not worth a 502:
+ * Writes the relayed head; `false` when the peer's status cannot be relayed (sticky-core's
+ * `relayableStatus`: not a final status from 200 to 599). A reason phrase or field the client's side refuses is not worth a 502:
  * the phrase is replaced by the standard one, and the offending fields are left out.
  */
 function writeHead(res: ServerResponse, status: number, message: string | undefined, headers: string[]): boolean {
-  if (!Number.isInteger(status) || status < 200 || status > 999) return false
+  if (!relayableStatus(status)) return false
   const reason = message === undefined ? undefined : reasonPhrase(status, message)
   try {
     writeRawHead(res, status, reason, headers)

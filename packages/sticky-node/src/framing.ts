@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
-import { requestRefusal, type RequestRefusal, type RequestShape } from 'sticky-core'
+import { rawRequestRefusal, type RequestRefusal, type RequestShape } from 'sticky-core'
 
 /** Whether the request carries a body (RFC 9112 section 6.3: framed by Transfer-Encoding or Content-Length). */
 export function hasBody(headers: IncomingHttpHeaders): boolean {
@@ -43,7 +43,7 @@ export function requestFraming(req: IncomingMessage, withBody: boolean): string[
 export type RequestDefect = RequestRefusal
 
 /**
- * sticky-core's `requestRefusal` over what node:http keeps of the request: every field line apart, so
+ * sticky-core's `rawRequestRefusal` over what node:http keeps of the request: every field line apart, so
  * that a second `Host` or `Transfer-Encoding` line is seen (node:http's parsed `headers` keep one).
  * node:http has already refused the framings it cannot parse.
  *
@@ -51,10 +51,5 @@ export type RequestDefect = RequestRefusal
  * @param request - `upgrade: true` for a request the proxy tunnels
  */
 export function requestDefect(rawHeaders: readonly string[], request?: RequestShape): RequestDefect | undefined {
-  return requestRefusal(fieldPairs(rawHeaders), request)
-}
-
-/** The `[name, value]` pairs of a flat `rawHeaders` list. */
-function* fieldPairs(rawHeaders: readonly string[]): Generator<readonly [string, string]> {
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) yield [rawHeaders[i] ?? '', rawHeaders[i + 1] ?? '']
+  return rawRequestRefusal(rawHeaders, request)
 }

@@ -56,9 +56,9 @@ StatusClass.run()
 
 const Metrics = suite('createProxyMetrics')
 
-Metrics('should count a request a peer answered with a status outside 1xx-5xx under status_class other', () =>
+Metrics('should count a peer answering a status beyond 599 as its protocol error, and the request as the 502 it got', () =>
   withScope(async (scope) => {
-    // Node's parser takes any three-digit status; the proxy relays it as it is.
+    // Node's parser takes any three-digit status; RFC 9110 section 15 defines none beyond 599.
     const odd = scope.defer(
       await rawUpstream((socket) => {
         socket.once('data', () => socket.end('HTTP/1.1 799 Odd\r\ncontent-length: 3\r\nconnection: close\r\n\r\nodd'))
@@ -68,11 +68,12 @@ Metrics('should count a request a peer answered with a status outside 1xx-5xx un
     const metrics = createProxyMetrics(noPeers)
     const { proxy, responses } = await meteredProxy([odd.address], metrics)
     scope.defer(proxy, (p) => p.close())
-    assert.is((await fetchOnce(proxy.url)).status, 799)
+    assert.is((await fetchOnce(proxy.url)).status, 502)
     const [event] = await responses.first(1)
-    assert.is(event?.status, 799)
+    assert.is(event?.status, 502)
     const samples = await scrape(metrics)
-    assert.is(sum(samples, 'sticky_requests_total', { route: '/', peer: odd.address, outcome: 'new', status_class: 'other' }), 1)
+    assert.is(sum(samples, 'sticky_requests_total', { route: '/', peer: odd.address, outcome: 'new', status_class: '5xx' }), 1)
+    assert.is(sum(samples, 'sticky_upstream_failures_total', { route: '/', peer: odd.address, kind: 'peer-protocol-error' }), 1)
     assert.is(sum(samples, 'sticky_requests_total'), 1)
   }),
 )

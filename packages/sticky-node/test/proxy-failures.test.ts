@@ -134,6 +134,64 @@ failures('should deliver an early answer to an upload the peer refused to read',
   }),
 )
 
+/**
+ * A peer that reads the first kilobyte of an upload, then either answers a complete 413 or nothing, and
+ * closes at once with the rest unread: its kernel resets the connection (what Python's http.server and
+ * any server that closes without lingering do, RFC 9112 section 9.6).
+ */
+function refusingPeer(answer: boolean): Promise<Awaited<ReturnType<typeof rawUpstream>>> {
+  return rawUpstream((socket) => {
+    let seen = 0
+    let done = false
+    socket.on('error', () => undefined)
+    socket.on('data', (chunk: Buffer) => {
+      seen += chunk.length
+      if (done || seen < 1024) return
+      done = true
+      if (!answer) return void socket.resetAndDestroy()
+      socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large', () => socket.destroy())
+    })
+  })
+}
+
+failures('should relay a 413 the peer sent before resetting an upload it did not read, and not blame the peer', () =>
+  withScope(async (scope) => {
+    const up = scope.defer(await refusingPeer(true), (u) => u.close())
+    const log = new EventLog<ProxyResponseEvent>()
+    const proxy = scope.defer(await listenProxy({ peers: [{ address: up.address, maxFails: 1 }], onResponse: log.push }), (p) => p.close())
+    for (let i = 0; i < 5; i += 1) {
+      const answer = await fetchOnce(proxy.url, { method: 'POST', body: Buffer.alloc(4 * 1024 * 1024, 1) })
+      assert.is(answer.status, 413, `upload ${i}`)
+      assert.is(answer.body.toString(), 'too large')
+    }
+    const peer = proxy.proxy.balancer.peers[0]
+    assert.ok(peer !== undefined && proxy.proxy.balancer.isUsable(peer), 'the peer is still usable (max_fails=1)')
+    assert.equal(
+      (await log.first(5)).map((e) => e.status),
+      [413, 413, 413, 413, 413],
+    )
+  }),
+)
+
+failures('should answer 502 without blaming the peer when it resets an upload without answering', () =>
+  withScope(async (scope) => {
+    const up = scope.defer(await refusingPeer(false), (u) => u.close())
+    const log = new EventLog<ProxyResponseEvent>()
+    const attempts: string[] = []
+    const proxy = scope.defer(
+      await listenProxy({ peers: [{ address: up.address, maxFails: 1 }], onResponse: log.push, onAttempt: (record) => attempts.push(record.event) }),
+      (p) => p.close(),
+    )
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await fetchOnce(proxy.url, { method: 'POST', body: Buffer.alloc(4 * 1024 * 1024, 1) })
+      assert.is(answer.status, 502, `upload ${i}`)
+    }
+    assert.equal(attempts, ['peer-closed-during-upload', 'peer-closed-during-upload', 'peer-closed-during-upload'])
+    const peer = proxy.proxy.balancer.peers[0]
+    assert.ok(peer !== undefined && proxy.proxy.balancer.isUsable(peer), 'a client cannot take the peer out with uploads it refuses')
+  }),
+)
+
 failures('should not time out a peer while a slow client uploads or reads', () =>
   withScope(async (scope) => {
     const SIZE = 48 * 1024 * 1024

@@ -35,6 +35,11 @@ export type Expectation =
   | { readonly kind: 'slow'; readonly status: number; readonly body: Buffer }
   /** An answer before the upload was read (`peer-answered-early`): relayed, not blamed. */
   | { readonly kind: 'early'; readonly status: number; readonly body: Buffer }
+  /**
+   * An early answer followed by the peer's reset of the unread upload, on a runtime whose client can
+   * lose the answer to the reset: relayed, or 502 (`peer-closed-during-upload`); never blamed.
+   */
+  | { readonly kind: 'early-or-lost'; readonly status: number; readonly body: Buffer }
   /** The proxy's own failure, with nobody to blame (`proxy-failed`): 502, the peer not blamed, nothing retried. */
   | { readonly kind: 'unattributed' }
   /** Anything that keeps the client's wire valid: only the safety checks hold. */
@@ -201,6 +206,9 @@ export const connectionFailures: fc.Arbitrary<Behaviour> = fc.oneof(
 const GARBAGE_LINES = [
   'HTTP/1.1 20 OK',
   'HTTP/1.1 2000 OK',
+  // Three digits, but no status RFC 9110 section 15 defines (100 to 599).
+  'HTTP/1.1 600 Beyond',
+  'HTTP/1.1 999 Weird',
   'HTTP/1.1 abc OK',
   'HTTP/1.1 -20 OK',
   'HTTX/1.1 200 OK',
@@ -737,6 +745,34 @@ export function unreadUpload(how: 'silent' | 'early-hold' | 'early-drain'): Beha
   }
 }
 
+/**
+ * A peer that reads the head of a large upload, answers 413 at once and closes with the upload unread,
+ * so that its kernel resets the connection (Python's http.server does; RFC 9112 section 9.6 asks a
+ * server to linger instead). The answer precedes the reset: it is relayed, and the peer is not blamed,
+ * as no client may take a peer out with an upload it refuses. A runtime whose client reads the answer
+ * too late (`early-answer-lost-to-reset`) may answer 502, still without blame.
+ */
+export function earlyAnswerThenReset(): Behaviour {
+  const refusal = Buffer.from('HTTP/1.1 413 Payload Too Large\r\nX-Backend: hostile\r\nConnection: close\r\nContent-Length: 9\r\n\r\ntoo large', 'latin1')
+  const status = 413
+  const body = Buffer.from('too large')
+  return {
+    family: 'unread upload',
+    label: `reads the head of a ${UPLOAD_BYTES / 1024 / 1024} MB upload, answers ${show(refusal)} at once, then closes with the upload unread (a reset)`,
+    request: 'upload',
+    script: async (io) => {
+      await io.request()
+      io.stopReading()
+      await io.meanwhile()
+      await io.write(refusal)
+      io.reset()
+    },
+    expect: { kind: 'early', status, body },
+    underLimit: { 'early-answer-lost-to-reset': { kind: 'early-or-lost', status, body } },
+    delayMs: 0,
+  }
+}
+
 export const unreadUploads: fc.Arbitrary<Behaviour> = fc
   .constantFrom<'silent' | 'early-hold' | 'early-drain'>('silent', 'early-hold', 'early-drain')
   .map(unreadUpload)
@@ -843,6 +879,7 @@ export function catalogue(): CatalogueEntry[] {
     { title: 'FIN within the head (GET, retries 1)', behaviour: partialHead('close', 0.3), retries: 1 },
     { title: 'interim 100 and 102 only, then FIN', behaviour: interimsThenDrop([100, 102], 'close') },
     { title: 'status line with a 4-digit code', behaviour: garbageHead('HTTP/1.1 2000 OK', 'hold') },
+    { title: 'status 999, beyond the 100-599 of RFC 9110', behaviour: garbageHead('HTTP/1.1 999 Weird', 'hold') },
     {
       title: 'status line that is binary garbage (GET, retries 1: a protocol error is not retried)',
       behaviour: garbageHead('\x16\x03\x01\x02\x00\x01\x00', 'close'),
@@ -899,6 +936,7 @@ export function catalogue(): CatalogueEntry[] {
     { title: 'never reads a 16 MB upload, never answers', behaviour: unreadUpload('silent') },
     { title: '413 at once without reading the upload, then holds the connection', behaviour: unreadUpload('early-hold') },
     { title: '413 at once without reading the upload, then drains and closes', behaviour: unreadUpload('early-drain') },
+    { title: '413 at once without reading the upload, then closes it unread (a reset)', behaviour: earlyAnswerThenReset() },
   ]
 }
 

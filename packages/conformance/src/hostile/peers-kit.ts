@@ -165,6 +165,10 @@ function judge(expect: Expectation, retryAllowed: boolean, answer: WireAnswer, b
       if (!relayed(expect.status, expect.body)) fail(`the peer's early ${expect.status} relayed (peer-answered-early)`)
       else blame(false, 'the peer answered (peer-answered-early)')
       break
+    case 'early-or-lost':
+      if (status !== 502 && !relayed(expect.status, expect.body)) fail(`the peer's early ${expect.status} relayed, or 502 when the reset took it`)
+      else blame(false, 'the peer answered, or closed during the upload (peer-answered-early / peer-closed-during-upload)')
+      break
     case 'unattributed':
       if (status !== 502) fail('502 (proxy-failed: the runtime refused what the peer sent, nobody to blame, nothing retried)')
       blame(false, 'the runtime, not the peer, refused the answer (proxy-failed)')

@@ -42,8 +42,9 @@
  * - `peer-reset`: a fresh connection was reset or closed by the peer after the request (or part of
  *   it) was sent and before a response head.
  * - `peer-closed-during-upload`: the connection was reset or closed while the request body was still
- *   going out, and no response head was read. Most often the peer refused the upload early (a 413)
- *   and closed without reading the rest, and its reset took the answer with it (RFC 9112 section 9.6):
+ *   going out, and no response head was read, or the body of an early answer (a head that arrived
+ *   while the upload was under way) broke off. Most often the peer refused the upload early (a 413)
+ *   and closed without reading the rest, and its reset took the answer, or its body, with it (RFC 9112 section 9.6):
  *   what the client chose to upload is then what ended the exchange, so the peer is not blamed, or any
  *   client could take peers out with uploads they refuse. A peer that really fails shows it on the
  *   next request without a body.

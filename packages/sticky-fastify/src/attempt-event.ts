@@ -107,10 +107,12 @@ function closedEvent(code: string, facts: FailureFacts): AttemptEvent {
 /**
  * Translates the end of a relayed response body that did not end normally: the client left (its
  * response closed first), or else the peer cut it (closed, reset, went silent past `timeout`, or
- * broke its framing).
+ * broke its framing). The body of an early answer (a head while the upload was under way) that
+ * breaks off is the reset of the unread upload taking it (`peer-closed-during-upload`).
  */
-export function cutEvent(clientGone: boolean): AttemptEvent {
-  return clientGone ? 'client-gone' : 'peer-cut-response'
+export function cutEvent(clientGone: boolean, early = false): AttemptEvent {
+  if (clientGone) return 'client-gone'
+  return early ? 'peer-closed-during-upload' : 'peer-cut-response'
 }
 
 /** Whether `error`, or one in its `cause` chain, is the client's body failing. */

@@ -159,7 +159,7 @@ export class Exchange {
           // A head that arrives while the transport still sends the body: the peer refuses the rest.
           const event: AttemptEvent = this.#body !== undefined && !this.#body.sent ? 'peer-answered-early' : 'peer-answered'
           this.#apply(this.#judge(event, resent), peer, decision, undefined)
-          this.#relay(upstream.stream, peer, resent, probe)
+          this.#relay(upstream.stream, peer, resent, probe, event === 'peer-answered-early')
         },
         onError: (_reply, { error }) => {
           // node:http may report the request's failure after the response head was relayed.
@@ -260,7 +260,7 @@ export class Exchange {
    * that cuts its body short is answered by the proxy (502 before any byte went out, a cut
    * response after) instead of by Fastify with the transport's raw error.
    */
-  #relay(upstream: Readable, peer: Peer, resent: boolean, probe: TransportProbe): void {
+  #relay(upstream: Readable, peer: Peer, resent: boolean, probe: TransportProbe, early: boolean): void {
     const out = new BodyRelay(upstream)
     // A response paused because the client does not read is waiting on the client, not the peer
     // (node:http's idle timer; undici's body timeout does not run while the body is paused).
@@ -272,7 +272,7 @@ export class Exchange {
     const cut = (): void => {
       if (over) return
       over = true
-      const verdict = this.#judge(cutEvent(clientGone(this.#request.raw, this.#reply.raw)), resent)
+      const verdict = this.#judge(cutEvent(clientGone(this.#request.raw, this.#reply.raw), early), resent)
       if (verdict.blame) this.#ctx.balancer.report(peer, false)
       this.#error = verdict.error ?? 'upstream-aborted'
       if (this.#reply.raw.headersSent || verdict.status === 499) {

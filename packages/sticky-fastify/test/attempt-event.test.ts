@@ -172,6 +172,11 @@ cut('should blame the cut on the client only when the client is gone', () => {
   assert.is(cutEvent(false), 'peer-cut-response')
 })
 
+cut("should take an early answer's broken body for the reset of the unread upload, never the peer's fault", () => {
+  assert.is(cutEvent(false, true), 'peer-closed-during-upload')
+  assert.is(cutEvent(true, true), 'client-gone')
+})
+
 cut.run()
 
 const codes = suite('causeCodes')

@@ -171,8 +171,10 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
               clientGone: () => clientSignal?.aborted === true,
               length: framedLength(outcome.response),
               // After the head went out, the verdict's only deed is the blame: the client's response is cut.
+              // The body of an early answer that breaks off is the reset of the unread upload taking it.
               peerCut: () => {
-                if (judgeAttempt('peer-cut-response', facts()).blame) balancer.report(answered, false)
+                const cut = outcome.event === 'peer-answered-early' ? 'peer-closed-during-upload' : 'peer-cut-response'
+                if (judgeAttempt(cut, facts()).blame) balancer.report(answered, false)
               },
               finished: (how) => {
                 if (response !== undefined) done(response.status, how === 'cut' ? 'upstream-aborted' : how === 'cancelled' ? 'client-aborted' : undefined)

@@ -249,11 +249,13 @@ export class Exchange {
    * The relayed response ended: completely, or cut by the peer (its fault: closed, reset or silent
    * mid-body). Returns whether it was complete.
    */
-  relayEnded(peer: Peer, complete: boolean): boolean {
+  relayEnded(peer: Peer, complete: boolean, early = false): boolean {
     if (complete || !this.live) return complete
-    const verdict = this.#judge('peer-cut-response', false)
+    // The body of an early answer broke off: the peer's reset of the unread upload took it.
+    const event = early ? 'peer-closed-during-upload' : 'peer-cut-response'
+    const verdict = this.#judge(event, false)
     if (verdict.blame) reportPassive(this.#ctx, peer, false)
-    this.#record(peer, 'peer-cut-response', verdict, true)
+    this.#record(peer, event, verdict, true)
     this.error ??= this.#timedOut ? 'timeout' : verdict.error
     return false
   }

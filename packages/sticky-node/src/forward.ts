@@ -121,11 +121,13 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       exchange.settle(peer, 'peer-protocol-error')
       return
     }
-    exchange.settle(peer, 'peer-answered')
+    // A head while the upload still goes out: the peer refuses the rest (a 413).
+    const early = withBody && !up.writableFinished
+    exchange.settle(peer, early ? 'peer-answered-early' : 'peer-answered')
     upRes = response
     response.on('error', () => undefined)
     response.once('close', () => {
-      if (!exchange.relayEnded(peer, response.complete)) res.destroy()
+      if (!exchange.relayEnded(peer, response.complete, early)) res.destroy()
     })
     response.once('end', () => {
       const trailers = pairs(response.rawTrailers)

@@ -37,7 +37,8 @@ export type Expectation =
   | { readonly kind: 'early'; readonly status: number; readonly body: Buffer }
   /**
    * An early answer followed by the peer's reset of the unread upload, on a runtime whose client can
-   * lose the answer to the reset: relayed, or 502 (`peer-closed-during-upload`); never blamed.
+   * lose the answer to the reset: relayed, its status with the body the reset took, or 502
+   * (`peer-closed-during-upload`); never blamed.
    */
   | { readonly kind: 'early-or-lost'; readonly status: number; readonly body: Buffer }
   /** The proxy's own failure, with nobody to blame (`proxy-failed`): 502, the peer not blamed, nothing retried. */

@@ -11,4 +11,6 @@ export default defineConfig({
   target: 'es2022',
   sourcemap: true,
   removeNodeProtocol: false,
+  // lazy-require.ts reads the module's own location in both formats (import.meta.url, __filename).
+  shims: true,
 })

@@ -169,7 +169,7 @@ export class Exchange {
             ...probe.facts(),
             clientGone: clientGone(this.#request.raw, this.#reply.raw),
             awaitingClient: this.#body?.awaitingClient ?? false,
-            uploading: this.#body !== undefined && !this.#body.replayable && !this.#body.sent,
+            uploading: this.#body !== undefined && !this.#body.replayable && this.#body.underWay,
           })
           this.#apply(this.#judge(event, resent), peer, decision, error)
         },

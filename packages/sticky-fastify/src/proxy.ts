@@ -1,6 +1,6 @@
 import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { rawRequestRefusal, StickyConfigError } from 'sticky-core'
+import { contentLength, rawRequestRefusal, StickyConfigError } from 'sticky-core'
 import { Exchange } from './exchange'
 import { forwardingPlan } from './forwarded'
 import { observedTransport } from './http-transport'
@@ -44,7 +44,8 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
   })
   instance.removeAllContentTypeParsers()
   instance.addContentTypeParser('*', (request, payload, parsed) => {
-    const body = new ClientBody(payload)
+    const declared = contentLength(request.headers['content-length'])
+    const body = new ClientBody(payload, typeof declared === 'number' ? declared : undefined)
     bodies.set(request, body)
     parsed(null, body.open())
   })

@@ -23,12 +23,16 @@ export class ClientBody {
   readonly #source: Readable
   #leg: BodyLeg | undefined
   #taken = false
+  #takenBytes = 0
+  readonly #declared: number | undefined
   #ended = false
   #failure: ClientBodyError | undefined
   #onWaiting: ((waiting: boolean) => void) | undefined
 
-  constructor(source: Readable) {
+  /** @param declared - the length the request's `Content-Length` declares, if any */
+  constructor(source: Readable, declared?: number) {
     this.#source = source
+    this.#declared = declared
     // Until a transport asks, the client's bytes stay in its stream (and its socket).
     source.pause()
     source.on('data', (chunk: Buffer) => this.#take(chunk))
@@ -46,6 +50,16 @@ export class ClientBody {
   /** Whether the body can be sent again whole: not a byte of it has left the client's stream. */
   get replayable(): boolean {
     return !this.#taken
+  }
+
+  /**
+   * Whether the body is still on its way: fewer bytes taken from the client than its `Content-Length`
+   * declares, or, without one, its end not yet read. A body taken whole (a small POST) is not an
+   * upload under way, even while the transport still writes it.
+   */
+  get underWay(): boolean {
+    if (this.#ended) return false
+    return this.#declared === undefined || this.#takenBytes < this.#declared
   }
 
   /** Whether the current attempt's transport has read the whole body, up to its end. */
@@ -91,6 +105,7 @@ export class ClientBody {
     const leg = this.#leg
     if (leg === undefined || leg.destroyed) return
     this.#taken = true
+    this.#takenBytes += chunk.length
     leg.deliver(chunk)
   }
 }

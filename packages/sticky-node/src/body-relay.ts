@@ -18,7 +18,7 @@ export interface BodyRelay {
  * write past the poll phase lets node:http read whatever the peer already sent first: the answer
  * is relayed, and the peer is credited instead of blamed.
  */
-export function relayBody(req: IncomingMessage, up: ClientRequest): BodyRelay {
+export function relayBody(req: IncomingMessage, up: ClientRequest, taken: { bytes: number }): BodyRelay {
   if (up.socket !== null) quietRefusedWrites(up.socket)
   let stopped = false
   const write = (chunk: Buffer): void => {
@@ -30,6 +30,7 @@ export function relayBody(req: IncomingMessage, up: ClientRequest): BodyRelay {
     if (!stopped) req.resume()
   }
   const onData = (chunk: Buffer): void => {
+    taken.bytes += chunk.length
     req.pause()
     setImmediate(write, chunk)
   }

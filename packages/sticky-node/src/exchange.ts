@@ -44,6 +44,11 @@ export interface ExchangeIo {
   readonly connected: ((up: ClientRequest) => void) | undefined
   /** Whether the whole request could still be sent again (no body, or none of it left the client). */
   bodyReplayable(): boolean
+  /**
+   * Whether the request's body is still on its way: not all of it has been taken from the client
+   * (fewer bytes than its `Content-Length`, or its end not yet read). Undefined for requests without one.
+   */
+  readonly uploading?: (() => boolean) | undefined
   /** The proxy answers the client itself. */
   answer(status: number, error: ProxyError): void
 }
@@ -320,7 +325,7 @@ export class Exchange {
     if (up.reusedSocket && isConnectionReset(cause)) return 'stale-connection'
     if (connecting) return 'connect-failed'
     // Part of the body went out and the rest had not: the close ended an upload (see body-relay.ts).
-    return !this.#io.bodyReplayable() && !up.writableFinished ? 'peer-closed-during-upload' : 'peer-reset'
+    return !this.#io.bodyReplayable() && this.#io.uploading?.() === true ? 'peer-closed-during-upload' : 'peer-reset'
   }
 }
 

@@ -44,6 +44,39 @@ export function relayableStatus(status: number): boolean {
 }
 
 /**
+ * Whether a response can have content at all (RFC 9110 section 6.4.1): not one to a `HEAD` request,
+ * and not a `1xx`, `204` or `304`, whatever its `Content-Length` says (a `304`'s describes the `200`
+ * it stands for). Such an answer is complete at the end of its head, and a proxy ends the client's
+ * response there instead of waiting for, or counting, body bytes.
+ *
+ * @example
+ * ```ts
+ * answerHasContent('GET', 304) // false
+ * answerHasContent('HEAD', 200) // false
+ * answerHasContent('GET', 200) // true
+ * ```
+ */
+export function answerHasContent(method: string, status: number): boolean {
+  return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304
+}
+
+/**
+ * Whether a relayed head with this status may carry `Content-Length`: not a `1xx` or a `204`, which
+ * RFC 9110 section 8.6 says a server MUST NOT send it in (a `304` may: it describes the `200`). A
+ * peer's field on such a head is dropped, so that no recipient reads a body length into a response
+ * that has no body.
+ *
+ * @example
+ * ```ts
+ * contentLengthAllowed(204) // false
+ * contentLengthAllowed(304) // true
+ * ```
+ */
+export function contentLengthAllowed(status: number): boolean {
+  return status >= 200 && status !== 204
+}
+
+/**
  * Whether a peer's reason phrase may be relayed; when not, relay the status with the standard phrase
  * (or none). The phrase carries no meaning (RFC 9112 section 4), so a bad one never costs a 502.
  */

@@ -8,6 +8,7 @@ const Exports = suite('sticky-core exports')
 Exports('should export exactly the public runtime API', () => {
   assert.equal(Object.keys(core).sort(), [
     'StickyConfigError',
+    'answerHasContent',
     'appendForwardedFor',
     'assertCookieDomain',
     'assertCookieName',
@@ -18,6 +19,7 @@ Exports('should export exactly the public runtime API', () => {
     'connectionListed',
     'connectionTokens',
     'contentLength',
+    'contentLengthAllowed',
     'createBalancer',
     'createTokenCodec',
     'expectsStatus',

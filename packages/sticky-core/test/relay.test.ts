@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { contentLength, relayableField, relayableReason, relayableStatus } from '../src/relay'
+import { answerHasContent, contentLength, contentLengthAllowed, relayableField, relayableReason, relayableStatus } from '../src/relay'
 import { fcParams } from './_fc'
 
 const Fields = suite('relayableField and relayableReason')
@@ -105,3 +105,21 @@ Status('should agree with the range check for every number (property)', () => {
   )
 })
 Status.run()
+
+const LengthAllowed = suite('contentLengthAllowed')
+
+LengthAllowed('should refuse Content-Length on 1xx and 204 heads only (RFC 9110 section 8.6)', () => {
+  for (const status of [100, 101, 103, 199, 204]) assert.not.ok(contentLengthAllowed(status), String(status))
+  for (const status of [200, 201, 205, 206, 304, 404, 502]) assert.ok(contentLengthAllowed(status), String(status))
+})
+LengthAllowed.run()
+
+const Content = suite('answerHasContent')
+
+Content('should say no content for HEAD, 1xx, 204 and 304, whatever else (RFC 9110 section 6.4.1)', () => {
+  for (const status of [100, 101, 204, 304]) assert.not.ok(answerHasContent('GET', status), String(status))
+  for (const status of [200, 204, 404, 500]) assert.not.ok(answerHasContent('HEAD', status), `HEAD ${status}`)
+  for (const status of [200, 201, 205, 206, 301, 404, 502]) assert.ok(answerHasContent('GET', status), String(status))
+  assert.ok(answerHasContent('head', 200), 'methods are case-sensitive: head is not HEAD')
+})
+Content.run()

@@ -1,4 +1,4 @@
-import { contentLength, relayableReason, relayableStatus } from 'sticky-core'
+import { contentLength, contentLengthAllowed, relayableReason, relayableStatus } from 'sticky-core'
 import type { AttemptError, AttemptEvent, AttemptVerdict, RequestRefusal } from 'sticky-core'
 import { downstreamResponseDrops, downstreamResponseHeaders, type RequestIdField } from './headers'
 
@@ -48,6 +48,8 @@ export function relayed(
     const drops = downstreamResponseDrops(upstream.headers, keepContentEncoding)
     const headers = drops === undefined ? downstreamResponseHeaders(upstream.headers, keepContentEncoding) : new Headers(upstream.headers)
     if (drops !== undefined) for (const name of drops) headers.delete(name)
+    // RFC 9110 section 8.6: no Content-Length on a 204 (sticky-core's contentLengthAllowed).
+    if (!contentLengthAllowed(upstream.status)) headers.delete('content-length')
     if (setCookie !== null) headers.append('set-cookie', setCookie)
     // The header carrier's pin replaces any copy the peer sent: two values would leave the client to guess.
     if (carrier?.name !== undefined && carrier.value !== null) headers.set(carrier.name, carrier.value)

@@ -15,6 +15,15 @@ function answering(bytes: Buffer): ReturnType<typeof rawPeer> {
 
 const latin1 = Buffer.concat([Buffer.from('HTTP/1.1 200 Gr'), Buffer.from([0xfc, 0xdf]), Buffer.from('e\r\nContent-Length: 2\r\n\r\nok')])
 
+test('should relay a 204 without the Content-Length its peer put on it (RFC 9110 section 8.6)', async () => {
+  const peer = await started(answering(Buffer.from('HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-Kept: yes\r\nConnection: close\r\n\r\n', 'latin1')))
+  const handler = createStickyFetch({ peers: [peer.address] })
+  const response = await handler(clientRequest('/'))
+  assert.is(response.status, 204)
+  assert.is(response.headers.get('x-kept'), 'yes')
+  assert.is(response.headers.get('content-length'), null)
+})
+
 test('should relay a response whose reason phrase is latin-1, without the phrase', async () => {
   const peer = await started(answering(latin1))
   const handler = createStickyFetch({ peers: [peer.address] })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { forwardedFields, forwardedNames, requestIdFor, upstreamHost, type Balancer, type Decision, type Peer } from 'sticky-core'
+import { contentLengthAllowed, forwardedFields, forwardedNames, requestIdFor, upstreamHost, type Balancer, type Decision, type Peer } from 'sticky-core'
 import type { AgentPool } from './agents'
 import type { ProxyEvents } from './events'
 import { endToEndHeaders } from './hop-by-hop'
@@ -27,6 +27,8 @@ export interface FieldNames {
   readonly upgrade: ReadonlySet<string>
   /** The peer's fields the client never gets as sent: the request-id field, which the proxy sets itself. */
   readonly response: ReadonlySet<string>
+  /** {@link FieldNames.response} and `content-length`: for a head that may carry no body length (a 204). */
+  readonly bodiless: ReadonlySet<string>
   /** The request-id field (`proxy.requestId`) in lower case, or undefined when it is off. */
   readonly requestId: string | undefined
 }
@@ -46,7 +48,8 @@ export function fieldNames(options: ResolvedProxyOptions): FieldNames {
   const request = new Set(upgrade)
   request.add('expect')
   request.add('content-length')
-  return { request, upgrade, response: new Set(requestId === undefined ? [] : [requestId]), requestId }
+  const response = new Set(requestId === undefined ? [] : [requestId])
+  return { request, upgrade, response, bodiless: new Set([...response, 'content-length']), requestId }
 }
 
 /**
@@ -113,8 +116,9 @@ export function toPeer(headers: readonly string[], peer: Peer): string[] {
  * appended (sticky-core's `Set-Cookie`, the header carrier), and the request id set to `requestId`,
  * replacing a peer's copy, so that the client sees one id, the one the proxy logged.
  */
-export function responseHeaders(ctx: ProxyContext, rawHeaders: readonly string[], decision: Decision, requestId: string | undefined): string[] {
-  const headers = appendPin(endToEndHeaders(rawHeaders, ctx.names.response), decision, ctx.balancer)
+export function responseHeaders(ctx: ProxyContext, rawHeaders: readonly string[], decision: Decision, requestId: string | undefined, status: number): string[] {
+  const drop = contentLengthAllowed(status) ? ctx.names.response : ctx.names.bodiless
+  const headers = appendPin(endToEndHeaders(rawHeaders, drop), decision, ctx.balancer)
   const name = ctx.options.requestId
   if (name !== undefined && requestId !== undefined) headers.push(name, requestId)
   return headers

@@ -1,6 +1,6 @@
 import { ClientRequest, type IncomingMessage, type InformationEvent, type ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { contentLength, isIdempotent, relayableField, relayableStatus, type Peer } from 'sticky-core'
+import { answerHasContent, contentLength, isIdempotent, relayableField, relayableStatus, type Peer } from 'sticky-core'
 import type { Dispatcher, Pool } from 'undici'
 import { clientHeaders, requestIdOf, responseHeaders, toPeer, trustsClient, type ProxyContext } from './context'
 import { Exchange, type Upstream } from './exchange'
@@ -49,7 +49,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       fields ??= clientHeaders(ctx, req, ctx.names.request, requestId, trusted)
       const headers = toPeer(fields, peer)
       if (pool !== undefined) {
-        side ??= { ctx, res, http2, requestId }
+        side ??= { ctx, res, http2, requestId, method: req.method ?? 'GET' }
         const timeout = ctx.options.timeout
         const options = { method: (req.method ?? 'GET') as Dispatcher.HttpMethod, path, headers, headersTimeout: timeout, bodyTimeout: timeout }
         return new PooledRequest(side, exchange, peer, pool, options)
@@ -118,7 +118,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   const relay = (up: ClientRequest, peer: Peer, response: IncomingMessage): void => {
     if (up !== exchange.upstream || !exchange.live) return void response.resume()
     const status = response.statusCode ?? 0
-    const headers = responseHeaders(ctx, response.rawHeaders, exchange.decision, requestId)
+    const headers = responseHeaders(ctx, response.rawHeaders, exchange.decision, requestId, response.statusCode ?? 0)
     if (!writeHead(res, status, http2 ? undefined : response.statusMessage, headers)) {
       response.resume()
       exchange.settle(peer, 'peer-protocol-error')
@@ -195,6 +195,8 @@ interface ClientSide {
   readonly res: ServerResponse
   readonly http2: boolean
   readonly requestId: string | undefined
+  /** The request's method, for what of the answer is content (sticky-core's `answerHasContent`). */
+  readonly method: string
 }
 
 /** One attempt of a request through the peer's undici `Pool`: relays the peer's answer to `res`. */
@@ -214,7 +216,7 @@ class PooledRequest extends PooledAttempt {
       relayInterim(res, status, raw)
       return true
     }
-    const headers = responseHeaders(ctx, latin1Fields(raw), exchange.decision, requestId)
+    const headers = responseHeaders(ctx, latin1Fields(raw), exchange.decision, requestId, status)
     if (!writeHead(res, status, this.#side.http2 ? undefined : statusText, headers)) {
       this.destroy()
       exchange.settle(this.peer, 'peer-protocol-error')
@@ -222,6 +224,12 @@ class PooledRequest extends PooledAttempt {
     }
     this.relayingBody(resume)
     exchange.settle(this.peer, 'peer-answered')
+    if (!answerHasContent(this.#side.method, status)) {
+      // Complete at its head (a 204, a 304, an answer to HEAD): undici would still count a body its
+      // Content-Length announces (a 304's describes the 200) and fail the connection for its absence.
+      this.finish()
+      res.end()
+    }
     return true
   }
 

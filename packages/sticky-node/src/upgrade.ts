@@ -58,7 +58,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
     exchange.settle(peer, 'peer-answered')
     tunnel = upSocket
     status = code
-    const headers = responseHeaders(ctx, rawHeaders, exchange.decision, requestId)
+    const headers = responseHeaders(ctx, rawHeaders, exchange.decision, requestId, code)
     headers.push('Connection', 'Upgrade', 'Upgrade', upgrade ?? protocol)
     socket.write(rawHead(status, message, headers))
     if (upHead.length > 0) socket.write(upHead)
@@ -73,7 +73,7 @@ export function forwardUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: 
   const declined = (peer: Peer, code: number, message: string | undefined, rawHeaders: readonly string[]): void => {
     exchange.settle(peer, 'peer-answered')
     status = code
-    const headers = responseHeaders(ctx, rawHeaders, exchange.decision, requestId)
+    const headers = responseHeaders(ctx, rawHeaders, exchange.decision, requestId, code)
     headers.push('Connection', 'close')
     socket.write(rawHead(status, message, headers))
   }

@@ -4,6 +4,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { listenProxy } from './_server'
 import { rawClient } from './_raw'
+import { connect } from 'node:net'
 import { EventLog, fetchOnce, httpUpstream } from './_upstream'
 
 /** What the peer parsed: one entry per request, in arrival order. */
@@ -113,6 +114,34 @@ framing('should send no framing for a request without a body, and Content-Length
       peer.log.map((r) => `${r.method} ${r.url} ${r.transferEncoding ?? '-'} ${r.contentLength ?? '-'}`),
       ['DELETE /a - -', 'POST /b - 0'],
     )
+  }),
+)
+
+framing('should drop a Content-Length the peer put on a 204 (RFC 9110 section 8.6), and keep it on a 304', () =>
+  withScope(async (scope) => {
+    const peer = scope.defer(
+      await httpUpstream((req, res) => {
+        res.writeHead(req.url === '/gone' ? 204 : 304, { 'content-length': req.url === '/gone' ? '0' : '12', 'x-kept': 'yes' })
+        res.end()
+      }),
+      (u) => u.close(),
+    )
+    const proxy = scope.defer(await listenProxy({ peers: [peer.address] }), (p) => p.close())
+    const head = async (path: string): Promise<string> => {
+      const socket = connect(proxy.port, '127.0.0.1')
+      let bytes = ''
+      socket.setEncoding('latin1').on('data', (chunk: string) => (bytes += chunk))
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+      await new Promise((resolve) => socket.once('close', resolve))
+      return bytes.toLowerCase()
+    }
+    const noContent = await head('/gone')
+    assert.match(noContent, /^http\/1\.1 204 /)
+    assert.match(noContent, /\r\nx-kept: yes\r\n/)
+    assert.not.match(noContent, /\r\ncontent-length:/)
+    const notModified = await head('/same')
+    assert.match(notModified, /^http\/1\.1 304 /, notModified)
+    assert.match(notModified, /\r\ncontent-length: 12\r\n/)
   }),
 )
 

@@ -27,6 +27,8 @@ if (!serveIfChild(build)) {
       'refuses-interim-100': "undici's HTTP/1.1 client closes the connection on any interim 100 ('bad response'), whatever its options",
       'bare-cr-ends-line':
         "undici's parser ends the status line at a bare CR and reads the rest of the head as a body delimited by the close; the client's framing stays valid",
+      'early-answer-lost-to-reset':
+        "Node's fetch (undici) writes the upload on while the peer's answer waits to be read, and a write that meets the peer's reset destroys the connection with the answer unread: under load a 413 followed by a reset can end as 502 (never blamed)",
     },
   })
   runHostileClients('sticky-fetch (node fetch)', factory, { closesPool: false })

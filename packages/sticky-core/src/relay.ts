@@ -44,6 +44,27 @@ export function relayableStatus(status: number): boolean {
 }
 
 /**
+ * Whether a request body is still on its way: fewer bytes taken from the client than its
+ * `Content-Length` declares, or, without a usable one, its end not yet read. A close the peer makes
+ * then ends an upload (`peer-closed-during-upload`); a body taken whole (a small POST, even while its
+ * last write is in flight) is not one, and a peer that resets it dropped a request it had in full.
+ *
+ * @param taken - bytes of the body taken from the client so far
+ * @param declared - the request's {@link contentLength}
+ * @param ended - whether the end of the client's body has been read
+ *
+ * @example
+ * ```ts
+ * uploadUnderWay(4, 4, false) // false
+ * uploadUnderWay(65_536, 1_048_576, false) // true
+ * ```
+ */
+export function uploadUnderWay(taken: number, declared: number | 'invalid' | undefined, ended: boolean): boolean {
+  if (ended) return false
+  return typeof declared !== 'number' || taken < declared
+}
+
+/**
  * Whether a response can have content at all (RFC 9110 section 6.4.1): not one to a `HEAD` request,
  * and not a `1xx`, `204` or `304`, whatever its `Content-Length` says (a `304`'s describes the `200`
  * it stands for). Such an answer is complete at the end of its head, and a proxy ends the client's

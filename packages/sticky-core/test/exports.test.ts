@@ -61,6 +61,7 @@ Exports('should export exactly the public runtime API', () => {
     'sha256',
     'sha256Bytes',
     'transportErrorEvent',
+    'uploadUnderWay',
     'upstreamHost',
   ])
 })

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { answerHasContent, contentLength, contentLengthAllowed, relayableField, relayableReason, relayableStatus } from '../src/relay'
+import { answerHasContent, contentLength, contentLengthAllowed, relayableField, relayableReason, relayableStatus, uploadUnderWay } from '../src/relay'
 import { fcParams } from './_fc'
 
 const Fields = suite('relayableField and relayableReason')
@@ -123,3 +123,24 @@ Content('should say no content for HEAD, 1xx, 204 and 304, whatever else (RFC 91
   assert.ok(answerHasContent('head', 200), 'methods are case-sensitive: head is not HEAD')
 })
 Content.run()
+
+const Upload = suite('uploadUnderWay')
+
+Upload('should call a body on its way until its declared length was taken, or, without one, its end read', () => {
+  assert.ok(uploadUnderWay(0, 10, false))
+  assert.ok(uploadUnderWay(9, 10, false))
+  assert.not.ok(uploadUnderWay(10, 10, false), 'taken whole, its end not yet read')
+  assert.not.ok(uploadUnderWay(3, 10, true), 'ended')
+  assert.ok(uploadUnderWay(1_000, undefined, false), 'chunked: until its end')
+  assert.ok(uploadUnderWay(1_000, 'invalid', false), 'an unusable length counts as none')
+})
+
+Upload('property: on its way exactly while not ended and short of a numeric length', () => {
+  fc.assert(
+    fc.property(fc.nat(), fc.oneof(fc.nat(), fc.constant('invalid' as const), fc.constant(undefined)), fc.boolean(), (taken, declared, ended) => {
+      assert.is(uploadUnderWay(taken, declared, ended), !ended && (typeof declared !== 'number' || taken < declared))
+    }),
+    fcParams(),
+  )
+})
+Upload.run()

@@ -7,7 +7,6 @@ import { observedTransport } from './http-transport'
 import type { ExchangeContext } from './exchange'
 import type { ResolvedOptions } from './options'
 import { originForm } from './origin-form'
-
 import { upstreamPath } from './prefix'
 import { ClientBody } from './request-body'
 import { answerOwn } from './respond'
@@ -44,8 +43,7 @@ export function registerProxy(instance: FastifyInstance, options: ResolvedOption
   })
   instance.removeAllContentTypeParsers()
   instance.addContentTypeParser('*', (request, payload, parsed) => {
-    const declared = contentLength(request.headers['content-length'])
-    const body = new ClientBody(payload, typeof declared === 'number' ? declared : undefined)
+    const body = new ClientBody(payload, contentLength(request.headers['content-length']))
     bodies.set(request, body)
     parsed(null, body.open())
   })

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { uploadUnderWay } from 'sticky-core'
 
 /** The client's request body failed (most often: the client closed the connection mid-upload). */
 export class ClientBodyError extends Error {
@@ -24,13 +25,13 @@ export class ClientBody {
   #leg: BodyLeg | undefined
   #taken = false
   #takenBytes = 0
-  readonly #declared: number | undefined
+  readonly #declared: number | 'invalid' | undefined
   #ended = false
   #failure: ClientBodyError | undefined
   #onWaiting: ((waiting: boolean) => void) | undefined
 
-  /** @param declared - the length the request's `Content-Length` declares, if any */
-  constructor(source: Readable, declared?: number) {
+  /** @param declared - the request's `Content-Length` (sticky-core's `contentLength`) */
+  constructor(source: Readable, declared?: number | 'invalid') {
     this.#source = source
     this.#declared = declared
     // Until a transport asks, the client's bytes stay in its stream (and its socket).
@@ -52,14 +53,9 @@ export class ClientBody {
     return !this.#taken
   }
 
-  /**
-   * Whether the body is still on its way: fewer bytes taken from the client than its `Content-Length`
-   * declares, or, without one, its end not yet read. A body taken whole (a small POST) is not an
-   * upload under way, even while the transport still writes it.
-   */
+  /** Whether the body is still on its way (sticky-core's `uploadUnderWay`). */
   get underWay(): boolean {
-    if (this.#ended) return false
-    return this.#declared === undefined || this.#takenBytes < this.#declared
+    return uploadUnderWay(this.#takenBytes, this.#declared, this.#ended)
   }
 
   /** Whether the current attempt's transport has read the whole body, up to its end. */

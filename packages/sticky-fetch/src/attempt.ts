@@ -130,7 +130,7 @@ export async function attempt(url: string, input: AttemptInput): Promise<Attempt
     body?.retire()
     client?.removeEventListener('abort', onClientAbort)
     // Part of the body went and its end had not: the rejection ended an upload under way.
-    const uploading = body !== undefined && !body.ended() && input.body?.allHanded !== true
+    const uploading = body !== undefined && input.body?.underWay(body.ended()) === true
     return { event: failure(error, deadline, client, input.body, uploading) }
   }
 }

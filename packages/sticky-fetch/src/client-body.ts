@@ -1,3 +1,5 @@
+import { uploadUnderWay } from 'sticky-core'
+
 /**
  * The client's request body, read through ONE reader and handed to each attempt in turn.
  *
@@ -58,22 +60,23 @@ export class ClientBody {
   #kept: Read | undefined
   #handed = false
   #failed = false
-  /** Bytes handed to attempts, and the length the request declared (`Content-Length`), if any. */
+  /** Bytes handed to attempts, and what the request's `Content-Length` declared. */
   #handedBytes = 0
-  readonly #declared: number | undefined
+  readonly #declared: number | 'invalid' | undefined
 
-  constructor(stream: ReadableStream<Uint8Array>, declared?: number) {
+  /** @param declared - the request's `Content-Length` (sticky-core's `contentLength`) */
+  constructor(stream: ReadableStream<Uint8Array>, declared?: number | 'invalid') {
     this.#reader = stream.getReader()
     this.#declared = declared
   }
 
   /**
-   * Whether every byte of the body has been handed to an attempt, as far as the handler can tell: the
-   * request declared its length and that many bytes went. (Its end-of-stream may not have been read:
-   * a runtime reads it only after it sent the last chunk.)
+   * Whether the body is still on its way to the peer (sticky-core's `uploadUnderWay`): `ended` says
+   * whether the attempt was handed its end; a runtime reads the end only after it sent the last chunk,
+   * so a body whose declared length was handed whole is not under way either.
    */
-  get allHanded(): boolean {
-    return this.#declared !== undefined && this.#handedBytes >= this.#declared
+  underWay(ended: boolean): boolean {
+    return uploadUnderWay(this.#handedBytes, this.#declared, ended)
   }
 
   /** Whether the request can still be sent again whole: no chunk has been handed to an attempt yet. */

@@ -131,8 +131,7 @@ async function proxyRequest(balancer: Balancer, proxy: ResolvedProxyOptions, hoo
   const clientSignal = (request.signal as AbortSignal | null | undefined) ?? undefined
   const method = request.method
   const requestBody = request.body
-  const declared = requestBody === null ? undefined : contentLength(request.headers.get('content-length'))
-  const body = requestBody === null ? undefined : new ClientBody(requestBody, typeof declared === 'number' ? declared : undefined)
+  const body = requestBody === null ? undefined : new ClientBody(requestBody, contentLength(request.headers.get('content-length')))
   const input: AttemptInput = {
     method,
     headers: request.headers,

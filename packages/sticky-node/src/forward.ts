@@ -1,6 +1,6 @@
 import { ClientRequest, type IncomingMessage, type InformationEvent, type ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { answerHasContent, contentLength, isIdempotent, relayableField, relayableStatus, type Peer } from 'sticky-core'
+import { answerHasContent, contentLength, isIdempotent, relayableField, relayableStatus, uploadUnderWay, type Peer } from 'sticky-core'
 import type { Dispatcher, Pool } from 'undici'
 import { clientHeaders, requestIdOf, responseHeaders, toPeer, trustsClient, type ProxyContext } from './context'
 import { Exchange, type Upstream } from './exchange'
@@ -33,6 +33,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
   let bodyLeft = false
   // How much of it was taken from the client, against what it declared: whether an upload is under way.
   const taken = { bytes: 0 }
+  const declared = withBody ? contentLength(req.headers['content-length']) : undefined
   let watched = false
   let piped: BodyRelay | undefined
   let upRes: IncomingMessage | undefined
@@ -70,7 +71,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
         }
       : undefined,
     bodyReplayable: () => !withBody || !bodyLeft,
-    uploading: withBody ? () => uploadUnderWay(req, taken.bytes) : undefined,
+    uploading: withBody ? () => uploadUnderWay(taken.bytes, declared, req.readableEnded) : undefined,
     answer(status: number, error): void {
       if (res.headersSent) {
         res.destroy()
@@ -125,7 +126,7 @@ export function forwardRequest(ctx: ProxyContext, req: IncomingMessage, res: Ser
       return
     }
     // A head while the upload still goes out: the peer refuses the rest (a 413).
-    const early = withBody && uploadUnderWay(req, taken.bytes)
+    const early = withBody && uploadUnderWay(taken.bytes, declared, req.readableEnded)
     exchange.settle(peer, early ? 'peer-answered-early' : 'peer-answered')
     upRes = response
     response.on('error', () => undefined)
@@ -329,15 +330,4 @@ function pairs(raw: readonly string[]): [string, string][] {
   const out: [string, string][] = []
   for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i] ?? '', raw[i + 1] ?? ''])
   return out
-}
-
-/**
- * Whether the client's body is still on its way: fewer bytes taken than its `Content-Length` says, or,
- * without one, its end not yet read. A body taken whole (a small POST) is not an upload under way, even
- * while its last write is in flight: a peer that resets it dropped a request it had in full.
- */
-function uploadUnderWay(req: IncomingMessage, taken: number): boolean {
-  if (req.readableEnded) return false
-  const declared = contentLength(req.headers['content-length'])
-  return typeof declared !== 'number' || taken < declared
 }
